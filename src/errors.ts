@@ -1,0 +1,71 @@
+/**
+ * One error type for the whole platform. Every failure a user can see carries a stable `code`
+ * (catalogued in docs/errors.md), the HTTP status it maps to, and whether it is the caller's
+ * fault (`user`) or ours. Errors that cross the isolate-host IPC boundary travel as
+ * `{ code, message }` and are rebuilt with `ProcyonError.fromWire`.
+ */
+
+export const ErrorCodes = {
+  PROCYON_BAD_REQUEST: 400,
+  PROCYON_VALIDATION: 400,
+  PROCYON_BUILD_FAILED: 400,
+  PROCYON_UNAUTHORIZED: 401,
+  PROCYON_FORBIDDEN: 403,
+  PROCYON_NOT_FOUND: 404,
+  PROCYON_FN_NOT_FOUND: 404,
+  PROCYON_ROUTE_NOT_FOUND: 404,
+  PROCYON_ACTIVATION_NOT_FOUND: 404,
+  PROCYON_NAMESPACE_NOT_FOUND: 404,
+  PROCYON_CONFLICT: 409,
+  PROCYON_PAYLOAD_TOO_LARGE: 413,
+  PROCYON_RESPONSE_TOO_LARGE: 413,
+  PROCYON_UNSUPPORTED_MEDIA_TYPE: 415,
+  PROCYON_FUNCTION_ERROR: 500,
+  PROCYON_MEMORY_LIMIT: 500,
+  PROCYON_INTERNAL: 500,
+  PROCYON_BAD_RESPONSE: 502,
+  PROCYON_HOST_CRASHED: 502,
+  PROCYON_SHUTTING_DOWN: 503,
+  PROCYON_TIMEOUT: 504,
+} as const;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && Object.hasOwn(ErrorCodes, code);
+}
+
+export interface WireError {
+  code: ErrorCode;
+  message: string;
+  stack?: string;
+}
+
+export class ProcyonError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ProcyonError';
+    this.code = code;
+    this.status = ErrorCodes[code];
+  }
+
+  /** Caller mistakes (4xx) versus platform or function faults (5xx). */
+  get user(): boolean {
+    return this.status < 500;
+  }
+
+  toJSON(): { error: { code: ErrorCode; message: string } } {
+    return { error: { code: this.code, message: this.message } };
+  }
+
+  toWire(): WireError {
+    return { code: this.code, message: this.message };
+  }
+
+  static fromWire(wire: WireError): ProcyonError {
+    return new ProcyonError(isErrorCode(wire.code) ? wire.code : 'PROCYON_INTERNAL', wire.message);
+  }
+}

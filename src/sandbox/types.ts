@@ -1,0 +1,93 @@
+/**
+ * The SandboxDriver boundary: how procs are made and called. The invoker speaks only this
+ * interface; the isolate driver (isolate hosts running isolated-vm) is the first implementation,
+ * the process driver (bubblewrap + Lambda Runtime API) comes later behind the same shape.
+ */
+import type { WireError } from '../errors.js';
+
+/** An HTTP request or response as plain data, cheap to structured-clone across processes. */
+export interface HttpRequestData {
+  method: string;
+  /** Absolute URL as the client addressed it. */
+  url: string;
+  headers: [string, string][];
+  body: Uint8Array | null;
+}
+
+export interface HttpResponseData {
+  status: number;
+  headers: [string, string][];
+  body: Uint8Array;
+}
+
+/** Which export the module provides: Workers-style `default.fetch` or Lambda-style `handler`. */
+export type HandlerStyle = 'fetch' | 'handler';
+
+/** Everything a driver needs to run one function version. Immutable per version. */
+export interface ProcSpec {
+  /** `${namespace}/${function}@${version}`: the pool key. */
+  key: string;
+  namespace: string;
+  fn: string;
+  version: string;
+  /** The bundled ES module. */
+  code: string;
+  /** Isolate heap limit. @default 128 (MB) */
+  memoryMb: number;
+  /** Wall-clock limit per call. (ms) */
+  timeoutMs: number;
+  /** Plain string bindings exposed on `env`. */
+  vars: Record<string, string>;
+}
+
+export type InvokeInput =
+  | { type: 'fetch'; request: HttpRequestData }
+  | { type: 'event'; event: unknown };
+
+export interface LogLine {
+  /** ms since epoch */
+  ts: number;
+  level: 'debug' | 'info' | 'log' | 'warn' | 'error';
+  msg: string;
+}
+
+export interface InvokeMeta {
+  activationId: string;
+  /** Whether a new proc had to be created for this call. */
+  cold: boolean;
+  /** CPU time the proc used during the call. (ms) */
+  cpuMs: number;
+  logs: LogLine[];
+  logsTruncated: boolean;
+}
+
+export type InvokeOutput =
+  | ({ ok: true; result: { type: 'fetch'; response: HttpResponseData } | { type: 'event'; value: unknown } } & InvokeMeta)
+  | ({ ok: false; error: WireError } & InvokeMeta);
+
+export type ValidateOutput = { ok: true; style: HandlerStyle } | { ok: false; error: WireError };
+
+export interface DriverCallOptions {
+  activationId: string;
+  /** Per-activation log cap. (bytes) */
+  logLimitBytes: number;
+  /** Largest response body the proc may return. (bytes) */
+  maxResponseBytes: number;
+}
+
+export interface SandboxDriver {
+  readonly name: string;
+  /** Compile and evaluate a module in a throwaway proc; reports its handler style or the error. */
+  validate(spec: ProcSpec): Promise<ValidateOutput>;
+  invoke(spec: ProcSpec, input: InvokeInput, opts: DriverCallOptions): Promise<InvokeOutput>;
+  /** Drop warm procs of a version (or of every version of a function when `version` is omitted). */
+  retire(namespace: string, fn: string, version?: string): void;
+  stats(): DriverStats;
+  close(): Promise<void>;
+}
+
+export interface DriverStats {
+  hosts: number;
+  hostRestarts: number;
+  warmProcs: number;
+}
