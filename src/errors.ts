@@ -44,12 +44,15 @@ export interface WireError {
 export class ProcyonError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
+  /** Structured facts a client can act on, e.g. `{ file, line, column }` of a build error. */
+  readonly details: Record<string, unknown> | undefined;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
     super(message, options);
     this.name = 'ProcyonError';
     this.code = code;
     this.status = ErrorCodes[code];
+    this.details = options?.details;
   }
 
   /** Caller mistakes (4xx) versus platform or function faults (5xx). */
@@ -57,8 +60,8 @@ export class ProcyonError extends Error {
     return this.status < 500;
   }
 
-  toJSON(): { error: { code: ErrorCode; message: string } } {
-    return { error: { code: this.code, message: this.message } };
+  toJSON(): { error: { code: ErrorCode; message: string; details?: Record<string, unknown> } } {
+    return { error: { code: this.code, message: this.message, ...(this.details ? { details: this.details } : {}) } };
   }
 
   toWire(): WireError {

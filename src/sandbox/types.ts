@@ -89,5 +89,6 @@ export interface SandboxDriver {
 export interface DriverStats {
   hosts: number;
   hostRestarts: number;
-  warmProcs: number;
+  /** Calls sent to a sandbox and not yet answered. */
+  inFlight: number;
 }

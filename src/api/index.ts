@@ -1,0 +1,190 @@
+/**
+ * The control API under /api/v1 (contract: docs/API.md). Every route needs a Bearer API key that
+ * is valid for the namespace in the path; bodies and queries are validated by schema.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { authorize } from '../auth/keys.js';
+import type { FunctionService } from '../control/functions.js';
+import { ProcyonError } from '../errors.js';
+import { sendResponse } from '../http/reply.js';
+import { InvocationError, type ActivationRecorder, type Invoker } from '../invoker/index.js';
+import type { ActivationRecord, Store } from '../store/index.js';
+import {
+  ActivationParams,
+  ActivationQuery,
+  DeployBody,
+  DeployByNameBody,
+  FnParams,
+  InvokeQuery,
+  NsParams,
+} from './schemas.js';
+
+export interface ApiOptions {
+  store: Store;
+  functions: FunctionService;
+  invoker: Invoker;
+  recorder: ActivationRecorder;
+  maxPayloadBytes: number;
+  maxDeployBytes: number;
+  baseUrl: () => string;
+}
+
+type NsReq = FastifyRequest<{ Params: { ns: string } }>;
+
+function activationJson(a: ActivationRecord, withLogs: boolean): Record<string, unknown> {
+  return {
+    id: a.id,
+    namespace: a.namespace,
+    function: a.fn,
+    version: a.version,
+    trigger: a.trigger,
+    start: new Date(a.start).toISOString(),
+    durationMs: a.durationMs,
+    billedMs: a.billedMs,
+    memoryMb: a.memoryMb,
+    gbSeconds: a.gbSeconds,
+    cpuMs: a.cpuMs,
+    cold: a.cold,
+    status: a.status,
+    errorCode: a.errorCode,
+    logsTruncated: a.logsTruncated,
+    ...(withLogs ? { logs: a.logs.map((l) => ({ ts: new Date(l.ts).toISOString(), level: l.level, msg: l.msg })) } : {}),
+  };
+}
+
+function parseTime(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const t = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+  if (!Number.isFinite(t)) throw new ProcyonError('PROCYON_VALIDATION', `invalid ${name}: expected an ISO date or ms since epoch`);
+  return t;
+}
+
+export async function apiPlugin(app: FastifyInstance, opts: ApiOptions): Promise<void> {
+  const { store, functions, invoker, recorder } = opts;
+
+  app.addHook('preHandler', async (req: FastifyRequest) => {
+    const ns = (req.params as { ns?: string } | undefined)?.ns;
+    await authorize(store, req.headers.authorization, ns);
+    // Everything under a namespace needs it to exist, except the route that creates it.
+    if (ns !== undefined && req.routeOptions.url !== '/api/v1/namespaces/:ns') {
+      if (!(await store.getNamespace(ns))) {
+        throw new ProcyonError('PROCYON_NAMESPACE_NOT_FOUND', `namespace "${ns}" does not exist`);
+      }
+    }
+  });
+
+  app.get('/namespaces', async () => ({
+    namespaces: (await store.listNamespaces()).map((n) => ({ name: n.name, createdAt: new Date(n.createdAt).toISOString() })),
+  }));
+
+  app.put('/namespaces/:ns', { schema: { params: NsParams } }, async (req: NsReq, reply) => {
+    const key = await authorize(store, req.headers.authorization);
+    if (key.namespace !== null) throw new ProcyonError('PROCYON_FORBIDDEN', 'creating namespaces needs an admin key');
+    const { namespace, created } = await store.ensureNamespace(req.params.ns);
+    return reply.code(created ? 201 : 200).send({ name: namespace.name, createdAt: new Date(namespace.createdAt).toISOString() });
+  });
+
+  const deploy = async (ns: string, body: DeployBody, reply: FastifyReply) => {
+    const out = await functions.deploy(ns, body);
+    return reply.code(out.created ? 201 : 200).send({ function: out.fn, version: out.version, changed: out.changed });
+  };
+
+  app.post(
+    '/namespaces/:ns/functions',
+    { schema: { params: NsParams, body: DeployBody }, bodyLimit: opts.maxDeployBytes },
+    async (req: FastifyRequest<{ Params: { ns: string }; Body: DeployBody }>, reply) => deploy(req.params.ns, req.body, reply),
+  );
+
+  app.put(
+    '/namespaces/:ns/functions/:name',
+    { schema: { params: FnParams, body: DeployByNameBody }, bodyLimit: opts.maxDeployBytes },
+    async (req: FastifyRequest<{ Params: { ns: string; name: string }; Body: DeployByNameBody }>, reply) =>
+      deploy(req.params.ns, { ...req.body, name: req.params.name }, reply),
+  );
+
+  app.get('/namespaces/:ns/functions', { schema: { params: NsParams } }, async (req: NsReq) => ({
+    functions: functions.list(req.params.ns),
+  }));
+
+  type FnReq = FastifyRequest<{ Params: { ns: string; name: string } }>;
+  app.get('/namespaces/:ns/functions/:name', { schema: { params: FnParams } }, async (req: FnReq) =>
+    functions.get(req.params.ns, req.params.name),
+  );
+
+  app.get('/namespaces/:ns/functions/:name/versions', { schema: { params: FnParams } }, async (req: FnReq) => ({
+    versions: await functions.versions(req.params.ns, req.params.name),
+  }));
+
+  app.delete('/namespaces/:ns/functions/:name', { schema: { params: FnParams } }, async (req: FnReq) => {
+    await functions.delete(req.params.ns, req.params.name);
+    return { deleted: true, name: req.params.name };
+  });
+
+  app.post(
+    '/namespaces/:ns/functions/:name/invoke',
+    { schema: { params: FnParams, querystring: InvokeQuery }, bodyLimit: opts.maxPayloadBytes },
+    async (req: FastifyRequest<{ Params: { ns: string; name: string }; Querystring: { version?: string } }>, reply) => {
+      const { ns, name } = req.params;
+      try {
+        const result = await invoker.invoke({
+          namespace: ns,
+          fn: name,
+          ...(req.query.version ? { version: req.query.version } : {}),
+          trigger: 'invoke',
+          input: { kind: 'event', event: req.body ?? null, url: `${opts.baseUrl()}/fn/${ns}/${name}` },
+        });
+        if (result.kind === 'http') return sendResponse(reply, result.response, result.activationId);
+        return reply
+          .header('x-procyon-activation-id', result.activationId)
+          .header('content-type', 'application/json; charset=utf-8')
+          .send(JSON.stringify(result.value ?? null));
+      } catch (err) {
+        if (err instanceof InvocationError) void reply.header('x-procyon-activation-id', err.activationId);
+        throw err;
+      }
+    },
+  );
+
+  app.get(
+    '/namespaces/:ns/activations',
+    { schema: { params: NsParams, querystring: ActivationQuery } },
+    async (req: FastifyRequest<{ Params: { ns: string }; Querystring: ActivationQuery }>) => {
+      const q = req.query;
+      const query = {
+        namespace: req.params.ns,
+        ...(q.fn ? { fn: q.fn } : {}),
+        ...(q.status ? { status: q.status } : {}),
+        ...(q.since ? { since: parseTime('since', q.since) } : {}),
+        ...(q.until ? { until: parseTime('until', q.until) } : {}),
+        limit: q.limit ?? 50,
+      };
+      // Records still waiting for their batch write are part of the answer.
+      const pending = recorder
+        .pendingFor(query.namespace)
+        .filter(
+          (a) =>
+            (query.fn === undefined || a.fn === query.fn) &&
+            (query.status === undefined || a.status === query.status) &&
+            (query.since === undefined || a.start >= query.since) &&
+            (query.until === undefined || a.start < query.until),
+        );
+      const stored = await store.listActivations(query);
+      const seen = new Set(stored.map((a) => a.id));
+      const all = [...pending.filter((a) => !seen.has(a.id)), ...stored]
+        .sort((a, b) => b.start - a.start)
+        .slice(0, query.limit);
+      return { activations: all.map((a) => activationJson(a, false)) };
+    },
+  );
+
+  app.get(
+    '/namespaces/:ns/activations/:id',
+    { schema: { params: ActivationParams } },
+    async (req: FastifyRequest<{ Params: { ns: string; id: string } }>) => {
+      const { ns, id } = req.params;
+      const found = recorder.find(ns, id) ?? (await store.getActivation(ns, id));
+      if (!found) throw new ProcyonError('PROCYON_ACTIVATION_NOT_FOUND', `activation "${id}" not found in namespace "${ns}"`);
+      return activationJson(found, true);
+    },
+  );
+}

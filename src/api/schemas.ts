@@ -1,0 +1,42 @@
+/** Request schemas of the control API (TypeBox → JSON Schema, validated by Fastify's Ajv). */
+import { Type, type Static } from '@sinclair/typebox';
+import { LIMITS, NAME_PATTERN } from '../control/functions.js';
+
+export const NsParams = Type.Object({ ns: Type.String({ pattern: NAME_PATTERN }) });
+export const FnParams = Type.Object({
+  ns: Type.String({ pattern: NAME_PATTERN }),
+  name: Type.String({ pattern: NAME_PATTERN }),
+});
+export const ActivationParams = Type.Object({
+  ns: Type.String({ pattern: NAME_PATTERN }),
+  id: Type.String({ minLength: 1, maxLength: 64 }),
+});
+
+const DeployFields = {
+  code: Type.String({ minLength: 1 }),
+  filename: Type.Optional(Type.String({ minLength: 1, maxLength: 255, pattern: '^[^/\\\\]+$' })),
+  memory: Type.Optional(Type.Integer({ minimum: LIMITS.memory.min, maximum: LIMITS.memory.max })),
+  timeout: Type.Optional(Type.Integer({ minimum: LIMITS.timeout.min, maximum: LIMITS.timeout.max })),
+  routes: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 512 }), { maxItems: 64 })),
+  vars: Type.Optional(
+    Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,127}$' }), Type.String({ maxLength: 65_536 }), {
+      maxProperties: 128,
+    }),
+  ),
+};
+
+export const DeployBody = Type.Object({ name: Type.String({ pattern: NAME_PATTERN }), ...DeployFields }, { additionalProperties: false });
+export const DeployByNameBody = Type.Object(DeployFields, { additionalProperties: false });
+export type DeployBody = Static<typeof DeployBody>;
+export type DeployByNameBody = Static<typeof DeployByNameBody>;
+
+export const InvokeQuery = Type.Object({ version: Type.Optional(Type.String({ pattern: '^[a-z0-9]{1,64}$' })) });
+
+export const ActivationQuery = Type.Object({
+  fn: Type.Optional(Type.String({ pattern: NAME_PATTERN })),
+  status: Type.Optional(Type.Union([Type.Literal('success'), Type.Literal('error')])),
+  since: Type.Optional(Type.String({ maxLength: 40 })),
+  until: Type.Optional(Type.String({ maxLength: 40 })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+});
+export type ActivationQuery = Static<typeof ActivationQuery>;

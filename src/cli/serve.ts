@@ -1,0 +1,80 @@
+/**
+ * `procyon serve`: runs a node in the foreground. SIGTERM/SIGINT drain it (exit 0); a second
+ * signal exits at once.
+ */
+import { Command } from 'commander';
+import { join } from 'node:path';
+import { loadConfig, type NodeConfigInput } from '../config.js';
+import { createLogger } from '../logger.js';
+import { deployExamples } from '../node/examples.js';
+import { ADMIN_KEY_FILE, DEFAULT_NAMESPACE, ProcyonNode, writeReadyFile } from '../node/index.js';
+
+interface ServeFlags {
+  host?: string;
+  port?: string;
+  dataDir?: string;
+  examples?: string;
+  readyFile?: string;
+  isolateHosts?: string;
+  logLevel?: string;
+}
+
+export function serveCommand(): Command {
+  return new Command('serve')
+    .description('run a Procyon node (embedded SQLite store, isolate hosts, HTTP on --host:--port)')
+    .option('--host <host>', 'interface to bind (env PROCYON_HOST)', undefined)
+    .option('--port <port>', 'HTTP port, 0 for any free one (env PROCYON_PORT)', undefined)
+    .option('--data-dir <dir>', 'store, admin key and artifacts (env PROCYON_DATA_DIR)', undefined)
+    .option('--examples <dir>', 'deploy the functions in <dir>/procyon.json on the first start')
+    .option('--ready-file <path>', 'write {"url","pid"} here once listening')
+    .option('--isolate-hosts <n>', 'isolate host processes (env PROCYON_ISOLATE_HOSTS)')
+    .option('--log-level <level>', 'node log level (env PROCYON_LOG_LEVEL)')
+    .action(async (flags: ServeFlags) => {
+      const input: Partial<NodeConfigInput> = {
+        host: flags.host,
+        port: flags.port,
+        dataDir: flags.dataDir,
+        isolateHosts: flags.isolateHosts,
+        logLevel: flags.logLevel as NodeConfigInput['logLevel'],
+        examplesDir: flags.examples,
+        readyFile: flags.readyFile,
+      };
+      const config = loadConfig(input);
+      const logger = createLogger(config.logLevel);
+      const node = await ProcyonNode.start(config, logger);
+      const out = (line = ''): boolean => process.stdout.write(`${line}\n`);
+      out(`Procyon node listening on ${node.url} (data: ${config.dataDir})`);
+      out(
+        `Sandboxes: isolate driver, ${config.isolateHosts} isolate host process(es); process driver: not available in this version`,
+      );
+      if (node.adminKey) {
+        out(`Admin API key (shown once; saved to ${join(config.dataDir, ADMIN_KEY_FILE)}, mode 0600):`);
+        out(`  ${node.adminKey}`);
+      }
+      if (node.firstStart && config.examplesDir) {
+        const names = await deployExamples(config.examplesDir, DEFAULT_NAMESPACE, node.functions);
+        out(`Deployed ${names.length} example function(s) from ${config.examplesDir}`);
+      }
+      const fns = node.functions.list(DEFAULT_NAMESPACE);
+      if (fns.length) {
+        out('Functions:');
+        for (const f of fns) out(`  ${f.name.padEnd(16)} ${f.urls.join('  ')}`);
+      }
+      if (config.readyFile) await writeReadyFile(config.readyFile, node.url);
+
+      let signals = 0;
+      const onSignal = (signal: NodeJS.Signals): void => {
+        if (++signals > 1) process.exit(1);
+        logger.info({ signal }, 'draining');
+        node.stop().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            logger.error({ err }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGTERM', onSignal);
+      process.on('SIGINT', onSignal);
+    });
+}

@@ -1,0 +1,85 @@
+/**
+ * Node configuration: one schema that turns flags, environment variables and defaults into one
+ * readonly object. Every environment variable the node reads is listed in `ENV` below.
+ */
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+const MB = 1024 * 1024;
+
+export const ConfigSchema = z.object({
+  /** Interface the HTTP server binds. @default 127.0.0.1 */
+  host: z.string().min(1).default('127.0.0.1'),
+  /** HTTP port; 0 picks a free one. @default 8080 */
+  port: z.coerce.number().int().min(0).max(65535).default(8080),
+  /** Where the SQLite store, the admin key and artifacts live. @default ./.procyon */
+  dataDir: z.string().min(1).default('.procyon'),
+  /** Isolate host child processes. @default number of CPUs (at least 1, at most 8) */
+  isolateHosts: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(64)
+    .default(Math.min(8, Math.max(1, availableParallelism()))),
+  /** Largest request or response body of a synchronous call. @default 6 MiB (bytes) */
+  maxPayloadBytes: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(6 * MB),
+  /** Largest deploy request (code + config). @default 20 MiB (bytes) */
+  maxDeployBytes: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(20 * MB),
+  /** Log output kept per activation before truncation. @default 64 KiB (bytes) */
+  logLimitBytes: z.coerce.number().int().min(256).default(64 * 1024),
+  /** An idle warm isolate is disposed after this long. @default 600000 (ms) */
+  keepAliveMs: z.coerce.number().int().min(100).default(600_000),
+  /** On SIGTERM, in-flight calls get this long to finish. @default 30000 (ms) */
+  shutdownGraceMs: z.coerce.number().int().min(0).default(30_000),
+  /** Activation records are flushed at least this often. @default 200 (ms) */
+  activationFlushMs: z.coerce.number().int().min(10).default(200),
+  /** pino level for the node's own log. @default info */
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** A folder with a procyon.json listing functions to deploy on the first start. */
+  examplesDir: z.string().optional(),
+  /** Written with `{ url, pid }` once the node listens (for scripts and tests). */
+  readyFile: z.string().optional(),
+});
+
+export type NodeConfig = Readonly<z.output<typeof ConfigSchema>>;
+export type NodeConfigInput = z.input<typeof ConfigSchema>;
+
+/** Environment variables, by config key. */
+export const ENV: Partial<Record<keyof NodeConfigInput, string>> = {
+  host: 'PROCYON_HOST',
+  port: 'PROCYON_PORT',
+  dataDir: 'PROCYON_DATA_DIR',
+  isolateHosts: 'PROCYON_ISOLATE_HOSTS',
+  maxPayloadBytes: 'PROCYON_MAX_PAYLOAD_BYTES',
+  logLimitBytes: 'PROCYON_LOG_LIMIT_BYTES',
+  keepAliveMs: 'PROCYON_KEEP_ALIVE_MS',
+  shutdownGraceMs: 'PROCYON_SHUTDOWN_GRACE_MS',
+  logLevel: 'PROCYON_LOG_LEVEL',
+};
+
+/** Flags win over environment variables, which win over defaults. */
+export function loadConfig(flags: Partial<NodeConfigInput>, env: NodeJS.ProcessEnv = process.env): NodeConfig {
+  const merged: Record<string, unknown> = {};
+  for (const [key, name] of Object.entries(ENV)) {
+    const value = env[name];
+    if (value !== undefined && value !== '') merged[key] = value;
+  }
+  for (const [key, value] of Object.entries(flags)) if (value !== undefined) merged[key] = value;
+  const parsed = ConfigSchema.safeParse(merged);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const key = String(issue?.path[0] ?? '');
+    const source = ENV[key as keyof NodeConfigInput];
+    throw new Error(`invalid config ${key}${source ? ` (${source})` : ''}: ${issue?.message ?? 'invalid'}`);
+  }
+  return Object.freeze({ ...parsed.data, dataDir: resolve(parsed.data.dataDir) });
+}

@@ -1,0 +1,186 @@
+/**
+ * The control plane for functions: deploy (bundle, hash, validate in a throwaway isolate, store,
+ * publish), read, and delete. The HTTP API and the first-start example loader both use this, so a
+ * deploy means the same thing wherever it comes from.
+ */
+import { createHash } from 'node:crypto';
+import { bundleSource, formatBuildError } from '../build/index.js';
+import { ProcyonError } from '../errors.js';
+import type { Invoker } from '../invoker/index.js';
+import { fnKey, parseRoute, procSpec, type DeployedFunction, type Registry } from '../registry/index.js';
+import type { SandboxDriver } from '../sandbox/index.js';
+import type { FunctionConfig, Store, VersionRecord } from '../store/index.js';
+
+export const NAME_PATTERN = '^[a-z0-9][a-z0-9_-]{0,62}$';
+const NAME = new RegExp(NAME_PATTERN);
+
+export const LIMITS = {
+  memory: { min: 16, max: 2048, default: 128 },
+  timeout: { min: 10, max: 900_000, default: 10_000 },
+} as const;
+
+export interface DeployInput {
+  name: string;
+  code: string;
+  filename?: string;
+  memory?: number;
+  timeout?: number;
+  routes?: string[];
+  vars?: Record<string, string>;
+}
+
+export interface FunctionInfo {
+  namespace: string;
+  name: string;
+  latest: string;
+  style: string;
+  memory: number;
+  timeout: number;
+  routes: string[];
+  vars: Record<string, string>;
+  createdAt: string;
+  updatedAt: string;
+  urls: string[];
+}
+
+export interface VersionInfo {
+  id: string;
+  createdAt: string;
+  memory: number;
+  timeout: number;
+  routes: string[];
+  size: number;
+}
+
+export interface FunctionServiceDeps {
+  store: Store;
+  registry: Registry;
+  driver: SandboxDriver;
+  invoker: Invoker;
+  /** How long a delete waits for in-flight calls. (ms) */
+  drainMs: number;
+  baseUrl: () => string;
+}
+
+export function assertName(kind: string, name: string): void {
+  if (!NAME.test(name)) {
+    throw new ProcyonError(
+      'PROCYON_VALIDATION',
+      `invalid ${kind} name "${name.slice(0, 80)}": use 1-63 lowercase letters, digits, "-" or "_", starting with a letter or digit`,
+    );
+  }
+}
+
+export class FunctionService {
+  constructor(private readonly deps: FunctionServiceDeps) {}
+
+  async deploy(namespace: string, input: DeployInput): Promise<{ fn: FunctionInfo; version: VersionInfo; created: boolean; changed: boolean }> {
+    assertName('function', input.name);
+    const config: FunctionConfig = {
+      memory: input.memory ?? LIMITS.memory.default,
+      timeout: input.timeout ?? LIMITS.timeout.default,
+      routes: [...new Set((input.routes ?? []).map((r) => parseRoute(r).raw))],
+      vars: input.vars ?? {},
+    };
+    const filename = input.filename ?? `${input.name}.ts`;
+    const built = await bundleSource(input.code, filename);
+    if (!built.ok) {
+      throw new ProcyonError('PROCYON_BUILD_FAILED', formatBuildError(built.error), {
+        details: { file: built.error.file, line: built.error.line, column: built.error.column },
+      });
+    }
+    const id = createHash('sha256')
+      .update(JSON.stringify({ code: built.code, config }))
+      .digest('hex')
+      .slice(0, 16);
+    const draft: VersionRecord = { namespace, fn: input.name, id, code: built.code, config, style: 'fetch', createdAt: Date.now() };
+    this.deps.registry.checkRoutes(draft);
+    const existing = await this.deps.store.getVersion(namespace, input.name, id);
+    let version: VersionRecord;
+    if (existing) {
+      version = existing;
+    } else {
+      const checked = await this.deps.driver.validate(procSpec(draft));
+      if (!checked.ok) {
+        const code = checked.error.code === 'PROCYON_HOST_CRASHED' ? 'PROCYON_HOST_CRASHED' : 'PROCYON_BUILD_FAILED';
+        throw new ProcyonError(code, `${filename}: ${checked.error.message}${locate(checked.error.stack, input.name)}`);
+      }
+      version = { ...draft, style: checked.style };
+    }
+    const previous = this.deps.registry.get(namespace, input.name);
+    const { fn, created, changed } = await this.deps.store.deploy(version);
+    this.deps.registry.set({ record: fn, version, spec: procSpec(version) });
+    // The old version's warm isolates finish what they are doing and go.
+    if (previous && previous.version.id !== version.id) this.deps.driver.retire(namespace, input.name, previous.version.id);
+    const deployed = this.deps.registry.get(namespace, input.name) as DeployedFunction;
+    return { fn: this.info(deployed), version: versionInfo(version), created, changed };
+  }
+
+  get(namespace: string, name: string): FunctionInfo {
+    const f = this.deps.registry.get(namespace, name);
+    if (!f) throw notFound(namespace, name);
+    return this.info(f);
+  }
+
+  list(namespace: string): FunctionInfo[] {
+    return this.deps.registry
+      .list(namespace)
+      .map((f) => this.info(f))
+      .sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  async versions(namespace: string, name: string): Promise<VersionInfo[]> {
+    if (!this.deps.registry.get(namespace, name)) throw notFound(namespace, name);
+    return (await this.deps.store.listVersions(namespace, name)).map(versionInfo);
+  }
+
+  /** Unpublishes at once (new calls get 404), lets in-flight calls finish, then removes everything. */
+  async delete(namespace: string, name: string): Promise<void> {
+    if (!this.deps.registry.get(namespace, name)) throw notFound(namespace, name);
+    this.deps.registry.remove(namespace, name);
+    await this.deps.invoker.drain(fnKey(namespace, name), this.deps.drainMs);
+    this.deps.driver.retire(namespace, name);
+    await this.deps.store.deleteFunction(namespace, name);
+  }
+
+  info(f: DeployedFunction): FunctionInfo {
+    const base = this.deps.baseUrl();
+    const { config } = f.version;
+    const urls = [`${base}/fn/${f.record.namespace}/${f.record.name}`];
+    for (const raw of config.routes) urls.push(`${base}${parseRoute(raw).path}`);
+    return {
+      namespace: f.record.namespace,
+      name: f.record.name,
+      latest: f.version.id,
+      style: f.version.style,
+      memory: config.memory,
+      timeout: config.timeout,
+      routes: config.routes,
+      vars: config.vars,
+      createdAt: new Date(f.record.createdAt).toISOString(),
+      updatedAt: new Date(f.record.updatedAt).toISOString(),
+      urls,
+    };
+  }
+}
+
+function versionInfo(v: VersionRecord): VersionInfo {
+  return {
+    id: v.id,
+    createdAt: new Date(v.createdAt).toISOString(),
+    memory: v.config.memory,
+    timeout: v.config.timeout,
+    routes: v.config.routes,
+    size: Buffer.byteLength(v.code),
+  };
+}
+
+function notFound(namespace: string, name: string): ProcyonError {
+  return new ProcyonError('PROCYON_FN_NOT_FOUND', `function "${name}" not found in namespace "${namespace}"`);
+}
+
+/** The first frame of an error raised while the module loaded, as ` (at hello.js:3:9)`. */
+function locate(stack: string | undefined, fn: string): string {
+  const m = stack && new RegExp(`${fn}\\.js:(\\d+):(\\d+)`).exec(stack);
+  return m ? ` (at line ${m[1]}, column ${m[2]} of the bundled module)` : '';
+}

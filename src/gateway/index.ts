@@ -1,0 +1,71 @@
+/**
+ * The gateway: public HTTP traffic for functions. Matches `/fn/:ns/:name/*` and the routes
+ * declared at deploy, turns the request into plain data and hands it to the invoker. Bodies are
+ * read raw (never parsed) and capped at the payload limit while streaming in, so an oversized
+ * upload is refused with 413 without being buffered whole.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ProcyonError } from '../errors.js';
+import { InvocationError, type Invoker } from '../invoker/index.js';
+import type { Registry } from '../registry/index.js';
+import { sendResponse } from '../http/reply.js';
+
+export interface GatewayOptions {
+  registry: Registry;
+  invoker: Invoker;
+  maxPayloadBytes: number;
+  /** Used when a client sends no usable Host header. */
+  defaultHost: () => string;
+}
+
+const FN_PATH = /^\/fn\/([^/?#]+)\/([^/?#]+)(\/[^?#]*)?$/;
+const HOST = /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/;
+
+export async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promise<void> {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: opts.maxPayloadBytes }, (_req, body, done) => {
+    done(null, body);
+  });
+
+  app.all('/*', { bodyLimit: opts.maxPayloadBytes }, async (req: FastifyRequest, reply: FastifyReply) => {
+    const path = req.url.split('?', 1)[0] ?? '/';
+    const method = req.method;
+    let target: { namespace: string; fn: string; routeKey: string; params: Record<string, string> };
+    const direct = FN_PATH.exec(path);
+    if (direct) {
+      target = {
+        namespace: decodeURIComponent(direct[1] ?? ''),
+        fn: decodeURIComponent(direct[2] ?? ''),
+        routeKey: `ANY /fn/${direct[1]}/${direct[2]}/{proxy+}`,
+        params: { proxy: (direct[3] ?? '/').slice(1) },
+      };
+    } else {
+      const match = opts.registry.match(method, path);
+      if (!match) throw new ProcyonError('PROCYON_ROUTE_NOT_FOUND', `no function serves ${method} ${path}`);
+      target = { namespace: match.owner.namespace, fn: match.owner.fn, routeKey: match.routeKey, params: match.params };
+    }
+    const hostHeader = req.headers.host;
+    const host = hostHeader && HOST.test(hostHeader) ? hostHeader : opts.defaultHost();
+    const headers: [string, string][] = [];
+    const raw = req.raw.rawHeaders;
+    for (let i = 0; i + 1 < raw.length; i += 2) headers.push([raw[i] as string, raw[i + 1] as string]);
+    const body = Buffer.isBuffer(req.body) && req.body.byteLength > 0 ? new Uint8Array(req.body) : null;
+    try {
+      const result = await opts.invoker.invoke({
+        namespace: target.namespace,
+        fn: target.fn,
+        trigger: 'http',
+        input: {
+          kind: 'http',
+          request: { method, url: `http://${host}${req.url}`, headers, body },
+          route: { routeKey: target.routeKey, pathParameters: target.params },
+        },
+      });
+      if (result.kind !== 'http') throw new ProcyonError('PROCYON_INTERNAL', 'an HTTP call produced no HTTP response');
+      return sendResponse(reply, result.response, result.activationId);
+    } catch (err) {
+      if (err instanceof InvocationError) void reply.header('x-procyon-activation-id', err.activationId);
+      throw err;
+    }
+  });
+}

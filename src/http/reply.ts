@@ -1,0 +1,22 @@
+/** Writing a function's response (plain data from the sandbox) to a Fastify reply. */
+import type { FastifyReply } from 'fastify';
+import type { HttpResponseData } from '../sandbox/index.js';
+
+/** Framing headers are the server's business, not the function's. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'upgrade', 'trailer', 'te']);
+
+export function sendResponse(reply: FastifyReply, res: HttpResponseData, activationId: string): FastifyReply {
+  const grouped = new Map<string, string[]>();
+  for (const [name, value] of res.headers) {
+    const key = name.toLowerCase();
+    if (HOP_BY_HOP.has(key)) continue;
+    const list = grouped.get(key);
+    if (list) list.push(value);
+    else grouped.set(key, [value]);
+  }
+  for (const [name, values] of grouped) {
+    void reply.header(name, name === 'set-cookie' ? values : values.join(', '));
+  }
+  void reply.header('x-procyon-activation-id', activationId);
+  return reply.code(res.status).send(Buffer.from(res.body.buffer, res.body.byteOffset, res.body.byteLength));
+}

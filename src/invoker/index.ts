@@ -1,0 +1,209 @@
+/**
+ * The one call path every trigger ends in (HTTP route, /fn URL, the invoke API, later cron,
+ * queues and messages): resolve the version, admit or refuse, run it on the sandbox driver, adapt
+ * between HTTP and Lambda events, and record exactly one activation per accepted call.
+ */
+import { randomUUID } from 'node:crypto';
+import { ProcyonError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { procSpec, type Registry } from '../registry/index.js';
+import type { HttpRequestData, HttpResponseData, InvokeInput, InvokeOutput, ProcSpec, SandboxDriver } from '../sandbox/index.js';
+import type { HandlerStyle, Store, Trigger } from '../store/index.js';
+import { fromLambdaResult, toApiGatewayEvent, type RouteContext } from './lambda.js';
+import type { ActivationRecorder } from './recorder.js';
+
+export { ActivationRecorder } from './recorder.js';
+
+export type InvocationInput =
+  | { kind: 'http'; request: HttpRequestData; route: RouteContext }
+  | { kind: 'event'; event: unknown; url: string };
+
+export interface InvocationRequest {
+  namespace: string;
+  fn: string;
+  /** A specific version; the function's latest when omitted. */
+  version?: string;
+  trigger: Trigger;
+  input: InvocationInput;
+}
+
+export type InvocationResult =
+  | { activationId: string; kind: 'http'; response: HttpResponseData }
+  | { activationId: string; kind: 'event'; value: unknown };
+
+/** A failed call: the error plus the activation that records it. */
+export class InvocationError extends ProcyonError {
+  constructor(
+    readonly activationId: string,
+    error: ProcyonError,
+  ) {
+    super(error.code, error.message);
+  }
+}
+
+export interface InvokerDeps {
+  registry: Registry;
+  store: Store;
+  driver: SandboxDriver;
+  recorder: ActivationRecorder;
+  logger: Logger;
+  logLimitBytes: number;
+  maxPayloadBytes: number;
+}
+
+type State = 'running' | 'draining' | 'stopped';
+
+export class Invoker {
+  #state: State = 'running';
+  #inFlight = new Map<string, number>();
+  #idleWaiters = new Map<string, (() => void)[]>();
+  #total = 0;
+
+  constructor(private readonly deps: InvokerDeps) {}
+
+  get inFlight(): number {
+    return this.#total;
+  }
+
+  async invoke(req: InvocationRequest): Promise<InvocationResult> {
+    if (this.#state !== 'running') {
+      throw new ProcyonError('PROCYON_SHUTTING_DOWN', 'the node is shutting down; retry on another node');
+    }
+    const { spec, style } = await this.#resolve(req);
+    const key = `${req.namespace}/${req.fn}`;
+    this.#enter(key);
+    const activationId = randomUUID();
+    const startedAt = Date.now();
+    const t0 = performance.now();
+    let out: InvokeOutput | undefined;
+    let error: ProcyonError | undefined;
+    let result: InvocationResult | undefined;
+    try {
+      out = await this.deps.driver.invoke(spec, toSandboxInput(req.input, style, activationId), {
+        activationId,
+        logLimitBytes: this.deps.logLimitBytes,
+        maxResponseBytes: this.deps.maxPayloadBytes,
+      });
+      if (!out.ok) error = ProcyonError.fromWire(out.error);
+      else result = fromSandboxOutput(req.input, out.result, activationId, this.deps.maxPayloadBytes);
+    } catch (err) {
+      error =
+        err instanceof ProcyonError ? err : new ProcyonError('PROCYON_INTERNAL', 'internal error during the call', { cause: err });
+      if (error.code === 'PROCYON_INTERNAL') this.deps.logger.error({ err, activationId }, 'invocation failed');
+    } finally {
+      this.#leave(key);
+    }
+    const durationMs = performance.now() - t0;
+    const billedMs = Math.max(1, Math.ceil(durationMs));
+    this.deps.recorder.add({
+      id: activationId,
+      namespace: req.namespace,
+      fn: req.fn,
+      version: spec.version,
+      trigger: req.trigger,
+      start: startedAt,
+      durationMs: Math.round(durationMs * 1000) / 1000,
+      billedMs,
+      memoryMb: spec.memoryMb,
+      gbSeconds: (spec.memoryMb / 1024) * (billedMs / 1000),
+      cpuMs: Math.round((out?.cpuMs ?? 0) * 1000) / 1000,
+      cold: out?.cold ?? false,
+      status: error ? 'error' : 'success',
+      errorCode: error?.code ?? null,
+      logs: out?.logs ?? [],
+      logsTruncated: out?.logsTruncated ?? false,
+    });
+    if (error) throw new InvocationError(activationId, error);
+    return result as InvocationResult;
+  }
+
+  async #resolve(req: InvocationRequest): Promise<{ spec: ProcSpec; style: HandlerStyle }> {
+    const deployed = this.deps.registry.get(req.namespace, req.fn);
+    if (!deployed) {
+      throw new ProcyonError('PROCYON_FN_NOT_FOUND', `function "${req.fn}" not found in namespace "${req.namespace}"`);
+    }
+    if (req.version === undefined || req.version === 'latest' || req.version === deployed.version.id) {
+      return { spec: deployed.spec, style: deployed.version.style };
+    }
+    const version = await this.deps.store.getVersion(req.namespace, req.fn, req.version);
+    if (!version) {
+      throw new ProcyonError('PROCYON_NOT_FOUND', `version "${req.version}" of function "${req.fn}" not found`);
+    }
+    return { spec: procSpec(version), style: version.style };
+  }
+
+  #enter(key: string): void {
+    this.#total++;
+    this.#inFlight.set(key, (this.#inFlight.get(key) ?? 0) + 1);
+  }
+
+  #leave(key: string): void {
+    this.#total--;
+    const n = (this.#inFlight.get(key) ?? 1) - 1;
+    if (n > 0) {
+      this.#inFlight.set(key, n);
+      return;
+    }
+    this.#inFlight.delete(key);
+    for (const wake of this.#idleWaiters.get(key) ?? []) wake();
+    this.#idleWaiters.delete(key);
+    if (this.#total === 0) for (const wake of this.#idleWaiters.get('*') ?? []) wake();
+  }
+
+  /** Resolves once no call of the function (or, for `*`, of any function) is running, or after `ms`. */
+  async drain(key: string, ms: number): Promise<boolean> {
+    const busy = key === '*' ? this.#total > 0 : this.#inFlight.has(key);
+    if (!busy) return true;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), ms);
+      const list = this.#idleWaiters.get(key) ?? [];
+      list.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+      this.#idleWaiters.set(key, list);
+    });
+  }
+
+  /** Stop admitting calls; then wait up to `graceMs` for the running ones. */
+  async stop(graceMs: number): Promise<boolean> {
+    if (this.#state === 'running') this.#state = 'draining';
+    const drained = await this.drain('*', graceMs);
+    this.#state = 'stopped';
+    return drained;
+  }
+}
+
+function toSandboxInput(input: InvocationInput, style: HandlerStyle, activationId: string): InvokeInput {
+  if (input.kind === 'http') {
+    return style === 'fetch'
+      ? { type: 'fetch', request: input.request }
+      : { type: 'event', event: toApiGatewayEvent(input.request, input.route, activationId) };
+  }
+  if (style === 'handler') return { type: 'event', event: input.event };
+  // A Workers-style function invoked with an event sees it as a JSON POST.
+  return {
+    type: 'fetch',
+    request: {
+      method: 'POST',
+      url: input.url,
+      headers: [['content-type', 'application/json']],
+      body: Buffer.from(JSON.stringify(input.event ?? null)),
+    },
+  };
+}
+
+function fromSandboxOutput(
+  input: InvocationInput,
+  result: Extract<InvokeOutput, { ok: true }>['result'],
+  activationId: string,
+  maxBytes: number,
+): InvocationResult {
+  if (result.type === 'fetch') return { activationId, kind: 'http', response: result.response };
+  if (input.kind === 'event') return { activationId, kind: 'event', value: result.value };
+  const response = fromLambdaResult(result.value);
+  if (response.body.byteLength > maxBytes) {
+    throw new ProcyonError('PROCYON_RESPONSE_TOO_LARGE', `the response body exceeds ${maxBytes} bytes`);
+  }
+  return { activationId, kind: 'http', response };
+}

@@ -1,0 +1,41 @@
+/** The node's HTTP server: the control API, the function gateway and health, on one Fastify app. */
+import Fastify, { type FastifyInstance } from 'fastify';
+import { apiPlugin, type ApiOptions } from '../api/index.js';
+import { ProcyonError } from '../errors.js';
+import { gatewayPlugin, type GatewayOptions } from '../gateway/index.js';
+import { errorHandler } from '../http/errors.js';
+import type { Logger } from '../logger.js';
+
+export interface HttpOptions {
+  api: ApiOptions;
+  gateway: GatewayOptions;
+  logger: Logger;
+  /** Whether the node is taking work, for load balancers. */
+  healthy: () => boolean;
+}
+
+/** Headers must arrive within this long, so a byte-by-byte client cannot hold a socket forever. (ms) */
+const HEADERS_TIMEOUT_MS = 10_000;
+
+export function createHttpServer(opts: HttpOptions): FastifyInstance {
+  const app = Fastify({
+    logger: false,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    http: { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: 0 },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
+  });
+  app.setErrorHandler(errorHandler(opts.logger));
+  app.setNotFoundHandler((req, reply) => {
+    const err = new ProcyonError('PROCYON_NOT_FOUND', `no such endpoint: ${req.method} ${req.url.split('?')[0]}`);
+    void reply.code(err.status).send(err.toJSON());
+  });
+  app.get('/healthz', async (_req, reply) =>
+    opts.healthy() ? { status: 'ok' } : reply.code(503).send({ status: 'draining' }),
+  );
+  void app.register(apiPlugin, { ...opts.api, prefix: '/api/v1' });
+  void app.register(gatewayPlugin, opts.gateway);
+  return app;
+}

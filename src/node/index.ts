@@ -1,0 +1,136 @@
+/**
+ * A Procyon node: opens the store, starts the isolate hosts, serves HTTP, and shuts down
+ * gracefully. Lifecycle: 'starting' → 'ready' → 'draining' → 'stopped'.
+ */
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { createApiKey } from '../auth/keys.js';
+import type { NodeConfig } from '../config.js';
+import { FunctionService } from '../control/functions.js';
+import { ActivationRecorder, Invoker } from '../invoker/index.js';
+import type { Logger } from '../logger.js';
+import { Registry } from '../registry/index.js';
+import { IsolateDriver } from '../sandbox/index.js';
+import { SqliteStore, type Store } from '../store/index.js';
+import { createHttpServer } from './http.js';
+
+export type NodeState = 'starting' | 'ready' | 'draining' | 'stopped';
+
+/** Procs per version a host may create before calls queue for a free one. */
+const MAX_PROCS_PER_VERSION = 32;
+export const DEFAULT_NAMESPACE = 'default';
+export const ADMIN_KEY_FILE = 'admin.key';
+
+export class ProcyonNode {
+  state: NodeState = 'starting';
+  /** The admin key, only on the start that created it (it is never recoverable afterwards). */
+  adminKey: string | null = null;
+  /** True when this start created the store. */
+  firstStart = false;
+  #url = '';
+  #stopping: Promise<void> | null = null;
+
+  private constructor(
+    readonly config: NodeConfig,
+    readonly logger: Logger,
+    readonly store: Store,
+    readonly driver: IsolateDriver,
+    readonly invoker: Invoker,
+    readonly recorder: ActivationRecorder,
+    readonly functions: FunctionService,
+    readonly http: FastifyInstance,
+  ) {}
+
+  static async start(config: NodeConfig, logger: Logger): Promise<ProcyonNode> {
+    await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+    const store = await SqliteStore.create(join(config.dataDir, 'procyon.db'));
+    const firstStart = (await store.countApiKeys()) === 0;
+    await store.ensureNamespace(DEFAULT_NAMESPACE);
+    let adminKey: string | null = null;
+    if (firstStart) {
+      adminKey = (await createApiKey(store, null)).key;
+      const file = join(config.dataDir, ADMIN_KEY_FILE);
+      await writeFile(file, `${adminKey}\n`, { mode: 0o600 });
+      await chmod(file, 0o600);
+    }
+    const driver = await IsolateDriver.create({
+      hosts: config.isolateHosts,
+      keepAliveMs: config.keepAliveMs,
+      maxProcsPerVersion: MAX_PROCS_PER_VERSION,
+      logger: logger.child({ component: 'isolate-driver' }),
+    });
+    const registry = await Registry.load(store);
+    const recorder = new ActivationRecorder(store, logger.child({ component: 'recorder' }), config.activationFlushMs);
+    const invoker = new Invoker({
+      registry,
+      store,
+      driver,
+      recorder,
+      logger: logger.child({ component: 'invoker' }),
+      logLimitBytes: config.logLimitBytes,
+      maxPayloadBytes: config.maxPayloadBytes,
+    });
+    let node: ProcyonNode | undefined;
+    const baseUrl = (): string => node?.url ?? `http://${config.host}:${config.port}`;
+    const functions = new FunctionService({ store, registry, driver, invoker, drainMs: config.shutdownGraceMs, baseUrl });
+    const http = createHttpServer({
+      logger: logger.child({ component: 'http' }),
+      healthy: () => node?.state === 'ready',
+      api: {
+        store,
+        functions,
+        invoker,
+        recorder,
+        maxPayloadBytes: config.maxPayloadBytes,
+        maxDeployBytes: config.maxDeployBytes,
+        baseUrl,
+      },
+      gateway: {
+        registry,
+        invoker,
+        maxPayloadBytes: config.maxPayloadBytes,
+        defaultHost: () => new URL(baseUrl()).host,
+      },
+    });
+    node = new ProcyonNode(config, logger, store, driver, invoker, recorder, functions, http);
+    node.adminKey = adminKey;
+    node.firstStart = firstStart;
+    await http.listen({ host: config.host, port: config.port });
+    const addr = http.server.address() as AddressInfo;
+    const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+    node.#url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${addr.port}`;
+    node.state = 'ready';
+    return node;
+  }
+
+  get url(): string {
+    return this.#url;
+  }
+
+  /**
+   * Graceful stop: refuse new work (503), let in-flight calls finish within the grace period,
+   * write every activation record, then close the hosts and the store. Idempotent.
+   */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
+    this.state = 'draining';
+    const closing = this.http.close();
+    const drained = await this.invoker.stop(this.config.shutdownGraceMs);
+    if (!drained) this.logger.warn({ inFlight: this.invoker.inFlight }, 'grace period over; stopping with calls in flight');
+    await closing;
+    await this.recorder.close();
+    await this.driver.close();
+    await this.store.close();
+    this.state = 'stopped';
+  }
+}
+
+export async function writeReadyFile(path: string, url: string): Promise<void> {
+  await writeFile(path, JSON.stringify({ url, pid: process.pid }));
+}

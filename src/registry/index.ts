@@ -1,0 +1,86 @@
+/**
+ * What is deployed, in memory: each function's latest version (code, config, handler style) and
+ * the HTTP route table. The store is the source of truth; this is read on every request, so it is
+ * kept in process and updated by deploys and deletes (cluster mode will invalidate it over the bus).
+ */
+import type { ProcSpec } from '../sandbox/index.js';
+import type { FunctionRecord, Store, VersionRecord } from '../store/index.js';
+import { parseRoute, RouteTable, type RouteMatch, type RouteOwner } from './routes.js';
+
+export { parseRoute, type ParsedRoute, type RouteMatch } from './routes.js';
+
+export interface DeployedFunction {
+  record: FunctionRecord;
+  version: VersionRecord;
+  spec: ProcSpec;
+}
+
+export const fnKey = (namespace: string, name: string): string => `${namespace}/${name}`;
+
+export function procSpec(v: VersionRecord): ProcSpec {
+  return {
+    key: `${v.namespace}/${v.fn}@${v.id}`,
+    namespace: v.namespace,
+    fn: v.fn,
+    version: v.id,
+    code: v.code,
+    memoryMb: v.config.memory,
+    timeoutMs: v.config.timeout,
+    vars: v.config.vars,
+  };
+}
+
+export class Registry {
+  readonly #fns = new Map<string, DeployedFunction>();
+  #routes = RouteTable.build([]);
+
+  static async load(store: Store): Promise<Registry> {
+    const registry = new Registry();
+    for (const record of await store.listFunctions()) {
+      const version = await store.getVersion(record.namespace, record.name, record.latest);
+      if (version) registry.#fns.set(fnKey(record.namespace, record.name), { record, version, spec: procSpec(version) });
+    }
+    registry.#routes = RouteTable.build(registry.#owners());
+    return registry;
+  }
+
+  get(namespace: string, name: string): DeployedFunction | undefined {
+    return this.#fns.get(fnKey(namespace, name));
+  }
+
+  list(namespace?: string): DeployedFunction[] {
+    return [...this.#fns.values()].filter((f) => namespace === undefined || f.record.namespace === namespace);
+  }
+
+  match(method: string, path: string): RouteMatch | undefined {
+    return this.#routes.match(method, path);
+  }
+
+  /** Throws PROCYON_CONFLICT (and changes nothing) if the version's routes clash with another function's. */
+  checkRoutes(version: VersionRecord): void {
+    RouteTable.build(this.#owners(version));
+  }
+
+  set(fn: DeployedFunction): void {
+    const routes = RouteTable.build(this.#owners(fn.version));
+    this.#fns.set(fnKey(fn.record.namespace, fn.record.name), fn);
+    this.#routes = routes;
+  }
+
+  remove(namespace: string, name: string): void {
+    this.#fns.delete(fnKey(namespace, name));
+    this.#routes = RouteTable.build(this.#owners());
+  }
+
+  /** Every route owner, with `replacing` standing in for its function's current version. */
+  *#owners(replacing?: VersionRecord): Iterable<RouteOwner> {
+    const replacedKey = replacing && fnKey(replacing.namespace, replacing.fn);
+    for (const [key, f] of this.#fns) {
+      if (key === replacedKey) continue;
+      for (const raw of f.version.config.routes) yield { namespace: f.record.namespace, fn: f.record.name, route: parseRoute(raw) };
+    }
+    if (replacing) {
+      for (const raw of replacing.config.routes) yield { namespace: replacing.namespace, fn: replacing.fn, route: parseRoute(raw) };
+    }
+  }
+}

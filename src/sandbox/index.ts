@@ -1,0 +1,3 @@
+/** Public entry of the sandbox boundary. */
+export type * from './types.js';
+export { IsolateDriver, type IsolateDriverOptions } from './isolate/driver.js';

@@ -1,0 +1,3 @@
+/** Public entry of the store boundary. */
+export type * from './types.js';
+export { SqliteStore } from './sqlite/index.js';

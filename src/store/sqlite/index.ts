@@ -1,0 +1,295 @@
+/**
+ * SQLite store (better-sqlite3), the embedded default. WAL mode so that readers (the API) never
+ * wait for the activation writer; `synchronous=NORMAL` is durable across process crashes, which is
+ * the failure this mode is for (a power cut may lose the last transactions, see docs/ARCHITECTURE.md).
+ */
+import Database from 'better-sqlite3';
+import type {
+  ActivationQuery,
+  ActivationRecord,
+  ApiKeyRecord,
+  FunctionRecord,
+  NamespaceRecord,
+  Store,
+  VersionRecord,
+} from '../types.js';
+import { MIGRATIONS } from './schema.js';
+
+interface ActivationRow {
+  id: string;
+  namespace: string;
+  fn: string;
+  version: string;
+  trigger: ActivationRecord['trigger'];
+  start: number;
+  duration_ms: number;
+  billed_ms: number;
+  memory_mb: number;
+  gb_seconds: number;
+  cpu_ms: number;
+  cold: number;
+  status: ActivationRecord['status'];
+  error_code: string | null;
+  logs?: string;
+  logs_truncated: number;
+}
+
+interface VersionRow {
+  namespace: string;
+  fn: string;
+  id: string;
+  code: string;
+  config: string;
+  style: VersionRecord['style'];
+  created_at: number;
+}
+
+interface FunctionRow {
+  namespace: string;
+  name: string;
+  latest: string;
+  created_at: number;
+  updated_at: number;
+}
+
+const toFunction = (r: FunctionRow): FunctionRecord => ({
+  namespace: r.namespace,
+  name: r.name,
+  latest: r.latest,
+  createdAt: r.created_at,
+  updatedAt: r.updated_at,
+});
+
+const toVersion = (r: VersionRow): VersionRecord => ({
+  namespace: r.namespace,
+  fn: r.fn,
+  id: r.id,
+  code: r.code,
+  config: JSON.parse(r.config) as VersionRecord['config'],
+  style: r.style,
+  createdAt: r.created_at,
+});
+
+const toActivation = (r: ActivationRow): ActivationRecord => ({
+  id: r.id,
+  namespace: r.namespace,
+  fn: r.fn,
+  version: r.version,
+  trigger: r.trigger,
+  start: r.start,
+  durationMs: r.duration_ms,
+  billedMs: r.billed_ms,
+  memoryMb: r.memory_mb,
+  gbSeconds: r.gb_seconds,
+  cpuMs: r.cpu_ms,
+  cold: r.cold === 1,
+  status: r.status,
+  errorCode: r.error_code,
+  logs: r.logs === undefined ? [] : (JSON.parse(r.logs) as ActivationRecord['logs']),
+  logsTruncated: r.logs_truncated === 1,
+});
+
+const ACTIVATION_COLUMNS =
+  'id, namespace, fn, version, trigger, start, duration_ms, billed_ms, memory_mb, gb_seconds, cpu_ms, cold, status, error_code, logs_truncated';
+
+export class SqliteStore implements Store {
+  readonly #db: Database.Database;
+  #closed = false;
+
+  private constructor(db: Database.Database) {
+    this.#db = db;
+  }
+
+  /** Opens (creating if needed) the database file; `:memory:` works for tests. */
+  static async create(file: string): Promise<SqliteStore> {
+    const db = new Database(file);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+    const current = db.pragma('user_version', { simple: true }) as number;
+    db.transaction(() => {
+      for (let v = current; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v] ?? '');
+      db.pragma(`user_version = ${MIGRATIONS.length}`);
+    })();
+    return new SqliteStore(db);
+  }
+
+  async ensureNamespace(name: string): Promise<{ namespace: NamespaceRecord; created: boolean }> {
+    const now = Date.now();
+    const info = this.#db
+      .prepare('INSERT INTO namespaces (name, created_at) VALUES (?, ?) ON CONFLICT(name) DO NOTHING')
+      .run(name, now);
+    const ns = await this.getNamespace(name);
+    if (!ns) throw new Error(`namespace ${name} vanished`);
+    return { namespace: ns, created: info.changes === 1 };
+  }
+
+  async getNamespace(name: string): Promise<NamespaceRecord | undefined> {
+    const row = this.#db.prepare('SELECT name, created_at FROM namespaces WHERE name = ?').get(name) as
+      | { name: string; created_at: number }
+      | undefined;
+    return row && { name: row.name, createdAt: row.created_at };
+  }
+
+  async listNamespaces(): Promise<NamespaceRecord[]> {
+    const rows = this.#db.prepare('SELECT name, created_at FROM namespaces ORDER BY name').all() as {
+      name: string;
+      created_at: number;
+    }[];
+    return rows.map((r) => ({ name: r.name, createdAt: r.created_at }));
+  }
+
+  async insertApiKey(key: ApiKeyRecord): Promise<void> {
+    this.#db
+      .prepare('INSERT INTO api_keys (id, hash, namespace, created_at) VALUES (?, ?, ?, ?)')
+      .run(key.id, key.hash, key.namespace, key.createdAt);
+  }
+
+  async findApiKey(hash: string): Promise<ApiKeyRecord | undefined> {
+    const row = this.#db
+      .prepare('SELECT id, hash, namespace, created_at FROM api_keys WHERE hash = ? AND revoked_at IS NULL')
+      .get(hash) as { id: string; hash: string; namespace: string | null; created_at: number } | undefined;
+    return row && { id: row.id, hash: row.hash, namespace: row.namespace, createdAt: row.created_at };
+  }
+
+  async countApiKeys(): Promise<number> {
+    return (this.#db.prepare('SELECT count(*) AS n FROM api_keys').get() as { n: number }).n;
+  }
+
+  async deploy(version: VersionRecord): Promise<{ fn: FunctionRecord; created: boolean; changed: boolean }> {
+    const run = this.#db.transaction(() => {
+      const now = version.createdAt;
+      this.#db
+        .prepare(
+          `INSERT INTO versions (namespace, fn, id, code, config, style, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT(namespace, fn, id) DO NOTHING`,
+        )
+        .run(
+          version.namespace,
+          version.fn,
+          version.id,
+          version.code,
+          JSON.stringify(version.config),
+          version.style,
+          now,
+        );
+      const before = this.#db
+        .prepare('SELECT latest FROM functions WHERE namespace = ? AND name = ?')
+        .get(version.namespace, version.fn) as { latest: string } | undefined;
+      if (!before) {
+        this.#db
+          .prepare(
+            'INSERT INTO functions (namespace, name, latest, created_at, updated_at) VALUES (?, ?, ?, ?, ?)',
+          )
+          .run(version.namespace, version.fn, version.id, now, now);
+      } else if (before.latest !== version.id) {
+        this.#db
+          .prepare('UPDATE functions SET latest = ?, updated_at = ? WHERE namespace = ? AND name = ?')
+          .run(version.id, now, version.namespace, version.fn);
+      }
+      const fn = this.#db
+        .prepare('SELECT * FROM functions WHERE namespace = ? AND name = ?')
+        .get(version.namespace, version.fn) as FunctionRow;
+      return { fn: toFunction(fn), created: !before, changed: before?.latest !== version.id };
+    });
+    return run();
+  }
+
+  async getFunction(namespace: string, name: string): Promise<FunctionRecord | undefined> {
+    const row = this.#db
+      .prepare('SELECT * FROM functions WHERE namespace = ? AND name = ?')
+      .get(namespace, name) as FunctionRow | undefined;
+    return row && toFunction(row);
+  }
+
+  async listFunctions(namespace?: string): Promise<FunctionRecord[]> {
+    const rows = (
+      namespace === undefined
+        ? this.#db.prepare('SELECT * FROM functions ORDER BY namespace, name').all()
+        : this.#db.prepare('SELECT * FROM functions WHERE namespace = ? ORDER BY name').all(namespace)
+    ) as FunctionRow[];
+    return rows.map(toFunction);
+  }
+
+  async getVersion(namespace: string, fn: string, id: string): Promise<VersionRecord | undefined> {
+    const row = this.#db
+      .prepare('SELECT * FROM versions WHERE namespace = ? AND fn = ? AND id = ?')
+      .get(namespace, fn, id) as VersionRow | undefined;
+    return row && toVersion(row);
+  }
+
+  async listVersions(namespace: string, fn: string): Promise<VersionRecord[]> {
+    const rows = this.#db
+      .prepare('SELECT * FROM versions WHERE namespace = ? AND fn = ? ORDER BY created_at DESC, rowid DESC')
+      .all(namespace, fn) as VersionRow[];
+    return rows.map(toVersion);
+  }
+
+  async deleteFunction(namespace: string, name: string): Promise<boolean> {
+    return this.#db.transaction(() => {
+      this.#db.prepare('DELETE FROM versions WHERE namespace = ? AND fn = ?').run(namespace, name);
+      return this.#db.prepare('DELETE FROM functions WHERE namespace = ? AND name = ?').run(namespace, name)
+        .changes === 1;
+    })();
+  }
+
+  async insertActivations(records: readonly ActivationRecord[]): Promise<void> {
+    const insert = this.#db.prepare(
+      `INSERT INTO activations (${ACTIVATION_COLUMNS}, logs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT(id) DO NOTHING`,
+    );
+    this.#db.transaction(() => {
+      for (const a of records) {
+        insert.run(
+          a.id,
+          a.namespace,
+          a.fn,
+          a.version,
+          a.trigger,
+          a.start,
+          a.durationMs,
+          a.billedMs,
+          a.memoryMb,
+          a.gbSeconds,
+          a.cpuMs,
+          a.cold ? 1 : 0,
+          a.status,
+          a.errorCode,
+          a.logsTruncated ? 1 : 0,
+          JSON.stringify(a.logs),
+        );
+      }
+    })();
+  }
+
+  async listActivations(q: ActivationQuery): Promise<ActivationRecord[]> {
+    const where = ['namespace = ?'];
+    const args: (string | number)[] = [q.namespace];
+    if (q.fn !== undefined) (where.push('fn = ?'), args.push(q.fn));
+    if (q.status !== undefined) (where.push('status = ?'), args.push(q.status));
+    if (q.since !== undefined) (where.push('start >= ?'), args.push(q.since));
+    if (q.until !== undefined) (where.push('start < ?'), args.push(q.until));
+    args.push(Math.min(Math.max(q.limit ?? 50, 1), 1000));
+    const rows = this.#db
+      .prepare(
+        `SELECT ${ACTIVATION_COLUMNS} FROM activations WHERE ${where.join(' AND ')}
+         ORDER BY start DESC, rowid DESC LIMIT ?`,
+      )
+      .all(...args) as ActivationRow[];
+    return rows.map(toActivation);
+  }
+
+  async getActivation(namespace: string, id: string): Promise<ActivationRecord | undefined> {
+    const row = this.#db
+      .prepare(`SELECT ${ACTIVATION_COLUMNS}, logs FROM activations WHERE namespace = ? AND id = ?`)
+      .get(namespace, id) as ActivationRow | undefined;
+    return row && toActivation(row);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#db.close();
+  }
+}

@@ -1,0 +1,52 @@
+/** Schema migrations, applied in order; `PRAGMA user_version` records how many ran. Append only. */
+export const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE namespaces (
+     name TEXT PRIMARY KEY,
+     created_at INTEGER NOT NULL
+   );
+   CREATE TABLE api_keys (
+     id TEXT PRIMARY KEY,
+     hash TEXT NOT NULL UNIQUE,
+     namespace TEXT REFERENCES namespaces(name),
+     created_at INTEGER NOT NULL,
+     revoked_at INTEGER
+   );
+   CREATE TABLE functions (
+     namespace TEXT NOT NULL REFERENCES namespaces(name),
+     name TEXT NOT NULL,
+     latest TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL,
+     PRIMARY KEY (namespace, name)
+   );
+   CREATE TABLE versions (
+     namespace TEXT NOT NULL,
+     fn TEXT NOT NULL,
+     id TEXT NOT NULL,
+     code TEXT NOT NULL,
+     config TEXT NOT NULL,
+     style TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     PRIMARY KEY (namespace, fn, id)
+   );
+   CREATE TABLE activations (
+     id TEXT PRIMARY KEY,
+     namespace TEXT NOT NULL,
+     fn TEXT NOT NULL,
+     version TEXT NOT NULL,
+     trigger TEXT NOT NULL,
+     start INTEGER NOT NULL,
+     duration_ms REAL NOT NULL,
+     billed_ms INTEGER NOT NULL,
+     memory_mb INTEGER NOT NULL,
+     gb_seconds REAL NOT NULL,
+     cpu_ms REAL NOT NULL,
+     cold INTEGER NOT NULL,
+     status TEXT NOT NULL,
+     error_code TEXT,
+     logs TEXT NOT NULL,
+     logs_truncated INTEGER NOT NULL
+   );
+   CREATE INDEX activations_by_fn ON activations (namespace, fn, start);
+   CREATE INDEX activations_by_ns ON activations (namespace, start);`,
+];

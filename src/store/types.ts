@@ -1,0 +1,117 @@
+/**
+ * The Store boundary: durable state of a node (namespaces, API keys, functions and their immutable
+ * versions, activation records). SQLite is the embedded default; PostgreSQL comes with cluster mode
+ * behind this same interface, which is why every method is async even though SQLite is not.
+ */
+
+export interface FunctionConfig {
+  /** Isolate heap limit. (MB) */
+  memory: number;
+  /** Wall-clock limit per call. (ms) */
+  timeout: number;
+  /** `"GET /hello"`, `"/items/:id"` (any method). */
+  routes: string[];
+  vars: Record<string, string>;
+}
+
+export type HandlerStyle = 'fetch' | 'handler';
+
+export interface NamespaceRecord {
+  name: string;
+  createdAt: number;
+}
+
+export interface ApiKeyRecord {
+  id: string;
+  /** sha256 of the key, hex. The plain key is never stored. */
+  hash: string;
+  /** null: an admin key, valid for every namespace. */
+  namespace: string | null;
+  createdAt: number;
+}
+
+export interface VersionRecord {
+  namespace: string;
+  fn: string;
+  id: string;
+  code: string;
+  config: FunctionConfig;
+  style: HandlerStyle;
+  createdAt: number;
+}
+
+export interface FunctionRecord {
+  namespace: string;
+  name: string;
+  latest: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type ActivationStatus = 'success' | 'error';
+export type Trigger = 'http' | 'invoke';
+
+export interface ActivationLog {
+  ts: number;
+  level: string;
+  msg: string;
+}
+
+export interface ActivationRecord {
+  id: string;
+  namespace: string;
+  fn: string;
+  version: string;
+  trigger: Trigger;
+  /** ms since epoch */
+  start: number;
+  durationMs: number;
+  billedMs: number;
+  memoryMb: number;
+  gbSeconds: number;
+  cpuMs: number;
+  cold: boolean;
+  status: ActivationStatus;
+  errorCode: string | null;
+  logs: ActivationLog[];
+  logsTruncated: boolean;
+}
+
+export interface ActivationQuery {
+  namespace: string;
+  fn?: string;
+  status?: ActivationStatus;
+  /** inclusive, ms since epoch */
+  since?: number;
+  /** exclusive, ms since epoch */
+  until?: number;
+  /** @default 50, at most 1000 */
+  limit?: number;
+}
+
+export interface Store {
+  ensureNamespace(name: string): Promise<{ namespace: NamespaceRecord; created: boolean }>;
+  getNamespace(name: string): Promise<NamespaceRecord | undefined>;
+  listNamespaces(): Promise<NamespaceRecord[]>;
+
+  insertApiKey(key: ApiKeyRecord): Promise<void>;
+  findApiKey(hash: string): Promise<ApiKeyRecord | undefined>;
+  countApiKeys(): Promise<number>;
+
+  /** Stores the version if it is new and points the function's `latest` at it, atomically. */
+  deploy(version: VersionRecord): Promise<{ fn: FunctionRecord; created: boolean; changed: boolean }>;
+  getFunction(namespace: string, name: string): Promise<FunctionRecord | undefined>;
+  listFunctions(namespace?: string): Promise<FunctionRecord[]>;
+  getVersion(namespace: string, fn: string, id: string): Promise<VersionRecord | undefined>;
+  /** Newest first. */
+  listVersions(namespace: string, fn: string): Promise<VersionRecord[]>;
+  /** Removes the function and its versions; activation records stay. */
+  deleteFunction(namespace: string, name: string): Promise<boolean>;
+
+  insertActivations(records: readonly ActivationRecord[]): Promise<void>;
+  /** Newest first, without logs. */
+  listActivations(query: ActivationQuery): Promise<ActivationRecord[]>;
+  getActivation(namespace: string, id: string): Promise<ActivationRecord | undefined>;
+
+  close(): Promise<void>;
+}

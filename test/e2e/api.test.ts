@@ -1,0 +1,180 @@
+/** The control API and the gateway over real HTTP (docs/API.md). */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { startTestNode, type TestNode } from './node.js';
+
+const hello = `export default { async fetch(request, env) {
+  const url = new URL(request.url);
+  console.log('hello log', url.pathname);
+  return new Response((env.GREETING ?? 'hello') + ' ' + url.pathname, { headers: { 'x-fn': 'hello' } });
+} };`;
+
+const lambda = `export const handler = async (event, context) => {
+  if (event && event.requestContext) {
+    return { statusCode: 201, headers: { 'content-type': 'application/json' }, cookies: ['a=1', 'b=2'],
+      body: JSON.stringify({ params: event.pathParameters, q: event.queryStringParameters, body: event.body,
+        b64: event.isBase64Encoded, method: event.requestContext.http.method, routeKey: event.routeKey }) };
+  }
+  return { got: event, fn: context.functionName, mem: context.memoryLimitInMB, left: context.getRemainingTimeInMillis() > 0 };
+};`;
+
+describe('control API and gateway', () => {
+  let t: TestNode;
+  before(async () => {
+    t = await startTestNode();
+  });
+  after(async () => t.stop());
+
+  it('rejects missing, bad and wrong-namespace keys', async () => {
+    const none = await fetch(`${t.url}/api/v1/namespaces`);
+    assert.equal(none.status, 401);
+    assert.equal((await none.json()).error.code, 'PROCYON_UNAUTHORIZED');
+    const bad = await fetch(`${t.url}/api/v1/namespaces`, { headers: { authorization: 'Bearer pk_wrong' } });
+    assert.equal(bad.status, 401);
+    const { createApiKey } = await import('../../src/auth/keys.js');
+    await t.api('PUT', '/api/v1/namespaces/team-a');
+    const scoped = (await createApiKey(t.node.store, 'team-a')).key;
+    const other = await fetch(`${t.url}/api/v1/namespaces/default/functions`, { headers: { authorization: `Bearer ${scoped}` } });
+    assert.equal(other.status, 403);
+    const own = await fetch(`${t.url}/api/v1/namespaces/team-a/functions`, { headers: { authorization: `Bearer ${scoped}` } });
+    assert.equal(own.status, 200);
+  });
+
+  it('deploys a Workers-style function, serves its route and /fn URL, and versions it', async () => {
+    const first = await t.deploy('hello', hello, { routes: ['GET /hello', '/hello/:who'] });
+    assert.equal(first.status, 201);
+    assert.equal(first.body.function.style, 'fetch');
+    assert.match(first.body.version.id, /^[0-9a-f]{16}$/);
+    assert.ok(first.body.function.urls.includes(`${t.url}/hello`));
+    const res = await fetch(`${t.url}/hello`);
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), 'hello /hello');
+    assert.equal(res.headers.get('x-fn'), 'hello');
+    assert.ok(res.headers.get('x-procyon-activation-id'));
+    assert.equal(await (await fetch(`${t.url}/fn/default/hello/deep/path?x=1`)).text(), 'hello /fn/default/hello/deep/path');
+    assert.equal((await fetch(`${t.url}/hello`, { method: 'POST' })).status, 404, 'route is GET only');
+
+    const same = await t.deploy('hello', hello, { routes: ['GET /hello', '/hello/:who'] });
+    assert.equal(same.status, 200);
+    assert.equal(same.body.changed, false);
+    const second = await t.deploy('hello', hello, { routes: ['GET /hello'], vars: { GREETING: 'hi' } });
+    assert.equal(second.body.changed, true);
+    assert.equal(await (await fetch(`${t.url}/hello`)).text(), 'hi /hello', 'new version serves at once');
+    const versions = await t.api('GET', '/api/v1/namespaces/default/functions/hello/versions');
+    assert.deepEqual(
+      versions.body.versions.map((v: { id: string }) => v.id),
+      [second.body.version.id, first.body.version.id],
+    );
+    const old = await t.api('POST', `/api/v1/namespaces/default/functions/hello/invoke?version=${first.body.version.id}`, {});
+    assert.equal(old.body, 'hello /fn/default/hello');
+  });
+
+  it('refuses a route another function owns, and reserved paths', async () => {
+    const clash = await t.deploy('clash', hello, { routes: ['GET /hello'] });
+    assert.equal(clash.status, 409);
+    assert.equal(clash.body.error.code, 'PROCYON_CONFLICT');
+    const reserved = await t.deploy('clash', hello, { routes: ['/api/v1/x'] });
+    assert.equal(reserved.status, 400);
+    assert.equal((await t.api('GET', '/api/v1/namespaces/default/functions/clash')).status, 404);
+  });
+
+  it('runs Lambda-style handlers for invoke and for HTTP (API Gateway v2 events)', async () => {
+    const dep = await t.deploy('lam', lambda, { routes: ['/lam/:id'], memory: 64 });
+    assert.equal(dep.body.function.style, 'handler');
+    const inv = await t.api('POST', '/api/v1/namespaces/default/functions/lam/invoke', { x: 1 });
+    assert.equal(inv.status, 200);
+    assert.deepEqual(inv.body, { got: { x: 1 }, fn: 'lam', mem: '64', left: true });
+    const res = await fetch(`${t.url}/lam/42?a=1&a=2`, { method: 'POST', body: 'plain', headers: { 'content-type': 'text/plain' } });
+    assert.equal(res.status, 201);
+    assert.deepEqual(res.headers.getSetCookie(), ['a=1', 'b=2']);
+    assert.deepEqual(await res.json(), {
+      params: { id: '42' },
+      q: { a: '1,2' },
+      body: 'plain',
+      b64: false,
+      method: 'POST',
+      routeKey: 'ANY /lam/{id}',
+    });
+    const bin = await fetch(`${t.url}/lam/1`, { method: 'PUT', body: new Uint8Array([0, 255]), headers: { 'content-type': 'application/octet-stream' } });
+    const binBody = await bin.json();
+    assert.equal(binBody.b64, true);
+    assert.equal(binBody.body, Buffer.from([0, 255]).toString('base64'));
+  });
+
+  it('records activations with billing fields, filters them, and keeps logs', async () => {
+    await t.deploy('acts', hello);
+    const r1 = await fetch(`${t.url}/fn/default/acts`);
+    await r1.text();
+    const r2 = await fetch(`${t.url}/fn/default/acts`);
+    await r2.text();
+    await t.node.recorder.flush();
+    const list = await t.api('GET', '/api/v1/namespaces/default/activations?fn=acts');
+    assert.equal(list.body.activations.length, 2);
+    const [newest, oldest] = list.body.activations;
+    assert.equal(oldest.cold, true);
+    assert.equal(newest.cold, false);
+    for (const a of list.body.activations) {
+      assert.equal(a.function, 'acts');
+      assert.equal(a.status, 'success');
+      assert.ok(a.billedMs >= 1 && a.billedMs >= a.durationMs);
+      assert.equal(a.gbSeconds, (a.memoryMb / 1024) * (a.billedMs / 1000));
+      assert.equal(a.trigger, 'http');
+    }
+    const one = await t.api('GET', `/api/v1/namespaces/default/activations/${newest.id}`);
+    assert.equal(one.body.logs[0].msg, 'hello log /fn/default/acts');
+    const errors = await t.api('GET', '/api/v1/namespaces/default/activations?fn=acts&status=error');
+    assert.equal(errors.body.activations.length, 0);
+    const future = await t.api('GET', `/api/v1/namespaces/default/activations?fn=acts&since=${Date.now() + 60_000}`);
+    assert.equal(future.body.activations.length, 0);
+    assert.equal((await t.api('GET', '/api/v1/namespaces/default/activations/nope')).status, 404);
+  });
+
+  it('validates bodies: malformed JSON, bad names, wrong types, __proto__, unknown fields', async () => {
+    const raw = await fetch(`${t.url}/api/v1/namespaces/default/functions/x`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${t.key}`, 'content-type': 'application/json' },
+      body: '{"code": ',
+    });
+    assert.equal(raw.status, 400);
+    assert.equal((await raw.json()).error.code, 'PROCYON_BAD_REQUEST');
+    const proto = await fetch(`${t.url}/api/v1/namespaces/default/functions/x/invoke`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${t.key}`, 'content-type': 'application/json' },
+      body: '{"__proto__": {"polluted": true}}',
+    });
+    assert.equal(proto.status, 400);
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+    assert.equal((await t.api('PUT', '/api/v1/namespaces/default/functions/Bad Name!', { code: 'x' })).status, 400);
+    const badMem = await t.deploy('x', hello, { memory: 1_000_000 });
+    assert.equal(badMem.status, 400);
+    assert.equal(badMem.body.error.code, 'PROCYON_VALIDATION');
+    assert.equal((await t.deploy('x', hello, { surprise: 1 })).status, 400);
+    const text = await fetch(`${t.url}/api/v1/namespaces/default/functions/x/invoke`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${t.key}`, 'content-type': 'text/plain' },
+      body: 'hi',
+    });
+    assert.equal(text.status, 415);
+    const deep = '['.repeat(100_000) + ']'.repeat(100_000);
+    const nested = await fetch(`${t.url}/api/v1/namespaces/default/functions/x/invoke`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${t.key}`, 'content-type': 'application/json' },
+      body: deep,
+    });
+    assert.ok([400, 404].includes(nested.status), `deep nesting answered ${nested.status}`);
+    assert.equal((await fetch(`${t.url}/healthz`)).status, 200, 'node still up');
+  });
+
+  it('delete waits for in-flight calls, then the function is gone', async () => {
+    await t.deploy('slowpoke', `export default { async fetch() { const end = Date.now() + 400; while (Date.now() < end) {} return new Response('done'); } };`);
+    const inflight = fetch(`${t.url}/fn/default/slowpoke`);
+    await new Promise((r) => setTimeout(r, 100));
+    const del = await t.api('DELETE', '/api/v1/namespaces/default/functions/slowpoke');
+    assert.equal(del.status, 200);
+    const res = await inflight;
+    assert.equal(res.status, 200);
+    assert.equal(await res.text(), 'done');
+    assert.equal((await t.api('GET', '/api/v1/namespaces/default/functions/slowpoke')).status, 404);
+    assert.equal((await fetch(`${t.url}/fn/default/slowpoke`)).status, 404);
+  });
+});
