@@ -61,6 +61,8 @@ function parseTime(name: string, value: string | undefined): number | undefined 
 
 export async function apiPlugin(app: FastifyInstance, opts: ApiOptions): Promise<void> {
   const { store, functions, invoker, recorder } = opts;
+  // The API speaks JSON only; anything else is 415 rather than a string event.
+  app.removeContentTypeParser('text/plain');
 
   app.addHook('preHandler', async (req: FastifyRequest) => {
     const ns = (req.params as { ns?: string } | undefined)?.ns;

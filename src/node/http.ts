@@ -25,6 +25,8 @@ export function createHttpServer(opts: HttpOptions): FastifyInstance {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     http: { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: 0 },
+    // Unknown fields are errors, not silently dropped (Fastify's default strips them).
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
   });
   app.setErrorHandler(errorHandler(opts.logger));

@@ -123,7 +123,15 @@ export class ProcyonNode {
     const closing = this.http.close();
     const drained = await this.invoker.stop(this.config.shutdownGraceMs);
     if (!drained) this.logger.warn({ inFlight: this.invoker.inFlight }, 'grace period over; stopping with calls in flight');
+    // Keep-alive sockets that were busy when close() began become idle only now; close them as
+    // they go idle, so a client holding a connection open cannot hold the shutdown.
+    const server = this.http.server;
+    server.closeIdleConnections();
+    const sweeper = setInterval(() => server.closeIdleConnections(), 100);
+    const force = setTimeout(() => server.closeAllConnections(), 5_000);
     await closing;
+    clearInterval(sweeper);
+    clearTimeout(force);
     await this.recorder.close();
     await this.driver.close();
     await this.store.close();

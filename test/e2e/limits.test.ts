@@ -145,16 +145,16 @@ describe('limits and faults', () => {
   });
 
   it('escape probes inside a function find no host objects', async () => {
-    await t.deploy(
-      'probe',
-      fetchFn(`
+    const probeCode = fetchFn(`
       const out = {};
-      try { out.ctor = typeof (function(){}).constructor.constructor('return process')(); } catch (e) { out.ctor = 'threw'; }
-      out.require = typeof require; out.process = typeof process; out.runtime = typeof globalThis.__procyon;
-      return Response.json(out);`),
-    );
+      out.ctor = (function(){}).constructor.constructor('return typeof process')();
+      out.require = typeof globalThis['req' + 'uire'];
+      out.process = typeof process; out.runtime = typeof globalThis.__procyon;
+      out.hostKeys = Object.getOwnPropertyNames(globalThis).filter((k) => /^(process|global|Buffer|__procyon.*|_ivm.*)$/.test(k));
+      return Response.json(out);`);
+    assert.equal((await t.deploy('probe', probeCode)).status, 201);
     const res = await get('probe');
-    assert.deepEqual(await res.json(), { ctor: 'undefined', require: 'undefined', process: 'undefined', runtime: 'undefined' });
+    assert.deepEqual(await res.json(), { ctor: 'undefined', require: 'undefined', process: 'undefined', runtime: 'undefined', hostKeys: [] });
     const imp = await t.deploy('importer', 'import fs from "node:fs"; export default { fetch() { return new Response(String(fs)); } };');
     assert.equal(imp.status, 400);
   });

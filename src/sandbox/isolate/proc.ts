@@ -165,7 +165,8 @@ function classify(
   fallback: WireError['code'],
   timeoutMs?: number,
 ): WireError {
-  const message = err instanceof Error ? err.message : String(err);
+  const message =
+    err instanceof Error ? (err.name && err.name !== 'Error' ? `${err.name}: ${err.message}` : err.message) : String(err);
   const stack = err instanceof Error ? err.stack : undefined;
   if (/memory limit/i.test(message)) {
     return { code: 'PROCYON_MEMORY_LIMIT', message: 'the function exceeded its memory limit' };
