@@ -72,12 +72,13 @@ export class ProcyonNode {
       logLimitBytes: config.logLimitBytes,
       maxPayloadBytes: config.maxPayloadBytes,
     });
-    let node: ProcyonNode | undefined;
-    const baseUrl = (): string => node?.url ?? `http://${config.host}:${config.port}`;
+    // The HTTP server needs the node's URL and state before the node object exists.
+    const self: { node?: ProcyonNode } = {};
+    const baseUrl = (): string => self.node?.url ?? `http://${config.host}:${config.port}`;
     const functions = new FunctionService({ store, registry, driver, invoker, drainMs: config.shutdownGraceMs, baseUrl });
     const http = createHttpServer({
       logger: logger.child({ component: 'http' }),
-      healthy: () => node?.state === 'ready',
+      healthy: () => self.node?.state === 'ready',
       api: {
         store,
         functions,
@@ -94,7 +95,8 @@ export class ProcyonNode {
         defaultHost: () => new URL(baseUrl()).host,
       },
     });
-    node = new ProcyonNode(config, logger, store, driver, invoker, recorder, functions, http);
+    const node = new ProcyonNode(config, logger, store, driver, invoker, recorder, functions, http);
+    self.node = node;
     node.adminKey = adminKey;
     node.firstStart = firstStart;
     await http.listen({ host: config.host, port: config.port });

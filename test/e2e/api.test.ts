@@ -1,7 +1,7 @@
 /** The control API and the gateway over real HTTP (docs/API.md). */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startTestNode, type TestNode } from './node.js';
+import { json, startTestNode, type TestNode } from './node.js';
 
 const hello = `export default { async fetch(request, env) {
   const url = new URL(request.url);
@@ -28,7 +28,7 @@ describe('control API and gateway', () => {
   it('rejects missing, bad and wrong-namespace keys', async () => {
     const none = await fetch(`${t.url}/api/v1/namespaces`);
     assert.equal(none.status, 401);
-    assert.equal((await none.json()).error.code, 'PROCYON_UNAUTHORIZED');
+    assert.equal((await json(none)).error.code, 'PROCYON_UNAUTHORIZED');
     const bad = await fetch(`${t.url}/api/v1/namespaces`, { headers: { authorization: 'Bearer pk_wrong' } });
     assert.equal(bad.status, 401);
     const { createApiKey } = await import('../../src/auth/keys.js');
@@ -87,7 +87,7 @@ describe('control API and gateway', () => {
     const res = await fetch(`${t.url}/lam/42?a=1&a=2`, { method: 'POST', body: 'plain', headers: { 'content-type': 'text/plain' } });
     assert.equal(res.status, 201);
     assert.deepEqual(res.headers.getSetCookie(), ['a=1', 'b=2']);
-    assert.deepEqual(await res.json(), {
+    assert.deepEqual(await json(res), {
       params: { id: '42' },
       q: { a: '1,2' },
       body: 'plain',
@@ -96,7 +96,7 @@ describe('control API and gateway', () => {
       routeKey: 'ANY /lam/{id}',
     });
     const bin = await fetch(`${t.url}/lam/1`, { method: 'PUT', body: new Uint8Array([0, 255]), headers: { 'content-type': 'application/octet-stream' } });
-    const binBody = await bin.json();
+    const binBody = await json(bin);
     assert.equal(binBody.b64, true);
     assert.equal(binBody.body, Buffer.from([0, 255]).toString('base64'));
   });
@@ -136,7 +136,7 @@ describe('control API and gateway', () => {
       body: '{"code": ',
     });
     assert.equal(raw.status, 400);
-    assert.equal((await raw.json()).error.code, 'PROCYON_BAD_REQUEST');
+    assert.equal((await json(raw)).error.code, 'PROCYON_BAD_REQUEST');
     const proto = await fetch(`${t.url}/api/v1/namespaces/default/functions/x/invoke`, {
       method: 'POST',
       headers: { authorization: `Bearer ${t.key}`, 'content-type': 'application/json' },

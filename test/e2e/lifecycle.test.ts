@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { startNode } from './harness.js';
+import { json } from './node.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../../examples', import.meta.url));
 
@@ -21,7 +22,7 @@ describe('node lifecycle', () => {
       assert.equal(hello.status, 200);
       assert.equal(await hello.text(), 'Hello, ci!\n');
       const greet = await fetch(`${node.url}/greet/ada`);
-      assert.equal((await greet.json()).message, 'Hi ada');
+      assert.equal((await json(greet)).message, 'Hi ada');
       assert.match(node.output(), new RegExp(`${node.url}/hello`));
     } finally {
       assert.equal((await node.stop()).code, 0);
@@ -53,7 +54,7 @@ describe('node lifecycle', () => {
       assert.doesNotMatch(second.output(), /Admin API key/);
       const a = await fetch(`${second.url}/api/v1/namespaces/default/activations/${activationId}`, { headers: auth });
       assert.equal(a.status, 200, 'the drained call was recorded');
-      assert.equal((await a.json()).status, 'success');
+      assert.equal((await json(a)).status, 'success');
       const again = await fetch(`${second.url}/slow`);
       assert.equal(await again.text(), 'finished', 'functions and routes survive a restart');
     } finally {

@@ -3,7 +3,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { startTestNode, type TestNode } from './node.js';
+import { json, startTestNode, type TestNode } from './node.js';
 
 const fetchFn = (body: string): string => `export default { async fetch(request, env, ctx) { ${body} } };`;
 
@@ -28,7 +28,7 @@ describe('limits and faults', () => {
     assert.equal((await t.deploy('membomb', code, { memory: 32 })).status, 201);
     const bomb = await get('membomb?bomb=1');
     assert.equal(bomb.status, 500);
-    assert.equal((await bomb.json()).error.code, 'PROCYON_MEMORY_LIMIT');
+    assert.equal((await json(bomb)).error.code, 'PROCYON_MEMORY_LIMIT');
     const next = await get('membomb');
     assert.equal(next.status, 200);
     assert.equal(await next.text(), 'alive');
@@ -44,7 +44,7 @@ describe('limits and faults', () => {
     assert.ok(performance.now() - t0 < 250, 'another function answered while one spun');
     const res = await spinning;
     assert.equal(res.status, 504);
-    assert.equal((await res.json()).error.code, 'PROCYON_TIMEOUT');
+    assert.equal((await json(res)).error.code, 'PROCYON_TIMEOUT');
   });
 
   it('timeout: an endless microtask loop and a never-settling promise both time out', async () => {
@@ -53,7 +53,7 @@ describe('limits and faults', () => {
     for (const name of ['micro', 'hang']) {
       const res = await get(name);
       assert.equal(res.status, 504, name);
-      assert.equal((await res.json()).error.code, 'PROCYON_TIMEOUT');
+      assert.equal((await json(res)).error.code, 'PROCYON_TIMEOUT');
     }
   });
 
@@ -62,7 +62,7 @@ describe('limits and faults', () => {
     const limit = 64 * 1024;
     const over = await get('size', { method: 'POST', body: new Uint8Array(limit + 1) });
     assert.equal(over.status, 413);
-    assert.equal((await over.json()).error.code, 'PROCYON_PAYLOAD_TOO_LARGE');
+    assert.equal((await json(over)).error.code, 'PROCYON_PAYLOAD_TOO_LARGE');
     const at = await get('size', { method: 'POST', body: new Uint8Array(limit) });
     assert.equal(at.status, 200);
     assert.equal(await at.text(), String(limit));
@@ -72,7 +72,7 @@ describe('limits and faults', () => {
     await t.deploy('big', fetchFn(`return new Response('x'.repeat(64 * 1024 + 1));`));
     const res = await get('big');
     assert.equal(res.status, 413);
-    assert.equal((await res.json()).error.code, 'PROCYON_RESPONSE_TOO_LARGE');
+    assert.equal((await json(res)).error.code, 'PROCYON_RESPONSE_TOO_LARGE');
   });
 
   it('logs are capped per activation with a marker', async () => {
@@ -90,7 +90,7 @@ describe('limits and faults', () => {
     await t.deploy('thrower', fetchFn(`throw new TypeError('kaboom');`));
     const res = await get('thrower');
     assert.equal(res.status, 500);
-    const body = await res.json();
+    const body = await json(res);
     assert.equal(body.error.code, 'PROCYON_FUNCTION_ERROR');
     assert.match(body.error.message, /TypeError: kaboom/);
     const a = await activation(res.headers.get('x-procyon-activation-id'));
@@ -128,7 +128,7 @@ describe('limits and faults', () => {
     for (const pid of t.node.driver.hostPids()) process.kill(pid, 'SIGKILL');
     const res = await pending;
     assert.equal(res.status, 502);
-    assert.equal((await res.json()).error.code, 'PROCYON_HOST_CRASHED');
+    assert.equal((await json(res)).error.code, 'PROCYON_HOST_CRASHED');
     assert.ok(t.node.driver.stats().hostRestarts > before);
     const ok = await get('fine');
     assert.equal(ok.status, 200);
@@ -138,10 +138,10 @@ describe('limits and faults', () => {
   it('unknown function and route: 404 with a JSON error', async () => {
     const a = await get('nope');
     assert.equal(a.status, 404);
-    assert.equal((await a.json()).error.code, 'PROCYON_FN_NOT_FOUND');
+    assert.equal((await json(a)).error.code, 'PROCYON_FN_NOT_FOUND');
     const b = await fetch(`${t.url}/no/such/route`);
     assert.equal(b.status, 404);
-    assert.equal((await b.json()).error.code, 'PROCYON_ROUTE_NOT_FOUND');
+    assert.equal((await json(b)).error.code, 'PROCYON_ROUTE_NOT_FOUND');
   });
 
   it('escape probes inside a function find no host objects', async () => {
@@ -154,7 +154,7 @@ describe('limits and faults', () => {
       return Response.json(out);`);
     assert.equal((await t.deploy('probe', probeCode)).status, 201);
     const res = await get('probe');
-    assert.deepEqual(await res.json(), { ctor: 'undefined', require: 'undefined', process: 'undefined', runtime: 'undefined', hostKeys: [] });
+    assert.deepEqual(await json(res), { ctor: 'undefined', require: 'undefined', process: 'undefined', runtime: 'undefined', hostKeys: [] });
     const imp = await t.deploy('importer', 'import fs from "node:fs"; export default { fetch() { return new Response(String(fs)); } };');
     assert.equal(imp.status, 400);
   });

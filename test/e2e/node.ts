@@ -56,3 +56,6 @@ export async function startTestNode(overrides: Partial<NodeConfigInput> = {}): P
     stop: () => node.stop(),
   };
 }
+
+/** `Response.json()` typed loosely for assertions. */
+export const json = (res: Response): Promise<ApiBody> => res.json() as Promise<ApiBody>;

@@ -266,10 +266,17 @@ export class SqliteStore implements Store {
   async listActivations(q: ActivationQuery): Promise<ActivationRecord[]> {
     const where = ['namespace = ?'];
     const args: (string | number)[] = [q.namespace];
-    if (q.fn !== undefined) (where.push('fn = ?'), args.push(q.fn));
-    if (q.status !== undefined) (where.push('status = ?'), args.push(q.status));
-    if (q.since !== undefined) (where.push('start >= ?'), args.push(q.since));
-    if (q.until !== undefined) (where.push('start < ?'), args.push(q.until));
+    const filters: [string, string | number | undefined][] = [
+      ['fn = ?', q.fn],
+      ['status = ?', q.status],
+      ['start >= ?', q.since],
+      ['start < ?', q.until],
+    ];
+    for (const [clause, value] of filters) {
+      if (value === undefined) continue;
+      where.push(clause);
+      args.push(value);
+    }
     args.push(Math.min(Math.max(q.limit ?? 50, 1), 1000));
     const rows = this.#db
       .prepare(
