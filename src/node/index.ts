@@ -18,8 +18,6 @@ import { createHttpServer } from './http.js';
 
 export type NodeState = 'starting' | 'ready' | 'draining' | 'stopped';
 
-/** Procs per version a host may create before calls queue for a free one. */
-const MAX_PROCS_PER_VERSION = 32;
 export const DEFAULT_NAMESPACE = 'default';
 export const ADMIN_KEY_FILE = 'admin.key';
 
@@ -58,7 +56,7 @@ export class ProcyonNode {
     const driver = await IsolateDriver.create({
       hosts: config.isolateHosts,
       keepAliveMs: config.keepAliveMs,
-      maxProcsPerVersion: MAX_PROCS_PER_VERSION,
+      maxProcsPerVersion: config.maxProcsPerVersion,
       logger: logger.child({ component: 'isolate-driver' }),
     });
     const registry = await Registry.load(store);

@@ -3,7 +3,8 @@
  * owns the function's namespace (tenants are partitioned across hosts), and restarts a host that
  * dies, failing only that host's in-flight calls with PROCYON_HOST_CRASHED.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../../logger.js';
 import type {
@@ -16,6 +17,7 @@ import type {
   ValidateOutput,
 } from '../types.js';
 import type { FromHost, HostOptions, LoadSpec, ToHost } from './protocol.js';
+import { encode, readFrames } from './wire.js';
 
 const HOST_MAIN = fileURLToPath(new URL('./host-main.js', import.meta.url));
 /** Beyond the function's own timeout, how long a host may stay silent before we call it hung. (ms) */
@@ -41,6 +43,7 @@ class HostHandle {
   /** Version keys this host has been sent code for. */
   readonly loaded = new Set<string>();
   #ready!: Promise<void>;
+  #channel!: Socket;
   #nextId = 1;
   #crashes = 0;
   #closing = false;
@@ -58,10 +61,9 @@ class HostHandle {
   }
 
   #spawn(): void {
-    const child = fork(HOST_MAIN, [], {
-      execArgv: ['--no-node-snapshot', '--enable-source-maps'],
-      serialization: 'advanced',
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    const child = spawn(process.execPath, ['--no-node-snapshot', '--enable-source-maps', HOST_MAIN], {
+      // fd 3 is the framed message channel (wire.ts); stdout/stderr are the node's.
+      stdio: ['ignore', 'inherit', 'inherit', 'pipe'],
       env: {
         PATH: process.env.PATH ?? '',
         PROCYON_HOST_OPTIONS: JSON.stringify({
@@ -71,15 +73,17 @@ class HostHandle {
       },
     });
     this.child = child;
+    this.#channel = child.stdio[3] as Socket;
+    // A write to a host that just died fails; its exit handler answers the calls.
+    this.#channel.on('error', () => undefined);
     this.#ready = new Promise((resolve, reject) => {
-      const onMessage = (msg: FromHost): void => {
+      readFrames<FromHost>(this.#channel, (msg) => {
         if (msg.t === 'ready') {
           this.#crashes = 0;
           this.options.logger.debug({ host: this.index, snapshotMs: msg.snapshotMs }, 'isolate host ready');
           resolve();
         } else this.#settle(msg);
-      };
-      child.on('message', onMessage);
+      });
       child.once('error', reject);
     });
     // A host that never becomes ready is handled by the exit path; never leave this unobserved.
@@ -137,17 +141,13 @@ class HostHandle {
         this.child.kill('SIGKILL');
       }, timeoutMs + HUNG_HOST_GRACE_MS);
       this.pending.set(id, { activationId, timer, resolve, onCrash });
-      this.child.send(build(id), (err) => {
-        if (err && this.pending.delete(id)) {
-          clearTimeout(timer);
-          resolve(onCrash());
-        }
-      });
+      // If the host is gone the write fails silently and the exit handler answers this call.
+      this.#channel.write(encode(build(id)));
     });
   }
 
   send(msg: ToHost): void {
-    if (this.child.connected) this.child.send(msg, () => undefined);
+    if (this.#channel.writable) this.#channel.write(encode(msg));
   }
 
   async close(): Promise<void> {
@@ -156,7 +156,8 @@ class HostHandle {
     if (child.exitCode !== null || child.signalCode !== null) return;
     await new Promise<void>((resolve) => {
       child.once('exit', () => resolve());
-      child.disconnect?.();
+      // The host exits when its channel closes.
+      this.#channel.end();
       setTimeout(() => child.kill('SIGKILL'), 2_000).unref();
     });
   }

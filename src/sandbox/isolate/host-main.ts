@@ -5,16 +5,21 @@
  */
 import ivm from 'isolated-vm';
 import { readFileSync } from 'node:fs';
+import { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { InvokeOutput } from '../types.js';
 import { VersionPool } from './pool.js';
 import type { FromHost, HostOptions, ToHost } from './protocol.js';
 import { IsolateProc } from './proc.js';
+import { encode, readFrames } from './wire.js';
 
 const PRELUDE_PATH = fileURLToPath(new URL('../../../runtime/prelude.js', import.meta.url));
 
+// fd 3: the framed channel to the node (see wire.ts).
+const channel = new Socket({ fd: 3, readable: true, writable: true });
+
 function send(msg: FromHost): void {
-  process.send?.(msg);
+  channel.write(encode(msg));
 }
 
 const options = JSON.parse(process.env.PROCYON_HOST_OPTIONS ?? '{}') as HostOptions;
@@ -72,7 +77,7 @@ function failure(activationId: string, code: 'PROCYON_HOST_CRASHED', message: st
   return { ok: false, error: { code, message }, activationId, cold: false, cpuMs: 0, logs: [], logsTruncated: false };
 }
 
-process.on('message', (msg: ToHost) => {
+readFrames<ToHost>(channel, (msg) => {
   handle(msg).catch((err: unknown) => {
     // A bug here must not leave the node waiting forever: crash, and the node restarts us.
     process.stderr.write(`isolate host: ${err instanceof Error ? err.stack : String(err)}\n`);
@@ -92,5 +97,7 @@ setInterval(
   Math.max(50, Math.min(30_000, options.keepAliveMs / 2)),
 ).unref();
 
-process.on('disconnect', () => process.exit(0));
+// The node closed the channel (shutdown) or died: nothing left to serve.
+channel.on('end', () => process.exit(0));
+channel.on('error', () => process.exit(0));
 send({ t: 'ready', snapshotMs: performance.now() - t0 });
