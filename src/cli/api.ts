@@ -1,0 +1,80 @@
+/**
+ * The control API's wire shapes, as docs/API.md defines them. The CLI only reads these; it trusts
+ * the node for their shape and stays tolerant of extra fields.
+ */
+
+export interface NamespaceInfo {
+  name: string;
+  createdAt: string;
+}
+
+export interface FunctionInfo {
+  namespace: string;
+  name: string;
+  /** Version id the function currently runs. */
+  latest: string;
+  style: 'fetch' | 'handler';
+  /** (MB) */
+  memory: number;
+  /** (ms) */
+  timeout: number;
+  routes: string[];
+  vars: Record<string, string>;
+  createdAt: string;
+  updatedAt: string;
+  /** Where the function answers; absolute URLs or paths on the node. */
+  urls: string[];
+}
+
+export interface VersionInfo {
+  /** 16 hex of sha256(code + config). */
+  id: string;
+  createdAt: string;
+  memory: number;
+  timeout: number;
+  routes: string[];
+  /** (bytes) */
+  size: number;
+}
+
+export interface LogEntry {
+  /** ISO string or ms since epoch: both are accepted. */
+  ts: string | number;
+  level: string;
+  msg: string;
+}
+
+export interface Activation {
+  id: string;
+  namespace: string;
+  function: string;
+  version: string;
+  trigger: 'http' | 'invoke';
+  /** ISO */
+  start: string;
+  durationMs: number;
+  billedMs: number;
+  memoryMb: number;
+  gbSeconds: number;
+  cpuMs: number;
+  cold: boolean;
+  status: 'success' | 'error';
+  errorCode: string | null;
+  logs?: LogEntry[];
+  logsTruncated: boolean;
+}
+
+export interface DeployBody {
+  code: string;
+  filename: string;
+  memory?: number;
+  timeout?: number;
+  routes: string[];
+  vars: Record<string, string>;
+}
+
+export interface DeployResponse {
+  function: FunctionInfo;
+  version: VersionInfo;
+  changed: boolean;
+}

@@ -1,0 +1,120 @@
+/** `procyon list | get | versions | delete`: read and remove functions in a namespace. */
+import { Command } from 'commander';
+import { createInterface } from 'node:readline/promises';
+import type { FunctionInfo, VersionInfo } from '../api.js';
+import { seg } from '../client.js';
+import { contextFor, withCommonOptions } from '../context.js';
+import { CliError, usageError } from '../errors.js';
+import { bytes, keyValues, printJson, shortId, table } from '../output.js';
+
+export function listCommand(): Command {
+  return withCommonOptions(new Command('list'))
+    .description('list the functions in a namespace')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const ctx = contextFor(cmd);
+      const { data } = await ctx.client.json<{ functions: FunctionInfo[] }>('GET', `${ctx.nsPath}/functions`);
+      if (ctx.json) return printJson(data);
+      if (data.functions.length === 0) return console.log(`No functions in namespace "${ctx.namespace}".`);
+      console.log(
+        table(
+          ['NAME', 'STYLE', 'VERSION', 'MEMORY', 'TIMEOUT', 'ROUTES', 'UPDATED'],
+          data.functions.map((f) => [
+            f.name,
+            f.style,
+            shortId(f.latest),
+            `${f.memory}MB`,
+            `${f.timeout}ms`,
+            f.routes.join(', '),
+            f.updatedAt,
+          ]),
+        ),
+      );
+    });
+}
+
+export function getCommand(): Command {
+  return withCommonOptions(new Command('get'))
+    .description("show a function's configuration and URLs")
+    .argument('<name>', 'function name')
+    .action(async (name: string, _opts: unknown, cmd: Command) => {
+      const ctx = contextFor(cmd);
+      const { data: f } = await ctx.client.json<FunctionInfo>('GET', `${ctx.nsPath}/functions/${seg(name)}`);
+      if (ctx.json) return printJson(f);
+      console.log(
+        keyValues([
+          ['name', f.name],
+          ['namespace', f.namespace],
+          ['style', f.style],
+          ['version', f.latest],
+          ['memory', `${f.memory}MB`],
+          ['timeout', `${f.timeout}ms`],
+          ['routes', f.routes.join(', ')],
+          ['vars', Object.keys(f.vars).join(', ')],
+          ['created', f.createdAt],
+          ['updated', f.updatedAt],
+          ['urls', f.urls.join('\n' + ' '.repeat(11))],
+        ]),
+      );
+    });
+}
+
+export function versionsCommand(): Command {
+  return withCommonOptions(new Command('versions'))
+    .description("list a function's versions, newest first (* marks the one it runs)")
+    .argument('<name>', 'function name')
+    .action(async (name: string, _opts: unknown, cmd: Command) => {
+      const ctx = contextFor(cmd);
+      const path = `${ctx.nsPath}/functions/${seg(name)}`;
+      const [{ data }, { data: fn }] = await Promise.all([
+        ctx.client.json<{ versions: VersionInfo[] }>('GET', `${path}/versions`),
+        ctx.client.json<FunctionInfo>('GET', path),
+      ]);
+      if (ctx.json) return printJson(data);
+      console.log(
+        table(
+          ['', 'VERSION', 'CREATED', 'MEMORY', 'TIMEOUT', 'SIZE', 'ROUTES'],
+          data.versions.map((v) => [
+            v.id === fn.latest ? '*' : ' ',
+            v.id,
+            v.createdAt,
+            `${v.memory}MB`,
+            `${v.timeout}ms`,
+            bytes(v.size),
+            v.routes.join(', '),
+          ]),
+        ),
+      );
+    });
+}
+
+export function deleteCommand(): Command {
+  return withCommonOptions(new Command('delete'))
+    .description('delete a function and all its versions (waits for in-flight calls)')
+    .argument('<name>', 'function name')
+    .option('-y, --yes', 'do not ask for confirmation (required when stdin is not a terminal)')
+    .action(async (name: string, opts: { yes?: boolean }, cmd: Command) => {
+      const ctx = contextFor(cmd);
+      if (!opts.yes) {
+        if (!process.stdin.isTTY)
+          throw usageError(`refusing to delete "${name}" without confirmation; pass --yes`);
+        if (!(await confirm(`Delete function "${name}" in namespace "${ctx.namespace}"? [y/N] `))) {
+          throw new CliError('aborted; nothing was deleted');
+        }
+      }
+      const { data } = await ctx.client.json<{ deleted: boolean; name: string }>(
+        'DELETE',
+        `${ctx.nsPath}/functions/${seg(name)}`,
+      );
+      if (ctx.json) return printJson(data);
+      console.log(`Deleted ${data.name}`);
+    });
+}
+
+async function confirm(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
+}
