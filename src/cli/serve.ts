@@ -4,10 +4,7 @@
  */
 import { Command } from 'commander';
 import { join } from 'node:path';
-import { loadConfig, type NodeConfigInput } from '../config.js';
-import { createLogger } from '../logger.js';
-import { deployExamples } from '../node/examples.js';
-import { ADMIN_KEY_FILE, DEFAULT_NAMESPACE, ProcyonNode, writeReadyFile } from '../node/index.js';
+import type { NodeConfigInput } from '../config.js';
 
 interface ServeFlags {
   host?: string;
@@ -30,6 +27,14 @@ export function serveCommand(): Command {
     .option('--isolate-hosts <n>', 'isolate host processes (env PROCYON_ISOLATE_HOSTS)')
     .option('--log-level <level>', 'node log level (env PROCYON_LOG_LEVEL)')
     .action(async (flags: ServeFlags) => {
+      // Loaded here, not at the top: every other CLI command would pay ~170 ms for the node's modules.
+      const [{ loadConfig }, { createLogger }, { deployExamples }, node_] = await Promise.all([
+        import('../config.js'),
+        import('../logger.js'),
+        import('../node/examples.js'),
+        import('../node/index.js'),
+      ]);
+      const { ADMIN_KEY_FILE, DEFAULT_NAMESPACE, ProcyonNode, writeReadyFile } = node_;
       const input: Partial<NodeConfigInput> = {
         host: flags.host,
         port: flags.port,
