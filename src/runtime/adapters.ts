@@ -1,0 +1,185 @@
+/**
+ * The two handler styles a module may export, and how one call runs on each:
+ * - Workers style, `export default { fetch(request, env, ctx) }`: the wire request becomes a
+ *   Request, the returned Response is read back into plain data.
+ * - Lambda style, `export const handler = (event, context) => ...` (or the legacy 3-argument
+ *   `(event, context, callback)`): the event goes in, the result comes back as JSON-safe data.
+ */
+import type { HttpRequestData, HttpResponseData } from '../sandbox/types.js';
+import type { BindMeta, CallOptions, DispatchResult } from './contract.js';
+import { utf8ByteLength } from './encoding.js';
+import { headerEntries } from './headers.js';
+import { describeValue, failure, functionError, messageOf } from './failures.js';
+import { Request } from './request.js';
+import { isResponse, Response, responseParts, takeResponseBody } from './response.js';
+
+type Fn = (...args: unknown[]) => unknown;
+
+export type BoundModule =
+  | { style: 'fetch'; target: object; fetch: Fn; meta: BindMeta; env: Readonly<Record<string, string>> }
+  | { style: 'handler'; handler: Fn; meta: BindMeta };
+
+export const EXPORT_SHAPE =
+  'the module must export default { fetch(request, env, ctx) } or export a handler(event, context) function';
+
+/** Finds the handler style of an evaluated module namespace, or throws a TypeError for deploy. */
+export function bindModule(namespace: Record<string, unknown>, meta: BindMeta): BoundModule {
+  const def = namespace.default;
+  const fetch =
+    def !== null && (typeof def === 'object' || typeof def === 'function')
+      ? (def as { fetch?: unknown }).fetch
+      : undefined;
+  if (typeof fetch === 'function') {
+    const env = Object.freeze({ ...meta.vars });
+    return { style: 'fetch', target: def as object, fetch: fetch as Fn, meta, env };
+  }
+  if (typeof namespace.handler === 'function')
+    return { style: 'handler', handler: namespace.handler as Fn, meta };
+  const names = Object.keys(namespace);
+  throw new TypeError(`${EXPORT_SHAPE} (it exports ${names.length === 0 ? 'nothing' : names.join(', ')})`);
+}
+
+/** Per-call `ctx`: waitUntil keeps promises referenced and logs their rejections. */
+export interface CallScope {
+  waitUntil(promise: unknown): void;
+}
+
+export async function runFetch(
+  mod: Extract<BoundModule, { style: 'fetch' }>,
+  wire: HttpRequestData,
+  call: CallOptions,
+  scope: CallScope,
+): Promise<DispatchResult> {
+  let request: Request;
+  try {
+    request = requestFromWire(wire);
+  } catch (err) {
+    return failure('PROCYON_INTERNAL', `could not build the Request: ${messageOf(err)}`);
+  }
+  const ctx = {
+    waitUntil: (promise: unknown): void => scope.waitUntil(promise),
+    passThroughOnException: (): void => {},
+  };
+  let returned: unknown;
+  try {
+    returned = await mod.fetch.call(mod.target, request, mod.env, ctx);
+  } catch (err) {
+    return functionError(err);
+  }
+  if (!isResponse(returned)) {
+    const what =
+      returned instanceof Response
+        ? 'an object with Response.prototype that new Response() did not make'
+        : describeValue(returned);
+    return failure(
+      'PROCYON_BAD_RESPONSE',
+      `the fetch handler must return a Response, but it returned ${what}`,
+    );
+  }
+  return responseToWire(returned, call.maxResponseBytes);
+}
+
+function requestFromWire(wire: HttpRequestData): Request {
+  const method = String(wire.method).toUpperCase();
+  // Clients may send a body with GET or HEAD; a Request cannot carry one, so it is dropped.
+  const body = method === 'GET' || method === 'HEAD' ? null : wire.body;
+  return new Request(wire.url, { method: wire.method, headers: wire.headers, body });
+}
+
+function responseToWire(response: Response, maxBytes: number): DispatchResult {
+  const { type, status, headers } = responseParts(response);
+  if (type === 'error') return failure('PROCYON_BAD_RESPONSE', 'the fetch handler returned Response.error()');
+  let body: Uint8Array | null;
+  try {
+    body = takeResponseBody(response);
+  } catch {
+    return failure(
+      'PROCYON_BAD_RESPONSE',
+      'the fetch handler returned a Response whose body had already been read',
+    );
+  }
+  const size = body?.byteLength ?? 0;
+  if (size > maxBytes) {
+    return failure(
+      'PROCYON_RESPONSE_TOO_LARGE',
+      `the response body is ${size} bytes, over the limit of ${maxBytes} bytes`,
+    );
+  }
+  const wire: HttpResponseData = {
+    status,
+    headers: headerEntries(headers),
+    // A fresh, exact-size buffer: structured clone copies a view's whole underlying buffer.
+    body: body === null ? new Uint8Array(0) : body.slice(),
+  };
+  return { ok: true, result: { type: 'fetch', response: wire } };
+}
+
+export async function runEvent(
+  mod: Extract<BoundModule, { style: 'handler' }>,
+  event: unknown,
+  call: CallOptions,
+): Promise<DispatchResult> {
+  const { meta } = mod;
+  const context = {
+    awsRequestId: call.activationId,
+    functionName: meta.fn,
+    functionVersion: meta.version,
+    memoryLimitInMB: String(meta.memoryMb),
+    invokedFunctionArn: `arn:procyon:fn:${meta.namespace}:${meta.fn}`,
+    logGroupName: `/procyon/${meta.namespace}/${meta.fn}`,
+    logStreamName: `${meta.fn}/${meta.version}`,
+    callbackWaitsForEmptyEventLoop: false,
+    getRemainingTimeInMillis: (): number => Math.max(0, call.deadline - Date.now()),
+  };
+  let value: unknown;
+  try {
+    value = await callHandler(mod.handler, event, context);
+  } catch (err) {
+    return functionError(err);
+  }
+  return valueToWire(value, call.maxResponseBytes);
+}
+
+/**
+ * Calls the handler. A 3-parameter handler gets the legacy `callback(err, result)`; whichever
+ * settles first wins, the callback or a returned promise (an async 3-parameter handler).
+ */
+function callHandler(handler: Fn, event: unknown, context: object): Promise<unknown> {
+  if (handler.length < 3) return Promise.resolve(handler(event, context));
+  return new Promise((resolve, reject) => {
+    const callback = (err?: unknown, result?: unknown): void => {
+      if (err !== undefined && err !== null) reject(err);
+      else resolve(result);
+    };
+    const returned = handler(event, context, callback);
+    if (
+      returned !== null &&
+      typeof returned === 'object' &&
+      typeof (returned as PromiseLike<unknown>).then === 'function'
+    ) {
+      (returned as PromiseLike<unknown>).then(resolve, reject);
+    }
+  });
+}
+
+/** Round-trips the value through JSON so only plain data crosses; `undefined` becomes null. */
+function valueToWire(value: unknown, maxBytes: number): DispatchResult {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(value === undefined ? null : value);
+  } catch (err) {
+    return failure(
+      'PROCYON_BAD_RESPONSE',
+      `the handler's result cannot be serialised as JSON: ${messageOf(err)}`,
+    );
+  }
+  if (json === undefined) json = 'null';
+  const size = utf8ByteLength(json);
+  if (size > maxBytes) {
+    return failure(
+      'PROCYON_RESPONSE_TOO_LARGE',
+      `the handler's result is ${size} bytes of JSON, over the limit of ${maxBytes} bytes`,
+    );
+  }
+  return { ok: true, result: { type: 'event', value: JSON.parse(json) as unknown } };
+}

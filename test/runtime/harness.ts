@@ -1,0 +1,199 @@
+/**
+ * Test harness for the runtime prelude: loads dist/runtime/prelude.js into real isolated-vm
+ * isolates exactly as the isolate host does (snapshot, isolate from snapshot, context, take and
+ * delete `__procyon`, init with a log Callback, compile/instantiate/evaluate the user module, bind,
+ * dispatch with copied arguments and a copied promise result). Run after `npm run build`.
+ */
+import ivm from 'isolated-vm';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type {
+  BindMeta,
+  CallOptions,
+  DispatchInput,
+  DispatchResult,
+  InitOptions,
+} from '../../src/runtime/contract.js';
+
+export type { DispatchResult };
+
+/** dist/test/runtime/harness.js -> dist/runtime/prelude.js */
+export const PRELUDE_PATH = fileURLToPath(new URL('../../runtime/prelude.js', import.meta.url));
+
+let snapshot: ivm.ExternalCopy<ArrayBuffer> | undefined;
+
+export function preludeSource(): string {
+  return readFileSync(PRELUDE_PATH, 'utf8');
+}
+
+/** The prelude snapshot, made once per test process. */
+export function preludeSnapshot(): ivm.ExternalCopy<ArrayBuffer> {
+  snapshot ??= ivm.Isolate.createSnapshot([{ code: preludeSource(), filename: 'procyon:prelude.js' }]);
+  return snapshot;
+}
+
+export interface LogEntry {
+  level: string;
+  msg: string;
+}
+
+export interface ProcOptions {
+  /** @default 64 (MB) */
+  memoryMb?: number;
+  vars?: Record<string, string>;
+  init?: InitOptions;
+}
+
+export const DEFAULT_CALL: Omit<CallOptions, 'deadline'> = {
+  activationId: 'act-1',
+  logLimitBytes: 64 * 1024,
+  maxResponseBytes: 1024 * 1024,
+};
+
+export interface FetchInput {
+  method?: string;
+  url?: string;
+  headers?: [string, string][];
+  body?: string | Uint8Array | null;
+}
+
+/** One isolate with a user module loaded, as the isolate host's proc holds it. */
+export class TestProc {
+  readonly style: string;
+  readonly logs: LogEntry[];
+  readonly #isolate: ivm.Isolate;
+  readonly #dispatch: ivm.Reference;
+
+  private constructor(isolate: ivm.Isolate, dispatch: ivm.Reference, style: string, logs: LogEntry[]) {
+    this.#isolate = isolate;
+    this.#dispatch = dispatch;
+    this.style = style;
+    this.logs = logs;
+  }
+
+  /** Rejects with isolated-vm's error if the module fails to compile, load, evaluate or bind. */
+  static async create(code: string, options: ProcOptions = {}): Promise<TestProc> {
+    const memoryMb = options.memoryMb ?? 64;
+    const isolate = new ivm.Isolate({ snapshot: preludeSnapshot(), memoryLimit: memoryMb });
+    const logs: LogEntry[] = [];
+    try {
+      const context = isolate.createContextSync();
+      const rt = context.global.getSync('__procyon', { reference: true }) as ivm.Reference;
+      context.global.deleteSync('__procyon');
+      const init = rt.getSync('init', { reference: true }) as ivm.Reference;
+      const log = new ivm.Callback((level: string, msg: string) => {
+        logs.push({ level, msg });
+      });
+      const initArgs: unknown[] =
+        options.init === undefined ? [log] : [log, new ivm.ExternalCopy(options.init).copyInto()];
+      init.applySync(undefined, initArgs);
+      const mod = isolate.compileModuleSync(code, { filename: 'user.js' });
+      mod.instantiateSync(context, (specifier) => {
+        throw new Error(`import of "${specifier}" is not allowed`);
+      });
+      await mod.evaluate({ timeout: 2_000 });
+      const meta: BindMeta = { namespace: 'ns', fn: 'fn', version: 'v1', memoryMb, vars: options.vars ?? {} };
+      const bind = rt.getSync('bind', { reference: true }) as ivm.Reference;
+      const style = (await bind.apply(undefined, [mod.namespace.derefInto(), meta], {
+        arguments: { copy: true },
+      })) as string;
+      const dispatch = rt.getSync('dispatch', { reference: true }) as ivm.Reference;
+      return new TestProc(isolate, dispatch, style, logs);
+    } catch (err) {
+      isolate.dispose();
+      throw err;
+    }
+  }
+
+  async dispatch(input: DispatchInput, call: Partial<CallOptions> = {}): Promise<DispatchResult> {
+    const options: CallOptions = { ...DEFAULT_CALL, deadline: Date.now() + 5_000, ...call };
+    return (await this.#dispatch.apply(undefined, [input, options], {
+      arguments: { copy: true },
+      result: { promise: true, copy: true },
+      timeout: 5_000,
+    })) as DispatchResult;
+  }
+
+  fetch(request: FetchInput = {}, call: Partial<CallOptions> = {}): Promise<DispatchResult> {
+    const body =
+      typeof request.body === 'string' ? new TextEncoder().encode(request.body) : (request.body ?? null);
+    return this.dispatch(
+      {
+        type: 'fetch',
+        request: {
+          method: request.method ?? 'GET',
+          url: request.url ?? 'https://fn.example/',
+          headers: request.headers ?? [],
+          body,
+        },
+      },
+      call,
+    );
+  }
+
+  event(event: unknown, call: Partial<CallOptions> = {}): Promise<DispatchResult> {
+    return this.dispatch({ type: 'event', event }, call);
+  }
+
+  dispose(): void {
+    if (!this.#isolate.isDisposed) this.#isolate.dispose();
+  }
+}
+
+/** Creates a proc, runs `fn` with it, and disposes it. */
+export async function withProc<T>(
+  code: string,
+  fn: (proc: TestProc) => Promise<T>,
+  options?: ProcOptions,
+): Promise<T> {
+  const proc = await TestProc.create(code, options);
+  try {
+    return await fn(proc);
+  } finally {
+    proc.dispose();
+  }
+}
+
+/** Helpers `evalPrelude` bodies may use: the name and message of what a function throws. */
+const EVAL_HELPERS = `
+const thrown = (fn) => { try { fn(); return 'no error'; } catch (e) { return e.name + ': ' + e.message; } };
+const rejected = async (fn) => { try { await fn(); return 'no error'; } catch (e) { return e.name + ': ' + e.message; } };
+`;
+
+/**
+ * Runs `body` as an async function in a fresh isolate from the snapshot (no user module) and
+ * returns its copied result: for testing the web APIs directly. `thrown(fn)` and `rejected(fn)`
+ * return "Name: message" of what `fn` throws, or "no error".
+ */
+export async function evalPrelude<T = unknown>(body: string): Promise<T> {
+  const isolate = new ivm.Isolate({ snapshot: preludeSnapshot(), memoryLimit: 64 });
+  try {
+    const context = isolate.createContextSync();
+    return (await context.eval(`(async () => {${EVAL_HELPERS}\n${body}\n})()`, {
+      promise: true,
+      copy: true,
+      timeout: 2_000,
+      filename: 'test.js',
+    })) as T;
+  } finally {
+    isolate.dispose();
+  }
+}
+
+/** Decodes a fetch result's body, or fails with the error it carries. */
+export function fetchResult(result: DispatchResult): {
+  status: number;
+  headers: [string, string][];
+  text: string;
+} {
+  if (!result.ok) throw new Error(`expected a response, got ${result.error.code}: ${result.error.message}`);
+  if (result.result.type !== 'fetch') throw new Error(`expected a fetch result, got ${result.result.type}`);
+  const { status, headers, body } = result.result.response;
+  return { status, headers, text: new TextDecoder().decode(body) };
+}
+
+/** The error of a failed call, or fails if it succeeded. */
+export function errorOf(result: DispatchResult): { code: string; message: string; stack?: string } {
+  if (result.ok) throw new Error(`expected an error, got ${JSON.stringify(result.result)}`);
+  return result.error;
+}
