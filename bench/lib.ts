@@ -19,9 +19,24 @@ export interface NodeProc {
 export async function startNode(): Promise<NodeProc> {
   const dir = mkdtempSync(join(tmpdir(), 'procyon-bench-'));
   const ready = join(dir, 'ready.json');
-  const proc = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--data-dir', join(dir, 'data'), '--ready-file', ready, '--log-level', 'warn'], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const proc = spawn(
+    process.execPath,
+    [
+      CLI,
+      'serve',
+      '--port',
+      '0',
+      '--data-dir',
+      join(dir, 'data'),
+      '--ready-file',
+      ready,
+      '--log-level',
+      'warn',
+    ],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   for (let i = 0; i < 300 && !existsSync(ready); i++) await new Promise((r) => setTimeout(r, 50));
   if (!existsSync(ready)) throw new Error('node did not start');
   const { url } = JSON.parse(readFileSync(ready, 'utf8')) as { url: string };
@@ -31,7 +46,9 @@ export async function startNode(): Promise<NodeProc> {
 
 export async function startPlain(): Promise<{ url: string; stop(): Promise<void> }> {
   const proc = fork(fileURLToPath(new URL('./plain-server.js', import.meta.url)), { stdio: 'inherit' });
-  const url = await new Promise<string>((resolve) => proc.once('message', (m: { url: string }) => resolve(m.url)));
+  const url = await new Promise<string>((resolve) =>
+    proc.once('message', (m: { url: string }) => resolve(m.url)),
+  );
   return { url, stop: () => stopChild(proc) };
 }
 
@@ -43,7 +60,12 @@ function stopChild(proc: ChildProcess): Promise<void> {
   });
 }
 
-export async function deploy(node: NodeProc, name: string, code: string, routes: string[] = []): Promise<void> {
+export async function deploy(
+  node: NodeProc,
+  name: string,
+  code: string,
+  routes: string[] = [],
+): Promise<void> {
   const res = await fetch(`${node.url}/api/v1/namespaces/default/functions/${name}`, {
     method: 'PUT',
     headers: { authorization: `Bearer ${node.key}`, 'content-type': 'application/json' },

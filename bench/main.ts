@@ -67,8 +67,18 @@ const result = {
   bench: 'foundation',
   command: 'npm run bench',
   started,
-  machine: { cpus: cpus().length, cpu: cpus()[0]?.model, memGiB: round(totalmem() / 2 ** 30, 1), node: process.version },
-  settings: { coldN: COLD_N, seconds: SECONDS, connections: CONNECTIONS, loadGenerator: 'autocannon (in the bench process)' },
+  machine: {
+    cpus: cpus().length,
+    cpu: cpus()[0]?.model,
+    memGiB: round(totalmem() / 2 ** 30, 1),
+    node: process.version,
+  },
+  settings: {
+    coldN: COLD_N,
+    seconds: SECONDS,
+    connections: CONNECTIONS,
+    loadGenerator: 'autocannon (in the bench process)',
+  },
   coldStartMs: cold,
   warm: w,
 };

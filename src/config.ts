@@ -42,7 +42,11 @@ export const ConfigSchema = z.object({
     .min(1024)
     .default(20 * MB),
   /** Log output kept per activation before truncation. @default 64 KiB (bytes) */
-  logLimitBytes: z.coerce.number().int().min(256).default(64 * 1024),
+  logLimitBytes: z.coerce
+    .number()
+    .int()
+    .min(256)
+    .default(64 * 1024),
   /** An idle warm isolate is disposed after this long. @default 600000 (ms) */
   keepAliveMs: z.coerce.number().int().min(100).default(600_000),
   /** On SIGTERM, in-flight calls get this long to finish. @default 30000 (ms) */
@@ -75,7 +79,10 @@ export const ENV: Partial<Record<keyof NodeConfigInput, string>> = {
 };
 
 /** Flags win over environment variables, which win over defaults. */
-export function loadConfig(flags: Partial<NodeConfigInput>, env: NodeJS.ProcessEnv = process.env): NodeConfig {
+export function loadConfig(
+  flags: Partial<NodeConfigInput>,
+  env: NodeJS.ProcessEnv = process.env,
+): NodeConfig {
   const merged: Record<string, unknown> = {};
   for (const [key, name] of Object.entries(ENV)) {
     const value = env[name];

@@ -47,7 +47,11 @@ export class ProcyonError extends Error {
   /** Structured facts a client can act on, e.g. `{ file, line, column }` of a build error. */
   readonly details: Record<string, unknown> | undefined;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; details?: Record<string, unknown> }) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown; details?: Record<string, unknown> },
+  ) {
     super(message, options);
     this.name = 'ProcyonError';
     this.code = code;
@@ -61,7 +65,9 @@ export class ProcyonError extends Error {
   }
 
   toJSON(): { error: { code: ErrorCode; message: string; details?: Record<string, unknown> } } {
-    return { error: { code: this.code, message: this.message, ...(this.details ? { details: this.details } : {}) } };
+    return {
+      error: { code: this.code, message: this.message, ...(this.details ? { details: this.details } : {}) },
+    };
   }
 
   toWire(): WireError {

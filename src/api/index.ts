@@ -48,14 +48,17 @@ function activationJson(a: ActivationRecord, withLogs: boolean): Record<string, 
     status: a.status,
     errorCode: a.errorCode,
     logsTruncated: a.logsTruncated,
-    ...(withLogs ? { logs: a.logs.map((l) => ({ ts: new Date(l.ts).toISOString(), level: l.level, msg: l.msg })) } : {}),
+    ...(withLogs
+      ? { logs: a.logs.map((l) => ({ ts: new Date(l.ts).toISOString(), level: l.level, msg: l.msg })) }
+      : {}),
   };
 }
 
 function parseTime(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const t = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
-  if (!Number.isFinite(t)) throw new ProcyonError('PROCYON_VALIDATION', `invalid ${name}: expected an ISO date or ms since epoch`);
+  if (!Number.isFinite(t))
+    throw new ProcyonError('PROCYON_VALIDATION', `invalid ${name}: expected an ISO date or ms since epoch`);
   return t;
 }
 
@@ -76,25 +79,34 @@ export async function apiPlugin(app: FastifyInstance, opts: ApiOptions): Promise
   });
 
   app.get('/namespaces', async () => ({
-    namespaces: (await store.listNamespaces()).map((n) => ({ name: n.name, createdAt: new Date(n.createdAt).toISOString() })),
+    namespaces: (await store.listNamespaces()).map((n) => ({
+      name: n.name,
+      createdAt: new Date(n.createdAt).toISOString(),
+    })),
   }));
 
   app.put('/namespaces/:ns', { schema: { params: NsParams } }, async (req: NsReq, reply) => {
     const key = await authorize(store, req.headers.authorization);
-    if (key.namespace !== null) throw new ProcyonError('PROCYON_FORBIDDEN', 'creating namespaces needs an admin key');
+    if (key.namespace !== null)
+      throw new ProcyonError('PROCYON_FORBIDDEN', 'creating namespaces needs an admin key');
     const { namespace, created } = await store.ensureNamespace(req.params.ns);
-    return reply.code(created ? 201 : 200).send({ name: namespace.name, createdAt: new Date(namespace.createdAt).toISOString() });
+    return reply
+      .code(created ? 201 : 200)
+      .send({ name: namespace.name, createdAt: new Date(namespace.createdAt).toISOString() });
   });
 
   const deploy = async (ns: string, body: DeployBody, reply: FastifyReply) => {
     const out = await functions.deploy(ns, body);
-    return reply.code(out.created ? 201 : 200).send({ function: out.fn, version: out.version, changed: out.changed });
+    return reply
+      .code(out.created ? 201 : 200)
+      .send({ function: out.fn, version: out.version, changed: out.changed });
   };
 
   app.post(
     '/namespaces/:ns/functions',
     { schema: { params: NsParams, body: DeployBody }, bodyLimit: opts.maxDeployBytes },
-    async (req: FastifyRequest<{ Params: { ns: string }; Body: DeployBody }>, reply) => deploy(req.params.ns, req.body, reply),
+    async (req: FastifyRequest<{ Params: { ns: string }; Body: DeployBody }>, reply) =>
+      deploy(req.params.ns, req.body, reply),
   );
 
   app.put(
@@ -113,9 +125,13 @@ export async function apiPlugin(app: FastifyInstance, opts: ApiOptions): Promise
     functions.get(req.params.ns, req.params.name),
   );
 
-  app.get('/namespaces/:ns/functions/:name/versions', { schema: { params: FnParams } }, async (req: FnReq) => ({
-    versions: await functions.versions(req.params.ns, req.params.name),
-  }));
+  app.get(
+    '/namespaces/:ns/functions/:name/versions',
+    { schema: { params: FnParams } },
+    async (req: FnReq) => ({
+      versions: await functions.versions(req.params.ns, req.params.name),
+    }),
+  );
 
   app.delete('/namespaces/:ns/functions/:name', { schema: { params: FnParams } }, async (req: FnReq) => {
     await functions.delete(req.params.ns, req.params.name);
@@ -125,7 +141,10 @@ export async function apiPlugin(app: FastifyInstance, opts: ApiOptions): Promise
   app.post(
     '/namespaces/:ns/functions/:name/invoke',
     { schema: { params: FnParams, querystring: InvokeQuery }, bodyLimit: opts.maxPayloadBytes },
-    async (req: FastifyRequest<{ Params: { ns: string; name: string }; Querystring: { version?: string } }>, reply) => {
+    async (
+      req: FastifyRequest<{ Params: { ns: string; name: string }; Querystring: { version?: string } }>,
+      reply,
+    ) => {
       const { ns, name } = req.params;
       try {
         const result = await invoker.invoke({
@@ -185,7 +204,11 @@ export async function apiPlugin(app: FastifyInstance, opts: ApiOptions): Promise
     async (req: FastifyRequest<{ Params: { ns: string; id: string } }>) => {
       const { ns, id } = req.params;
       const found = recorder.find(ns, id) ?? (await store.getActivation(ns, id));
-      if (!found) throw new ProcyonError('PROCYON_ACTIVATION_NOT_FOUND', `activation "${id}" not found in namespace "${ns}"`);
+      if (!found)
+        throw new ProcyonError(
+          'PROCYON_ACTIVATION_NOT_FOUND',
+          `activation "${id}" not found in namespace "${ns}"`,
+        );
       return activationJson(found, true);
     },
   );

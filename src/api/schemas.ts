@@ -19,18 +19,27 @@ const DeployFields = {
   timeout: Type.Optional(Type.Integer({ minimum: LIMITS.timeout.min, maximum: LIMITS.timeout.max })),
   routes: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 512 }), { maxItems: 64 })),
   vars: Type.Optional(
-    Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,127}$' }), Type.String({ maxLength: 65_536 }), {
-      maxProperties: 128,
-    }),
+    Type.Record(
+      Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,127}$' }),
+      Type.String({ maxLength: 65_536 }),
+      {
+        maxProperties: 128,
+      },
+    ),
   ),
 };
 
-export const DeployBody = Type.Object({ name: Type.String({ pattern: NAME_PATTERN }), ...DeployFields }, { additionalProperties: false });
+export const DeployBody = Type.Object(
+  { name: Type.String({ pattern: NAME_PATTERN }), ...DeployFields },
+  { additionalProperties: false },
+);
 export const DeployByNameBody = Type.Object(DeployFields, { additionalProperties: false });
 export type DeployBody = Static<typeof DeployBody>;
 export type DeployByNameBody = Static<typeof DeployByNameBody>;
 
-export const InvokeQuery = Type.Object({ version: Type.Optional(Type.String({ pattern: '^[a-z0-9]{1,64}$' })) });
+export const InvokeQuery = Type.Object({
+  version: Type.Optional(Type.String({ pattern: '^[a-z0-9]{1,64}$' })),
+});
 
 export const ActivationQuery = Type.Object({
   fn: Type.Optional(Type.String({ pattern: NAME_PATTERN })),

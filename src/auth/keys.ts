@@ -12,7 +12,10 @@ export function hashKey(key: string): string {
   return createHash('sha256').update(key).digest('hex');
 }
 
-export async function createApiKey(store: Store, namespace: string | null): Promise<{ key: string; record: ApiKeyRecord }> {
+export async function createApiKey(
+  store: Store,
+  namespace: string | null,
+): Promise<{ key: string; record: ApiKeyRecord }> {
   const key = PREFIX + randomBytes(32).toString('base64url');
   const record: ApiKeyRecord = { id: randomUUID(), hash: hashKey(key), namespace, createdAt: Date.now() };
   await store.insertApiKey(record);
@@ -20,7 +23,11 @@ export async function createApiKey(store: Store, namespace: string | null): Prom
 }
 
 /** Resolves the Authorization header to a key allowed to act on `namespace` (or on everything). */
-export async function authorize(store: Store, header: string | undefined, namespace?: string): Promise<ApiKeyRecord> {
+export async function authorize(
+  store: Store,
+  header: string | undefined,
+  namespace?: string,
+): Promise<ApiKeyRecord> {
   const m = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
   if (!m?.[1]) {
     throw new ProcyonError('PROCYON_UNAUTHORIZED', 'missing API key: send "Authorization: Bearer <key>"');

@@ -74,7 +74,10 @@ export function assertName(kind: string, name: string): void {
 export class FunctionService {
   constructor(private readonly deps: FunctionServiceDeps) {}
 
-  async deploy(namespace: string, input: DeployInput): Promise<{ fn: FunctionInfo; version: VersionInfo; created: boolean; changed: boolean }> {
+  async deploy(
+    namespace: string,
+    input: DeployInput,
+  ): Promise<{ fn: FunctionInfo; version: VersionInfo; created: boolean; changed: boolean }> {
     assertName('function', input.name);
     const config: FunctionConfig = {
       memory: input.memory ?? LIMITS.memory.default,
@@ -93,7 +96,15 @@ export class FunctionService {
       .update(JSON.stringify({ code: built.code, config }))
       .digest('hex')
       .slice(0, 16);
-    const draft: VersionRecord = { namespace, fn: input.name, id, code: built.code, config, style: 'fetch', createdAt: Date.now() };
+    const draft: VersionRecord = {
+      namespace,
+      fn: input.name,
+      id,
+      code: built.code,
+      config,
+      style: 'fetch',
+      createdAt: Date.now(),
+    };
     this.deps.registry.checkRoutes(draft);
     const existing = await this.deps.store.getVersion(namespace, input.name, id);
     let version: VersionRecord;
@@ -102,8 +113,12 @@ export class FunctionService {
     } else {
       const checked = await this.deps.driver.validate(procSpec(draft));
       if (!checked.ok) {
-        const code = checked.error.code === 'PROCYON_HOST_CRASHED' ? 'PROCYON_HOST_CRASHED' : 'PROCYON_BUILD_FAILED';
-        throw new ProcyonError(code, `${filename}: ${checked.error.message}${locate(checked.error.stack, input.name)}`);
+        const code =
+          checked.error.code === 'PROCYON_HOST_CRASHED' ? 'PROCYON_HOST_CRASHED' : 'PROCYON_BUILD_FAILED';
+        throw new ProcyonError(
+          code,
+          `${filename}: ${checked.error.message}${locate(checked.error.stack, input.name)}`,
+        );
       }
       version = { ...draft, style: checked.style };
     }
@@ -111,7 +126,8 @@ export class FunctionService {
     const { fn, created, changed } = await this.deps.store.deploy(version);
     this.deps.registry.set({ record: fn, version, spec: procSpec(version) });
     // The old version's warm isolates finish what they are doing and go.
-    if (previous && previous.version.id !== version.id) this.deps.driver.retire(namespace, input.name, previous.version.id);
+    if (previous && previous.version.id !== version.id)
+      this.deps.driver.retire(namespace, input.name, previous.version.id);
     const deployed = this.deps.registry.get(namespace, input.name) as DeployedFunction;
     return { fn: this.info(deployed), version: versionInfo(version), created, changed };
   }

@@ -23,9 +23,13 @@ const HOST = /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/;
 
 export async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promise<void> {
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: opts.maxPayloadBytes }, (_req, body, done) => {
-    done(null, body);
-  });
+  app.addContentTypeParser(
+    '*',
+    { parseAs: 'buffer', bodyLimit: opts.maxPayloadBytes },
+    (_req, body, done) => {
+      done(null, body);
+    },
+  );
 
   app.all('/*', { bodyLimit: opts.maxPayloadBytes }, async (req: FastifyRequest, reply: FastifyReply) => {
     const path = req.url.split('?', 1)[0] ?? '/';
@@ -42,7 +46,12 @@ export async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions):
     } else {
       const match = opts.registry.match(method, path);
       if (!match) throw new ProcyonError('PROCYON_ROUTE_NOT_FOUND', `no function serves ${method} ${path}`);
-      target = { namespace: match.owner.namespace, fn: match.owner.fn, routeKey: match.routeKey, params: match.params };
+      target = {
+        namespace: match.owner.namespace,
+        fn: match.owner.fn,
+        routeKey: match.routeKey,
+        params: match.params,
+      };
     }
     const hostHeader = req.headers.host;
     const host = hostHeader && HOST.test(hostHeader) ? hostHeader : opts.defaultHost();
@@ -61,7 +70,8 @@ export async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions):
           route: { routeKey: target.routeKey, pathParameters: target.params },
         },
       });
-      if (result.kind !== 'http') throw new ProcyonError('PROCYON_INTERNAL', 'an HTTP call produced no HTTP response');
+      if (result.kind !== 'http')
+        throw new ProcyonError('PROCYON_INTERNAL', 'an HTTP call produced no HTTP response');
       return sendResponse(reply, result.response, result.activationId);
     } catch (err) {
       if (err instanceof InvocationError) void reply.header('x-procyon-activation-id', err.activationId);

@@ -19,7 +19,10 @@ export function toProcyonError(err: unknown): ProcyonError {
   if (err instanceof ProcyonError) return err;
   const e = err as Partial<FastifyError> & { validation?: unknown };
   if (e.validation) {
-    return new ProcyonError('PROCYON_VALIDATION', `invalid request: ${e.message ?? 'schema validation failed'}`);
+    return new ProcyonError(
+      'PROCYON_VALIDATION',
+      `invalid request: ${e.message ?? 'schema validation failed'}`,
+    );
   }
   const mapped = e.code ? FASTIFY_CODES[e.code] : undefined;
   if (mapped) return new ProcyonError(mapped, e.message ?? mapped);
@@ -27,15 +30,21 @@ export function toProcyonError(err: unknown): ProcyonError {
   if (e.statusCode === 400 || e instanceof SyntaxError) {
     return new ProcyonError('PROCYON_BAD_REQUEST', `malformed request body: ${e.message ?? 'invalid'}`);
   }
-  if (e.statusCode === 413) return new ProcyonError('PROCYON_PAYLOAD_TOO_LARGE', e.message ?? 'payload too large');
-  if (e.statusCode === 415) return new ProcyonError('PROCYON_UNSUPPORTED_MEDIA_TYPE', e.message ?? 'unsupported media type');
+  if (e.statusCode === 413)
+    return new ProcyonError('PROCYON_PAYLOAD_TOO_LARGE', e.message ?? 'payload too large');
+  if (e.statusCode === 415)
+    return new ProcyonError('PROCYON_UNSUPPORTED_MEDIA_TYPE', e.message ?? 'unsupported media type');
   return new ProcyonError('PROCYON_INTERNAL', 'internal error', { cause: err });
 }
 
 export function errorHandler(logger: Logger) {
   return (err: unknown, req: FastifyRequest, reply: FastifyReply): void => {
     const error = toProcyonError(err);
-    if (error.code === 'PROCYON_INTERNAL') logger.error({ err, reqId: req.id, url: req.url }, 'request failed');
-    void reply.code(error.status).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(error.toJSON()));
+    if (error.code === 'PROCYON_INTERNAL')
+      logger.error({ err, reqId: req.id, url: req.url }, 'request failed');
+    void reply
+      .code(error.status)
+      .header('content-type', 'application/json; charset=utf-8')
+      .send(JSON.stringify(error.toJSON()));
   };
 }

@@ -3,7 +3,15 @@ import type { FastifyReply } from 'fastify';
 import type { HttpResponseData } from '../sandbox/index.js';
 
 /** Framing headers are the server's business, not the function's. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'upgrade', 'trailer', 'te']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'content-length',
+  'upgrade',
+  'trailer',
+  'te',
+]);
 
 export function sendResponse(reply: FastifyReply, res: HttpResponseData, activationId: string): FastifyReply {
   const grouped = new Map<string, string[]>();

@@ -7,7 +7,14 @@ import { randomUUID } from 'node:crypto';
 import { ProcyonError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { procSpec, type Registry } from '../registry/index.js';
-import type { HttpRequestData, HttpResponseData, InvokeInput, InvokeOutput, ProcSpec, SandboxDriver } from '../sandbox/index.js';
+import type {
+  HttpRequestData,
+  HttpResponseData,
+  InvokeInput,
+  InvokeOutput,
+  ProcSpec,
+  SandboxDriver,
+} from '../sandbox/index.js';
 import type { HandlerStyle, Store, Trigger } from '../store/index.js';
 import { fromLambdaResult, toApiGatewayEvent, type RouteContext } from './lambda.js';
 import type { ActivationRecorder } from './recorder.js';
@@ -88,8 +95,11 @@ export class Invoker {
       else result = fromSandboxOutput(req.input, out.result, activationId, this.deps.maxPayloadBytes);
     } catch (err) {
       error =
-        err instanceof ProcyonError ? err : new ProcyonError('PROCYON_INTERNAL', 'internal error during the call', { cause: err });
-      if (error.code === 'PROCYON_INTERNAL') this.deps.logger.error({ err, activationId }, 'invocation failed');
+        err instanceof ProcyonError
+          ? err
+          : new ProcyonError('PROCYON_INTERNAL', 'internal error during the call', { cause: err });
+      if (error.code === 'PROCYON_INTERNAL')
+        this.deps.logger.error({ err, activationId }, 'invocation failed');
     } finally {
       this.#leave(key);
     }
@@ -120,14 +130,20 @@ export class Invoker {
   async #resolve(req: InvocationRequest): Promise<{ spec: ProcSpec; style: HandlerStyle }> {
     const deployed = this.deps.registry.get(req.namespace, req.fn);
     if (!deployed) {
-      throw new ProcyonError('PROCYON_FN_NOT_FOUND', `function "${req.fn}" not found in namespace "${req.namespace}"`);
+      throw new ProcyonError(
+        'PROCYON_FN_NOT_FOUND',
+        `function "${req.fn}" not found in namespace "${req.namespace}"`,
+      );
     }
     if (req.version === undefined || req.version === 'latest' || req.version === deployed.version.id) {
       return { spec: deployed.spec, style: deployed.version.style };
     }
     const version = await this.deps.store.getVersion(req.namespace, req.fn, req.version);
     if (!version) {
-      throw new ProcyonError('PROCYON_NOT_FOUND', `version "${req.version}" of function "${req.fn}" not found`);
+      throw new ProcyonError(
+        'PROCYON_NOT_FOUND',
+        `version "${req.version}" of function "${req.fn}" not found`,
+      );
     }
     return { spec: procSpec(version), style: version.style };
   }

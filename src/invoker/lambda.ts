@@ -76,10 +76,14 @@ export function fromLambdaResult(value: unknown): HttpResponseData {
   }
   const status = Number(value.statusCode);
   if (!Number.isInteger(status) || status < 100 || status > 599) {
-    throw new ProcyonError('PROCYON_BAD_RESPONSE', `handler returned an invalid statusCode: ${String(value.statusCode)}`);
+    throw new ProcyonError(
+      'PROCYON_BAD_RESPONSE',
+      `handler returned an invalid statusCode: ${String(value.statusCode)}`,
+    );
   }
   const headers: [string, string][] = [];
-  if (isRecord(value.headers)) for (const [k, v] of Object.entries(value.headers)) headers.push([k, String(v)]);
+  if (isRecord(value.headers))
+    for (const [k, v] of Object.entries(value.headers)) headers.push([k, String(v)]);
   if (isRecord(value.multiValueHeaders)) {
     for (const [k, vs] of Object.entries(value.multiValueHeaders)) {
       if (Array.isArray(vs)) for (const v of vs) headers.push([k, String(v)]);

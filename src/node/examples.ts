@@ -21,7 +21,11 @@ const Manifest = z.object({
   ),
 });
 
-export async function deployExamples(dir: string, namespace: string, functions: FunctionService): Promise<string[]> {
+export async function deployExamples(
+  dir: string,
+  namespace: string,
+  functions: FunctionService,
+): Promise<string[]> {
   const manifest = Manifest.parse(JSON.parse(await readFile(join(dir, 'procyon.json'), 'utf8')));
   const deployed: string[] = [];
   for (const f of manifest.functions) {

@@ -31,7 +31,10 @@ export function createHttpServer(opts: HttpOptions): FastifyInstance {
   });
   app.setErrorHandler(errorHandler(opts.logger));
   app.setNotFoundHandler((req, reply) => {
-    const err = new ProcyonError('PROCYON_NOT_FOUND', `no such endpoint: ${req.method} ${req.url.split('?')[0]}`);
+    const err = new ProcyonError(
+      'PROCYON_NOT_FOUND',
+      `no such endpoint: ${req.method} ${req.url.split('?')[0]}`,
+    );
     void reply.code(err.status).send(err.toJSON());
   });
   app.get('/healthz', async (_req, reply) =>

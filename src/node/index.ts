@@ -60,7 +60,11 @@ export class ProcyonNode {
       logger: logger.child({ component: 'isolate-driver' }),
     });
     const registry = await Registry.load(store);
-    const recorder = new ActivationRecorder(store, logger.child({ component: 'recorder' }), config.activationFlushMs);
+    const recorder = new ActivationRecorder(
+      store,
+      logger.child({ component: 'recorder' }),
+      config.activationFlushMs,
+    );
     const invoker = new Invoker({
       registry,
       store,
@@ -73,7 +77,14 @@ export class ProcyonNode {
     // The HTTP server needs the node's URL and state before the node object exists.
     const self: { node?: ProcyonNode } = {};
     const baseUrl = (): string => self.node?.url ?? `http://${config.host}:${config.port}`;
-    const functions = new FunctionService({ store, registry, driver, invoker, drainMs: config.shutdownGraceMs, baseUrl });
+    const functions = new FunctionService({
+      store,
+      registry,
+      driver,
+      invoker,
+      drainMs: config.shutdownGraceMs,
+      baseUrl,
+    });
     const http = createHttpServer({
       logger: logger.child({ component: 'http' }),
       healthy: () => self.node?.state === 'ready',
@@ -122,7 +133,11 @@ export class ProcyonNode {
     this.state = 'draining';
     const closing = this.http.close();
     const drained = await this.invoker.stop(this.config.shutdownGraceMs);
-    if (!drained) this.logger.warn({ inFlight: this.invoker.inFlight }, 'grace period over; stopping with calls in flight');
+    if (!drained)
+      this.logger.warn(
+        { inFlight: this.invoker.inFlight },
+        'grace period over; stopping with calls in flight',
+      );
     // Keep-alive sockets that were busy when close() began become idle only now; close them as
     // they go idle, so a client holding a connection open cannot hold the shutdown.
     const server = this.http.server;

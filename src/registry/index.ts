@@ -38,7 +38,8 @@ export class Registry {
     const registry = new Registry();
     for (const record of await store.listFunctions()) {
       const version = await store.getVersion(record.namespace, record.name, record.latest);
-      if (version) registry.#fns.set(fnKey(record.namespace, record.name), { record, version, spec: procSpec(version) });
+      if (version)
+        registry.#fns.set(fnKey(record.namespace, record.name), { record, version, spec: procSpec(version) });
     }
     registry.#routes = RouteTable.build(registry.#owners());
     return registry;
@@ -77,10 +78,12 @@ export class Registry {
     const replacedKey = replacing && fnKey(replacing.namespace, replacing.fn);
     for (const [key, f] of this.#fns) {
       if (key === replacedKey) continue;
-      for (const raw of f.version.config.routes) yield { namespace: f.record.namespace, fn: f.record.name, route: parseRoute(raw) };
+      for (const raw of f.version.config.routes)
+        yield { namespace: f.record.namespace, fn: f.record.name, route: parseRoute(raw) };
     }
     if (replacing) {
-      for (const raw of replacing.config.routes) yield { namespace: replacing.namespace, fn: replacing.fn, route: parseRoute(raw) };
+      for (const raw of replacing.config.routes)
+        yield { namespace: replacing.namespace, fn: replacing.fn, route: parseRoute(raw) };
     }
   }
 }

@@ -35,20 +35,35 @@ export interface RouteMatch {
 export function parseRoute(raw: string): ParsedRoute {
   const m = /^\s*(?:([A-Za-z]+|\*)\s+)?(\/\S*)\s*$/.exec(raw);
   if (!m || !m[2]) {
-    throw new ProcyonError('PROCYON_VALIDATION', `invalid route "${raw}": expected "[METHOD] /path", e.g. "GET /hello/:name"`);
+    throw new ProcyonError(
+      'PROCYON_VALIDATION',
+      `invalid route "${raw}": expected "[METHOD] /path", e.g. "GET /hello/:name"`,
+    );
   }
   const method = m[1]?.toUpperCase();
-  if (method !== undefined && method !== '*' && method !== 'ANY' && !ROUTE_METHODS.includes(method as RouteMethod)) {
+  if (
+    method !== undefined &&
+    method !== '*' &&
+    method !== 'ANY' &&
+    !ROUTE_METHODS.includes(method as RouteMethod)
+  ) {
     throw new ProcyonError('PROCYON_VALIDATION', `invalid route "${raw}": unknown method ${method}`);
   }
   const path = m[2];
   if (RESERVED.test(path)) {
-    throw new ProcyonError('PROCYON_VALIDATION', `invalid route "${raw}": ${path} is reserved for the node's own endpoints`);
+    throw new ProcyonError(
+      'PROCYON_VALIDATION',
+      `invalid route "${raw}": ${path} is reserved for the node's own endpoints`,
+    );
   }
   if (/\*./.test(path) || /:(?![A-Za-z_])/.test(path)) {
-    throw new ProcyonError('PROCYON_VALIDATION', `invalid route "${raw}": a wildcard may only end the path and parameters need a name`);
+    throw new ProcyonError(
+      'PROCYON_VALIDATION',
+      `invalid route "${raw}": a wildcard may only end the path and parameters need a name`,
+    );
   }
-  const normalized = method === undefined || method === '*' || method === 'ANY' ? null : (method as RouteMethod);
+  const normalized =
+    method === undefined || method === '*' || method === 'ANY' ? null : (method as RouteMethod);
   return { method: normalized, path, raw: normalized ? `${normalized} ${path}` : path };
 }
 

@@ -40,9 +40,7 @@ export interface ProcSpec {
   vars: Record<string, string>;
 }
 
-export type InvokeInput =
-  | { type: 'fetch'; request: HttpRequestData }
-  | { type: 'event'; event: unknown };
+export type InvokeInput = { type: 'fetch'; request: HttpRequestData } | { type: 'event'; event: unknown };
 
 export interface LogLine {
   /** ms since epoch */
@@ -62,7 +60,10 @@ export interface InvokeMeta {
 }
 
 export type InvokeOutput =
-  | ({ ok: true; result: { type: 'fetch'; response: HttpResponseData } | { type: 'event'; value: unknown } } & InvokeMeta)
+  | ({
+      ok: true;
+      result: { type: 'fetch'; response: HttpResponseData } | { type: 'event'; value: unknown };
+    } & InvokeMeta)
   | ({ ok: false; error: WireError } & InvokeMeta);
 
 export type ValidateOutput = { ok: true; style: HandlerStyle } | { ok: false; error: WireError };

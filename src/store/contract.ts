@@ -108,7 +108,10 @@ export function storeContract(adapter: string, create: () => Promise<Store>): vo
       );
       assert.deepEqual(all[0]?.logs, [], 'lists leave logs out');
       assert.equal((await store.listActivations({ namespace: ns, fn: 'f' })).length, 2);
-      assert.equal((await store.listActivations({ namespace: ns, status: 'error' }))[0]?.errorCode, 'PROCYON_TIMEOUT');
+      assert.equal(
+        (await store.listActivations({ namespace: ns, status: 'error' }))[0]?.errorCode,
+        'PROCYON_TIMEOUT',
+      );
       assert.deepEqual(
         (await store.listActivations({ namespace: ns, since: 1500, until: 3000 })).map((a) => a.start),
         [2000],

@@ -34,9 +34,13 @@ describe('control API and gateway', () => {
     const { createApiKey } = await import('../../src/auth/keys.js');
     await t.api('PUT', '/api/v1/namespaces/team-a');
     const scoped = (await createApiKey(t.node.store, 'team-a')).key;
-    const other = await fetch(`${t.url}/api/v1/namespaces/default/functions`, { headers: { authorization: `Bearer ${scoped}` } });
+    const other = await fetch(`${t.url}/api/v1/namespaces/default/functions`, {
+      headers: { authorization: `Bearer ${scoped}` },
+    });
     assert.equal(other.status, 403);
-    const own = await fetch(`${t.url}/api/v1/namespaces/team-a/functions`, { headers: { authorization: `Bearer ${scoped}` } });
+    const own = await fetch(`${t.url}/api/v1/namespaces/team-a/functions`, {
+      headers: { authorization: `Bearer ${scoped}` },
+    });
     assert.equal(own.status, 200);
   });
 
@@ -51,7 +55,10 @@ describe('control API and gateway', () => {
     assert.equal(await res.text(), 'hello /hello');
     assert.equal(res.headers.get('x-fn'), 'hello');
     assert.ok(res.headers.get('x-procyon-activation-id'));
-    assert.equal(await (await fetch(`${t.url}/fn/default/hello/deep/path?x=1`)).text(), 'hello /fn/default/hello/deep/path');
+    assert.equal(
+      await (await fetch(`${t.url}/fn/default/hello/deep/path?x=1`)).text(),
+      'hello /fn/default/hello/deep/path',
+    );
     assert.equal((await fetch(`${t.url}/hello`, { method: 'POST' })).status, 404, 'route is GET only');
 
     const same = await t.deploy('hello', hello, { routes: ['GET /hello', '/hello/:who'] });
@@ -65,7 +72,11 @@ describe('control API and gateway', () => {
       versions.body.versions.map((v: { id: string }) => v.id),
       [second.body.version.id, first.body.version.id],
     );
-    const old = await t.api('POST', `/api/v1/namespaces/default/functions/hello/invoke?version=${first.body.version.id}`, {});
+    const old = await t.api(
+      'POST',
+      `/api/v1/namespaces/default/functions/hello/invoke?version=${first.body.version.id}`,
+      {},
+    );
     assert.equal(old.body, 'hello /fn/default/hello');
   });
 
@@ -84,7 +95,11 @@ describe('control API and gateway', () => {
     const inv = await t.api('POST', '/api/v1/namespaces/default/functions/lam/invoke', { x: 1 });
     assert.equal(inv.status, 200);
     assert.deepEqual(inv.body, { got: { x: 1 }, fn: 'lam', mem: '64', left: true });
-    const res = await fetch(`${t.url}/lam/42?a=1&a=2`, { method: 'POST', body: 'plain', headers: { 'content-type': 'text/plain' } });
+    const res = await fetch(`${t.url}/lam/42?a=1&a=2`, {
+      method: 'POST',
+      body: 'plain',
+      headers: { 'content-type': 'text/plain' },
+    });
     assert.equal(res.status, 201);
     assert.deepEqual(res.headers.getSetCookie(), ['a=1', 'b=2']);
     assert.deepEqual(await json(res), {
@@ -95,7 +110,11 @@ describe('control API and gateway', () => {
       method: 'POST',
       routeKey: 'ANY /lam/{id}',
     });
-    const bin = await fetch(`${t.url}/lam/1`, { method: 'PUT', body: new Uint8Array([0, 255]), headers: { 'content-type': 'application/octet-stream' } });
+    const bin = await fetch(`${t.url}/lam/1`, {
+      method: 'PUT',
+      body: new Uint8Array([0, 255]),
+      headers: { 'content-type': 'application/octet-stream' },
+    });
     const binBody = await json(bin);
     assert.equal(binBody.b64, true);
     assert.equal(binBody.body, Buffer.from([0, 255]).toString('base64'));
@@ -124,7 +143,10 @@ describe('control API and gateway', () => {
     assert.equal(one.body.logs[0].msg, 'hello log /fn/default/acts');
     const errors = await t.api('GET', '/api/v1/namespaces/default/activations?fn=acts&status=error');
     assert.equal(errors.body.activations.length, 0);
-    const future = await t.api('GET', `/api/v1/namespaces/default/activations?fn=acts&since=${Date.now() + 60_000}`);
+    const future = await t.api(
+      'GET',
+      `/api/v1/namespaces/default/activations?fn=acts&since=${Date.now() + 60_000}`,
+    );
     assert.equal(future.body.activations.length, 0);
     assert.equal((await t.api('GET', '/api/v1/namespaces/default/activations/nope')).status, 404);
   });
@@ -144,7 +166,10 @@ describe('control API and gateway', () => {
     });
     assert.equal(proto.status, 400);
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
-    assert.equal((await t.api('PUT', '/api/v1/namespaces/default/functions/Bad Name!', { code: 'x' })).status, 400);
+    assert.equal(
+      (await t.api('PUT', '/api/v1/namespaces/default/functions/Bad Name!', { code: 'x' })).status,
+      400,
+    );
     const badMem = await t.deploy('x', hello, { memory: 1_000_000 });
     assert.equal(badMem.status, 400);
     assert.equal(badMem.body.error.code, 'PROCYON_VALIDATION');
@@ -166,7 +191,10 @@ describe('control API and gateway', () => {
   });
 
   it('delete waits for in-flight calls, then the function is gone', async () => {
-    await t.deploy('slowpoke', `export default { async fetch() { const end = Date.now() + 400; while (Date.now() < end) {} return new Response('done'); } };`);
+    await t.deploy(
+      'slowpoke',
+      `export default { async fetch() { const end = Date.now() + 400; while (Date.now() < end) {} return new Response('done'); } };`,
+    );
     const inflight = fetch(`${t.url}/fn/default/slowpoke`);
     await new Promise((r) => setTimeout(r, 100));
     const del = await t.api('DELETE', '/api/v1/namespaces/default/functions/slowpoke');

@@ -52,7 +52,9 @@ describe('node lifecycle', () => {
     try {
       assert.equal(second.key, first.key, 'the admin key is created once');
       assert.doesNotMatch(second.output(), /Admin API key/);
-      const a = await fetch(`${second.url}/api/v1/namespaces/default/activations/${activationId}`, { headers: auth });
+      const a = await fetch(`${second.url}/api/v1/namespaces/default/activations/${activationId}`, {
+        headers: auth,
+      });
       assert.equal(a.status, 200, 'the drained call was recorded');
       assert.equal((await json(a)).status, 'success');
       const again = await fetch(`${second.url}/slow`);

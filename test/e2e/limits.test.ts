@@ -76,7 +76,12 @@ describe('limits and faults', () => {
   });
 
   it('logs are capped per activation with a marker', async () => {
-    await t.deploy('chatty', fetchFn(`for (let i = 0; i < 10000; i++) console.log('line', i, 'x'.repeat(50)); return new Response('ok');`));
+    await t.deploy(
+      'chatty',
+      fetchFn(
+        `for (let i = 0; i < 10000; i++) console.log('line', i, 'x'.repeat(50)); return new Response('ok');`,
+      ),
+    );
     const res = await get('chatty');
     assert.equal(res.status, 200);
     const a = await activation(res.headers.get('x-procyon-activation-id'));
@@ -96,7 +101,10 @@ describe('limits and faults', () => {
     const a = await activation(res.headers.get('x-procyon-activation-id'));
     assert.equal(a.status, 'error');
     assert.equal(a.errorCode, 'PROCYON_FUNCTION_ERROR');
-    assert.ok(a.logs.some((l: { msg: string }) => /kaboom[\s\S]*at /.test(l.msg)), 'stack trace logged');
+    assert.ok(
+      a.logs.some((l: { msg: string }) => /kaboom[\s\S]*at /.test(l.msg)),
+      'stack trace logged',
+    );
   });
 
   it('deploy: a syntax error is 400 with file and line, and nothing is stored', async () => {
@@ -109,7 +117,10 @@ describe('limits and faults', () => {
   });
 
   it('deploy: a module that throws while loading, or exports no handler, is 400', async () => {
-    const typeErr = await t.deploy('loadfail', 'const x = undefined; x.boom();\nexport default { fetch() {} };');
+    const typeErr = await t.deploy(
+      'loadfail',
+      'const x = undefined; x.boom();\nexport default { fetch() {} };',
+    );
     assert.equal(typeErr.status, 400);
     assert.equal(typeErr.body.error.code, 'PROCYON_BUILD_FAILED');
     assert.match(typeErr.body.error.message, /TypeError/);
@@ -120,7 +131,9 @@ describe('limits and faults', () => {
   });
 
   it('an isolate host killed mid-call: 502 PROCYON_HOST_CRASHED, restarted, later calls succeed', async () => {
-    await t.deploy('slow', fetchFn(`await new Promise(() => {}); return new Response('never');`), { timeout: 20_000 });
+    await t.deploy('slow', fetchFn(`await new Promise(() => {}); return new Response('never');`), {
+      timeout: 20_000,
+    });
     await t.deploy('fine', fetchFn(`return new Response('fine');`));
     const pending = get('slow');
     await new Promise((r) => setTimeout(r, 300));
@@ -154,8 +167,17 @@ describe('limits and faults', () => {
       return Response.json(out);`);
     assert.equal((await t.deploy('probe', probeCode)).status, 201);
     const res = await get('probe');
-    assert.deepEqual(await json(res), { ctor: 'undefined', require: 'undefined', process: 'undefined', runtime: 'undefined', hostKeys: [] });
-    const imp = await t.deploy('importer', 'import fs from "node:fs"; export default { fetch() { return new Response(String(fs)); } };');
+    assert.deepEqual(await json(res), {
+      ctor: 'undefined',
+      require: 'undefined',
+      process: 'undefined',
+      runtime: 'undefined',
+      hostKeys: [],
+    });
+    const imp = await t.deploy(
+      'importer',
+      'import fs from "node:fs"; export default { fetch() { return new Response(String(fs)); } };',
+    );
     assert.equal(imp.status, 400);
   });
 });

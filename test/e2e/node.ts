@@ -14,8 +14,16 @@ export interface TestNode {
   url: string;
   key: string;
   /** Calls the control API with the admin key; returns status, headers and parsed body. */
-  api: (method: string, path: string, body?: unknown) => Promise<{ status: number; headers: Headers; body: ApiBody }>;
-  deploy: (name: string, code: string, extra?: Record<string, unknown>) => Promise<{ status: number; body: ApiBody }>;
+  api: (
+    method: string,
+    path: string,
+    body?: unknown,
+  ) => Promise<{ status: number; headers: Headers; body: ApiBody }>;
+  deploy: (
+    name: string,
+    code: string,
+    extra?: Record<string, unknown>,
+  ) => Promise<{ status: number; body: ApiBody }>;
   stop: () => Promise<void>;
 }
 
@@ -25,7 +33,10 @@ export type ApiBody = any;
 
 export async function startTestNode(overrides: Partial<NodeConfigInput> = {}): Promise<TestNode> {
   const dataDir = mkdtempSync(join(tmpdir(), 'procyon-e2e-'));
-  const config = loadConfig({ host: '127.0.0.1', port: 0, dataDir, logLevel: 'silent', isolateHosts: 2, ...overrides }, {});
+  const config = loadConfig(
+    { host: '127.0.0.1', port: 0, dataDir, logLevel: 'silent', isolateHosts: 2, ...overrides },
+    {},
+  );
   const node = await ProcyonNode.start(config, createLogger(config.logLevel));
   const key = node.adminKey as string;
   const api: TestNode['api'] = async (method, path, body) => {

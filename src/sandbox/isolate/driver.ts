@@ -110,7 +110,10 @@ class HostHandle {
       p.resolve(p.onCrash());
     }
     if (this.#closing) return;
-    this.options.logger.warn({ host: this.index, code, signal, failedCalls: failed.length }, 'isolate host exited; restarting');
+    this.options.logger.warn(
+      { host: this.index, code, signal, failedCalls: failed.length },
+      'isolate host exited; restarting',
+    );
     const delay = RESTART_BACKOFF_MS[Math.min(this.#crashes, RESTART_BACKOFF_MS.length - 1)] ?? 5_000;
     this.#crashes++;
     this.onRestart();

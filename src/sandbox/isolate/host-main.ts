@@ -24,7 +24,9 @@ function send(msg: FromHost): void {
 
 const options = JSON.parse(process.env.PROCYON_HOST_OPTIONS ?? '{}') as HostOptions;
 const t0 = performance.now();
-const snapshot = ivm.Isolate.createSnapshot([{ code: readFileSync(PRELUDE_PATH, 'utf8'), filename: 'procyon:prelude.js' }]);
+const snapshot = ivm.Isolate.createSnapshot([
+  { code: readFileSync(PRELUDE_PATH, 'utf8'), filename: 'procyon:prelude.js' },
+]);
 const pools = new Map<string, VersionPool>();
 
 async function handle(msg: ToHost): Promise<void> {
@@ -38,7 +40,11 @@ async function handle(msg: ToHost): Promise<void> {
       let out: InvokeOutput;
       if (!pool) {
         // The node believed this host had the code; a host restart raced the call. It will resend.
-        out = failure(msg.call.activationId, 'PROCYON_HOST_CRASHED', 'isolate host lost the function code; retry');
+        out = failure(
+          msg.call.activationId,
+          'PROCYON_HOST_CRASHED',
+          'isolate host lost the function code; retry',
+        );
       } else {
         out = await pool.invoke(msg.input, msg.call);
       }
@@ -52,7 +58,8 @@ async function handle(msg: ToHost): Promise<void> {
         proc.dispose();
         send({ t: 'validated', id: msg.id, out: { ok: true, style } });
       } catch (err) {
-        const wire = (err as { wire?: { code: 'PROCYON_BUILD_FAILED'; message: string; stack?: string } }).wire;
+        const wire = (err as { wire?: { code: 'PROCYON_BUILD_FAILED'; message: string; stack?: string } })
+          .wire;
         send({
           t: 'validated',
           id: msg.id,
@@ -74,7 +81,15 @@ async function handle(msg: ToHost): Promise<void> {
 }
 
 function failure(activationId: string, code: 'PROCYON_HOST_CRASHED', message: string): InvokeOutput {
-  return { ok: false, error: { code, message }, activationId, cold: false, cpuMs: 0, logs: [], logsTruncated: false };
+  return {
+    ok: false,
+    error: { code, message },
+    activationId,
+    cold: false,
+    cpuMs: 0,
+    logs: [],
+    logsTruncated: false,
+  };
 }
 
 readFrames<ToHost>(channel, (msg) => {

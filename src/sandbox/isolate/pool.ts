@@ -40,11 +40,23 @@ export class VersionPool {
         try {
           proc = await IsolateProc.create(this.#snapshot, this.#load, call.logLimitBytes);
         } catch (err) {
-          const wire = (err as { wire?: WireError }).wire ?? { code: 'PROCYON_INTERNAL', message: String(err) };
+          const wire = (err as { wire?: WireError }).wire ?? {
+            code: 'PROCYON_INTERNAL',
+            message: String(err),
+          };
           // A module that deployed fine but fails to load now is the function's fault.
-          const error: WireError = wire.code === 'PROCYON_BUILD_FAILED' ? { ...wire, code: 'PROCYON_FUNCTION_ERROR' } : wire;
+          const error: WireError =
+            wire.code === 'PROCYON_BUILD_FAILED' ? { ...wire, code: 'PROCYON_FUNCTION_ERROR' } : wire;
           const logs = error.stack ? [{ ts: Date.now(), level: 'error' as const, msg: error.stack }] : [];
-          return { ok: false, error: { code: error.code, message: error.message }, activationId: call.activationId, cold, cpuMs: 0, logs, logsTruncated: false };
+          return {
+            ok: false,
+            error: { code: error.code, message: error.message },
+            activationId: call.activationId,
+            cold,
+            cpuMs: 0,
+            logs,
+            logsTruncated: false,
+          };
         }
       }
       const out = await proc.call(input, call, cold);

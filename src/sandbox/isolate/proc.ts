@@ -48,7 +48,11 @@ export class IsolateProc {
   }
 
   /** Creates the isolate, loads and evaluates the module, binds its handler. Throws a WireError. */
-  static async create(snapshot: ivm.ExternalCopy<ArrayBuffer>, load: LoadSpec, logLimit: number): Promise<IsolateProc> {
+  static async create(
+    snapshot: ivm.ExternalCopy<ArrayBuffer>,
+    load: LoadSpec,
+    logLimit: number,
+  ): Promise<IsolateProc> {
     const isolate = new ivm.Isolate({ memoryLimit: load.memoryMb, snapshot });
     const sink: LogSink = { lines: [], bytes: 0, limit: logLimit * HARD_LOG_FACTOR, truncated: false };
     try {
@@ -58,19 +62,33 @@ export class IsolateProc {
       // User code must not reach the runtime's entry points; the host keeps the only reference.
       await context.eval('delete globalThis.__procyon');
       const init = (await rt.get('init', { reference: true })) as ivm.Reference;
-      await init.apply(undefined, [new ivm.Callback((level: string, msg: string) => pushLog(sink, level, msg))], {
-        timeout: MODULE_EVAL_TIMEOUT_MS,
-      });
+      await init.apply(
+        undefined,
+        [new ivm.Callback((level: string, msg: string) => pushLog(sink, level, msg))],
+        {
+          timeout: MODULE_EVAL_TIMEOUT_MS,
+        },
+      );
       const mod = await isolate.compileModule(load.code, { filename: `${load.fn}.js` });
       await mod.instantiate(context, (specifier) => {
         throw new Error(`import of "${specifier}" is not allowed: dependencies are bundled at deploy`);
       });
       await mod.evaluate({ timeout: MODULE_EVAL_TIMEOUT_MS });
       const bind = (await rt.get('bind', { reference: true })) as ivm.Reference;
-      const meta = { namespace: load.namespace, fn: load.fn, version: load.version, memoryMb: load.memoryMb, vars: load.vars };
-      const style = (await bind.apply(undefined, [mod.namespace.derefInto(), new ivm.ExternalCopy(meta).copyInto()], {
-        timeout: MODULE_EVAL_TIMEOUT_MS,
-      })) as HandlerStyle;
+      const meta = {
+        namespace: load.namespace,
+        fn: load.fn,
+        version: load.version,
+        memoryMb: load.memoryMb,
+        vars: load.vars,
+      };
+      const style = (await bind.apply(
+        undefined,
+        [mod.namespace.derefInto(), new ivm.ExternalCopy(meta).copyInto()],
+        {
+          timeout: MODULE_EVAL_TIMEOUT_MS,
+        },
+      )) as HandlerStyle;
       const dispatch = (await rt.get('dispatch', { reference: true })) as ivm.Reference;
       return new IsolateProc(isolate, dispatch, style, sink);
     } catch (err) {
@@ -116,7 +134,10 @@ export class IsolateProc {
     try {
       out = (await this.#dispatch.apply(
         undefined,
-        [new ivm.ExternalCopy(input).copyInto({ release: true }), new ivm.ExternalCopy(callMeta).copyInto({ release: true })],
+        [
+          new ivm.ExternalCopy(input).copyInto({ release: true }),
+          new ivm.ExternalCopy(callMeta).copyInto({ release: true }),
+        ],
         { result: { promise: true, copy: true }, timeout: call.timeoutMs },
       )) as DispatchResult;
     } catch (err) {
@@ -130,8 +151,16 @@ export class IsolateProc {
     const logs = this.takeLogs();
     if (!out.ok && out.error.stack) logs.lines.push({ ts: Date.now(), level: 'error', msg: out.error.stack });
     this.lastUsed = Date.now();
-    const meta = { activationId: call.activationId, cold, cpuMs, logs: logs.lines, logsTruncated: logs.truncated };
-    return out.ok ? { ok: true, result: out.result, ...meta } : { ok: false, error: stripStack(out.error), ...meta };
+    const meta = {
+      activationId: call.activationId,
+      cold,
+      cpuMs,
+      logs: logs.lines,
+      logsTruncated: logs.truncated,
+    };
+    return out.ok
+      ? { ok: true, result: out.result, ...meta }
+      : { ok: false, error: stripStack(out.error), ...meta };
   }
 
   dispose(): void {
@@ -146,11 +175,19 @@ function pushLog(sink: LogSink, level: string, msg: string): void {
   sink.bytes += text.length;
   if (sink.bytes > sink.limit) {
     sink.truncated = true;
-    sink.lines.push({ ts: Date.now(), level: 'warn', msg: `[procyon] log limit reached; further output dropped` });
+    sink.lines.push({
+      ts: Date.now(),
+      level: 'warn',
+      msg: `[procyon] log limit reached; further output dropped`,
+    });
     return;
   }
   if (text.startsWith('[procyon] log limit')) sink.truncated = true;
-  sink.lines.push({ ts: Date.now(), level: LEVELS.has(level as LogLine['level']) ? (level as LogLine['level']) : 'log', msg: text });
+  sink.lines.push({
+    ts: Date.now(),
+    level: LEVELS.has(level as LogLine['level']) ? (level as LogLine['level']) : 'log',
+    msg: text,
+  });
 }
 
 function stripStack(e: WireError): WireError {
@@ -166,7 +203,11 @@ function classify(
   timeoutMs?: number,
 ): WireError {
   const message =
-    err instanceof Error ? (err.name && err.name !== 'Error' ? `${err.name}: ${err.message}` : err.message) : String(err);
+    err instanceof Error
+      ? err.name && err.name !== 'Error'
+        ? `${err.name}: ${err.message}`
+        : err.message
+      : String(err);
   const stack = err instanceof Error ? err.stack : undefined;
   if (/memory limit/i.test(message)) {
     return { code: 'PROCYON_MEMORY_LIMIT', message: 'the function exceeded its memory limit' };
@@ -174,7 +215,10 @@ function classify(
   if (timedOut || /timed out/i.test(message)) {
     return {
       code: 'PROCYON_TIMEOUT',
-      message: timeoutMs === undefined ? 'module evaluation timed out' : `the function did not finish within ${timeoutMs} ms`,
+      message:
+        timeoutMs === undefined
+          ? 'module evaluation timed out'
+          : `the function did not finish within ${timeoutMs} ms`,
     };
   }
   if (isolate.isDisposed) return { code: 'PROCYON_INTERNAL', message: `isolate disposed: ${message}` };

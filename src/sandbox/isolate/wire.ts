@@ -28,7 +28,8 @@ function takeBody(msg: Message): Uint8Array | null {
 
 function putBody(msg: Message, body: Uint8Array): void {
   if (msg.t === 'invoke' && msg.input.type === 'fetch') msg.input.request.body = body;
-  else if (msg.t === 'invoked' && msg.out.ok && msg.out.result.type === 'fetch') msg.out.result.response.body = body;
+  else if (msg.t === 'invoked' && msg.out.ok && msg.out.result.type === 'fetch')
+    msg.out.result.response.body = body;
 }
 
 const EMPTY = new Uint8Array(0);

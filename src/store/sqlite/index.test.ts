@@ -4,4 +4,6 @@ import { join } from 'node:path';
 import { storeContract } from '../contract.js';
 import { SqliteStore } from './index.js';
 
-storeContract('sqlite file', () => SqliteStore.create(join(mkdtempSync(join(tmpdir(), 'procyon-store-')), 'db.sqlite')));
+storeContract('sqlite file', () =>
+  SqliteStore.create(join(mkdtempSync(join(tmpdir(), 'procyon-store-')), 'db.sqlite')),
+);

@@ -127,8 +127,7 @@ export class SqliteStore implements Store {
 
   async getNamespace(name: string): Promise<NamespaceRecord | undefined> {
     const row = this.#db.prepare('SELECT name, created_at FROM namespaces WHERE name = ?').get(name) as
-      | { name: string; created_at: number }
-      | undefined;
+      { name: string; created_at: number } | undefined;
     return row && { name: row.name, createdAt: row.created_at };
   }
 
@@ -229,8 +228,10 @@ export class SqliteStore implements Store {
   async deleteFunction(namespace: string, name: string): Promise<boolean> {
     return this.#db.transaction(() => {
       this.#db.prepare('DELETE FROM versions WHERE namespace = ? AND fn = ?').run(namespace, name);
-      return this.#db.prepare('DELETE FROM functions WHERE namespace = ? AND name = ?').run(namespace, name)
-        .changes === 1;
+      return (
+        this.#db.prepare('DELETE FROM functions WHERE namespace = ? AND name = ?').run(namespace, name)
+          .changes === 1
+      );
     })();
   }
 
