@@ -1,48 +1,11 @@
 /** Shared pieces of the benchmark programs: starting targets, load, percentiles. */
 import autocannon from 'autocannon';
-import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
-
-export interface NodeProc {
-  url: string;
-  key: string;
-  proc: ChildProcess;
-  stop(): Promise<void>;
-}
-
-/** Starts `procyon serve` in its own process, as a user would. */
-export async function startNode(): Promise<NodeProc> {
-  const dir = mkdtempSync(join(tmpdir(), 'procyon-bench-'));
-  const ready = join(dir, 'ready.json');
-  const proc = spawn(
-    process.execPath,
-    [
-      CLI,
-      'serve',
-      '--port',
-      '0',
-      '--data-dir',
-      join(dir, 'data'),
-      '--ready-file',
-      ready,
-      '--log-level',
-      'warn',
-    ],
-    {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
-  );
-  for (let i = 0; i < 300 && !existsSync(ready); i++) await new Promise((r) => setTimeout(r, 50));
-  if (!existsSync(ready)) throw new Error('node did not start');
-  const { url } = JSON.parse(readFileSync(ready, 'utf8')) as { url: string };
-  const key = readFileSync(join(dir, 'data', 'admin.key'), 'utf8').trim();
-  return { url, key, proc, stop: () => stopChild(proc) };
-}
+/** A node in its own process, started as a user would (`procyon serve`); shared with the e2e tests. */
+export { startNode, type NodeProcess } from '../test/e2e/harness.js';
+import type { NodeProcess } from '../test/e2e/harness.js';
 
 export async function startPlain(): Promise<{ url: string; stop(): Promise<void> }> {
   const proc = fork(fileURLToPath(new URL('./plain-server.js', import.meta.url)), { stdio: 'inherit' });
@@ -61,7 +24,7 @@ function stopChild(proc: ChildProcess): Promise<void> {
 }
 
 export async function deploy(
-  node: NodeProc,
+  node: NodeProcess,
   name: string,
   code: string,
   routes: string[] = [],

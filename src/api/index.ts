@@ -9,6 +9,7 @@ import { ProcyonError } from '../errors.js';
 import { sendResponse } from '../http/reply.js';
 import { InvocationError, type ActivationRecorder, type Invoker } from '../invoker/index.js';
 import type { ActivationRecord, Store } from '../store/index.js';
+import type { Activation } from './types.js';
 import {
   ActivationParams,
   ActivationQuery,
@@ -31,7 +32,7 @@ export interface ApiOptions {
 
 type NsReq = FastifyRequest<{ Params: { ns: string } }>;
 
-function activationJson(a: ActivationRecord, withLogs: boolean): Record<string, unknown> {
+function activationJson(a: ActivationRecord, withLogs: boolean): Activation {
   return {
     id: a.id,
     namespace: a.namespace,

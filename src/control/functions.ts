@@ -4,6 +4,7 @@
  * deploy means the same thing wherever it comes from.
  */
 import { createHash } from 'node:crypto';
+import type { FunctionInfo, VersionInfo } from '../api/types.js';
 import { bundleSource, formatBuildError } from '../build/index.js';
 import { ProcyonError } from '../errors.js';
 import type { Invoker } from '../invoker/index.js';
@@ -27,29 +28,6 @@ export interface DeployInput {
   timeout?: number;
   routes?: string[];
   vars?: Record<string, string>;
-}
-
-export interface FunctionInfo {
-  namespace: string;
-  name: string;
-  latest: string;
-  style: string;
-  memory: number;
-  timeout: number;
-  routes: string[];
-  vars: Record<string, string>;
-  createdAt: string;
-  updatedAt: string;
-  urls: string[];
-}
-
-export interface VersionInfo {
-  id: string;
-  createdAt: string;
-  memory: number;
-  timeout: number;
-  routes: string[];
-  size: number;
 }
 
 export interface FunctionServiceDeps {

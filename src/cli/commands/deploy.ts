@@ -6,7 +6,7 @@
 import { Command } from 'commander';
 import { basename, extname } from 'node:path';
 import { bundleEntry, formatBuildError } from '../../build/index.js';
-import type { DeployBody, DeployResponse } from '../api.js';
+import type { DeployBody, DeployResponse } from '../../api/types.js';
 import { seg } from '../client.js';
 import { contextFor, withCommonOptions } from '../context.js';
 import { CliError, usageError } from '../errors.js';

@@ -1,7 +1,7 @@
 /** `procyon list | get | versions | delete`: read and remove functions in a namespace. */
 import { Command } from 'commander';
 import { createInterface } from 'node:readline/promises';
-import type { FunctionInfo, VersionInfo } from '../api.js';
+import type { FunctionInfo, VersionInfo } from '../../api/types.js';
 import { seg } from '../client.js';
 import { contextFor, withCommonOptions } from '../context.js';
 import { CliError, usageError } from '../errors.js';

@@ -167,15 +167,8 @@ class HostHandle {
 }
 
 function loadSpec(spec: ProcSpec): LoadSpec {
-  return {
-    key: spec.key,
-    namespace: spec.namespace,
-    fn: spec.fn,
-    version: spec.version,
-    code: spec.code,
-    memoryMb: spec.memoryMb,
-    vars: spec.vars,
-  };
+  const { timeoutMs: _timeout, ...load } = spec;
+  return load;
 }
 
 function hash(s: string): number {

@@ -3,18 +3,10 @@
  * Node IPC channel with `serialization: 'advanced'` (structured clone), so request and response
  * bodies cross as Uint8Array without base64.
  */
-import type { InvokeInput, InvokeOutput, ValidateOutput } from '../types.js';
+import type { InvokeInput, InvokeOutput, ProcSpec, ValidateOutput } from '../types.js';
 
 /** What a host needs to create procs for one version; sent with the first call it sees. */
-export interface LoadSpec {
-  key: string;
-  namespace: string;
-  fn: string;
-  version: string;
-  code: string;
-  memoryMb: number;
-  vars: Record<string, string>;
-}
+export type LoadSpec = Omit<ProcSpec, 'timeoutMs'>;
 
 export interface CallSpec {
   activationId: string;

@@ -1,6 +1,6 @@
 /**
- * The control API's wire shapes, as docs/API.md defines them. The CLI only reads these; it trusts
- * the node for their shape and stays tolerant of extra fields.
+ * The control API's wire shapes, as docs/API.md defines them: the server builds them, the CLI
+ * reads them (and stays tolerant of extra fields).
  */
 
 export interface NamespaceInfo {
