@@ -49,6 +49,8 @@ export const ConfigSchema = z.object({
     .default(64 * 1024),
   /** An idle warm isolate is disposed after this long. @default 600000 (ms) */
   keepAliveMs: z.coerce.number().int().min(100).default(600_000),
+  /** A client must send its request headers within this long, or get 408 and a closed socket. (ms) */
+  headersTimeoutMs: z.coerce.number().int().min(100).default(10_000),
   /** On SIGTERM, in-flight calls get this long to finish. @default 30000 (ms) */
   shutdownGraceMs: z.coerce.number().int().min(0).default(30_000),
   /** Activation records are flushed at least this often. @default 200 (ms) */

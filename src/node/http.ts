@@ -10,12 +10,11 @@ export interface HttpOptions {
   api: ApiOptions;
   gateway: GatewayOptions;
   logger: Logger;
+  /** Headers must arrive within this long, so a byte-by-byte client cannot hold a socket forever. (ms) */
+  headersTimeoutMs: number;
   /** Whether the node is taking work, for load balancers. */
   healthy: () => boolean;
 }
-
-/** Headers must arrive within this long, so a byte-by-byte client cannot hold a socket forever. (ms) */
-const HEADERS_TIMEOUT_MS = 10_000;
 
 export function createHttpServer(opts: HttpOptions): FastifyInstance {
   const app = Fastify({
@@ -24,7 +23,12 @@ export function createHttpServer(opts: HttpOptions): FastifyInstance {
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    http: { headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: 0 },
+    // Node checks the headers deadline every connectionsCheckingInterval; keep that well below it.
+    http: {
+      headersTimeout: opts.headersTimeoutMs,
+      requestTimeout: 0,
+      connectionsCheckingInterval: Math.max(50, Math.floor(opts.headersTimeoutMs / 4)),
+    },
     // Unknown fields are errors, not silently dropped (Fastify's default strips them).
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },

@@ -87,6 +87,7 @@ export class ProcyonNode {
     });
     const http = createHttpServer({
       logger: logger.child({ component: 'http' }),
+      headersTimeoutMs: config.headersTimeoutMs,
       healthy: () => self.node?.state === 'ready',
       api: {
         store,

@@ -181,3 +181,34 @@ describe('limits and faults', () => {
     assert.equal(imp.status, 400);
   });
 });
+
+describe('slow clients', () => {
+  let t: TestNode;
+  before(async () => {
+    t = await startTestNode({ headersTimeoutMs: 500 });
+  });
+  after(async () => t.stop());
+
+  it('a client sending headers byte by byte is cut off at the headers timeout; others are served', async () => {
+    const { connect } = await import('node:net');
+    const socket = connect(new URL(t.url).port ? Number(new URL(t.url).port) : 80, '127.0.0.1');
+    const request = 'GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ' + 'a'.repeat(200);
+    let received = '';
+    socket.on('data', (d) => (received += d.toString()));
+    const closed = new Promise<number>((resolve) => socket.on('close', () => resolve(performance.now())));
+    socket.on('error', () => undefined);
+    const t0 = performance.now();
+    let i = 0;
+    const drip = setInterval(() => {
+      if (i < request.length && !socket.destroyed) socket.write(request[i++] as string);
+    }, 20);
+    // While the slow client drips, a normal client is answered at once.
+    const ok = await fetch(`${t.url}/healthz`);
+    assert.equal(ok.status, 200);
+    const end = await closed;
+    clearInterval(drip);
+    assert.ok(end - t0 < 3_000, `slow client cut off after ${Math.round(end - t0)} ms`);
+    assert.ok(i < request.length, 'the server closed before the headers were complete');
+    assert.match(received, /^HTTP\/1\.1 408/);
+  });
+});
