@@ -155,7 +155,7 @@ export async function apiPlugin(app: FastifyInstance, opts: ApiOptions): Promise
           trigger: 'invoke',
           input: { kind: 'event', event: req.body ?? null, url: `${opts.baseUrl()}/fn/${ns}/${name}` },
         });
-        if (result.kind === 'http') return sendResponse(reply, result.response, result.activationId);
+        if (result.kind === 'http') return sendResponse(reply, result.response, result.activationId, result.body);
         return reply
           .header('x-procyon-activation-id', result.activationId)
           .header('content-type', 'application/json; charset=utf-8')

@@ -72,7 +72,7 @@ export async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions):
       });
       if (result.kind !== 'http')
         throw new ProcyonError('PROCYON_INTERNAL', 'an HTTP call produced no HTTP response');
-      return sendResponse(reply, result.response, result.activationId);
+      return sendResponse(reply, result.response, result.activationId, result.body);
     } catch (err) {
       if (err instanceof InvocationError) void reply.header('x-procyon-activation-id', err.activationId);
       throw err;

@@ -1,5 +1,6 @@
 /** Writing a function's response (plain data from the sandbox) to a Fastify reply. */
 import type { FastifyReply } from 'fastify';
+import { Readable } from 'node:stream';
 import type { HttpResponseData } from '../sandbox/index.js';
 
 /** Framing headers are the server's business, not the function's. */
@@ -13,7 +14,12 @@ const HOP_BY_HOP = new Set([
   'te',
 ]);
 
-export function sendResponse(reply: FastifyReply, res: HttpResponseData, activationId: string): FastifyReply {
+export function sendResponse(
+  reply: FastifyReply,
+  res: HttpResponseData,
+  activationId: string,
+  body?: AsyncIterable<Uint8Array>,
+): FastifyReply {
   const grouped = new Map<string, string[]>();
   for (const [name, value] of res.headers) {
     const key = name.toLowerCase();
@@ -26,5 +32,9 @@ export function sendResponse(reply: FastifyReply, res: HttpResponseData, activat
     void reply.header(name, name === 'set-cookie' ? values : values.join(', '));
   }
   void reply.header('x-procyon-activation-id', activationId);
-  return reply.code(res.status).send(Buffer.from(res.body.buffer, res.body.byteOffset, res.body.byteLength));
+  void reply.code(res.status);
+  // A streamed body goes out chunk by chunk as the function produces it; if the client leaves,
+  // destroying the stream ends the iterator, which cancels the function's stream.
+  if (body) return reply.send(Readable.from(body, { objectMode: false }));
+  return reply.send(Buffer.from(res.body.buffer, res.body.byteOffset, res.body.byteLength));
 }

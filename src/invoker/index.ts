@@ -8,6 +8,9 @@ import { ProcyonError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { procSpec, type Registry } from '../registry/index.js';
 import type {
+  CallTail,
+  DriverOutput,
+  TailResult,
   HttpRequestData,
   HttpResponseData,
   InvokeInput,
@@ -35,7 +38,8 @@ export interface InvocationRequest {
 }
 
 export type InvocationResult =
-  | { activationId: string; kind: 'http'; response: HttpResponseData }
+  /** `body`: the streamed body, when the function returned a stream (`response.body` is then empty). */
+  | { activationId: string; kind: 'http'; response: HttpResponseData; body?: AsyncIterable<Uint8Array> }
   | { activationId: string; kind: 'event'; value: unknown };
 
 /** A failed call: the error plus the activation that records it. */
@@ -82,7 +86,7 @@ export class Invoker {
     const activationId = randomUUID();
     const startedAt = Date.now();
     const t0 = performance.now();
-    let out: InvokeOutput | undefined;
+    let out: DriverOutput | undefined;
     let error: ProcyonError | undefined;
     let result: InvocationResult | undefined;
     try {
@@ -92,7 +96,8 @@ export class Invoker {
         maxResponseBytes: this.deps.maxPayloadBytes,
       });
       if (!out.ok) error = ProcyonError.fromWire(out.error);
-      else result = fromSandboxOutput(req.input, out.result, activationId, this.deps.maxPayloadBytes);
+      else
+        result = fromSandboxOutput(req.input, out.result, activationId, this.deps.maxPayloadBytes, out.tail);
     } catch (err) {
       error =
         err instanceof ProcyonError
@@ -100,29 +105,36 @@ export class Invoker {
           : new ProcyonError('PROCYON_INTERNAL', 'internal error during the call', { cause: err });
       if (error.code === 'PROCYON_INTERNAL')
         this.deps.logger.error({ err, activationId }, 'invocation failed');
-    } finally {
-      this.#leave(key);
     }
-    const durationMs = performance.now() - t0;
-    const billedMs = Math.max(1, Math.ceil(durationMs));
-    this.deps.recorder.add({
-      id: activationId,
-      namespace: req.namespace,
-      fn: req.fn,
-      version: spec.version,
-      trigger: req.trigger,
-      start: startedAt,
-      durationMs: Math.round(durationMs * 1000) / 1000,
-      billedMs,
-      memoryMb: spec.memoryMb,
-      gbSeconds: (spec.memoryMb / 1024) * (billedMs / 1000),
-      cpuMs: Math.round((out?.cpuMs ?? 0) * 1000) / 1000,
-      cold: out?.cold ?? false,
-      status: error ? 'error' : 'success',
-      errorCode: error?.code ?? null,
-      logs: out?.logs ?? [],
-      logsTruncated: out?.logsTruncated ?? false,
-    });
+    // The activation closes when the call is over: at once, or when its tail (a streamed body,
+    // waitUntil work) ends. The tail's time is billed; its failure marks the activation.
+    const close = (tail?: TailResult): void => {
+      this.#leave(key);
+      const tailError = tail?.error ? ProcyonError.fromWire(tail.error) : undefined;
+      const final = error ?? tailError;
+      const durationMs = performance.now() - t0;
+      const billedMs = Math.max(1, Math.ceil(durationMs));
+      this.deps.recorder.add({
+        id: activationId,
+        namespace: req.namespace,
+        fn: req.fn,
+        version: spec.version,
+        trigger: req.trigger,
+        start: startedAt,
+        durationMs: Math.round(durationMs * 1000) / 1000,
+        billedMs,
+        memoryMb: spec.memoryMb,
+        gbSeconds: (spec.memoryMb / 1024) * (billedMs / 1000),
+        cpuMs: Math.round(((out?.cpuMs ?? 0) + (tail?.cpuMs ?? 0)) * 1000) / 1000,
+        cold: out?.cold ?? false,
+        status: final ? 'error' : 'success',
+        errorCode: final?.code ?? null,
+        logs: tail ? [...(out?.logs ?? []), ...tail.logs] : (out?.logs ?? []),
+        logsTruncated: (out?.logsTruncated ?? false) || (tail?.logsTruncated ?? false),
+      });
+    };
+    if (out?.tail) void out.tail.done.then(close);
+    else close();
     if (error) throw new InvocationError(activationId, error);
     return result as InvocationResult;
   }
@@ -214,8 +226,12 @@ function fromSandboxOutput(
   result: Extract<InvokeOutput, { ok: true }>['result'],
   activationId: string,
   maxBytes: number,
+  tail: CallTail | undefined,
 ): InvocationResult {
-  if (result.type === 'fetch') return { activationId, kind: 'http', response: result.response };
+  if (result.type === 'fetch') {
+    const body = result.response.stream ? (tail?.body ?? undefined) : undefined;
+    return { activationId, kind: 'http', response: result.response, ...(body ? { body } : {}) };
+  }
   if (input.kind === 'event') return { activationId, kind: 'event', value: result.value };
   const response = fromLambdaResult(result.value);
   if (response.body.byteLength > maxBytes) {

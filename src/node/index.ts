@@ -15,6 +15,7 @@ import { Registry } from '../registry/index.js';
 import { IsolateDriver } from '../sandbox/index.js';
 import { SqliteStore, type Store } from '../store/index.js';
 import { createHttpServer } from './http.js';
+import { RpcRouter } from './rpc.js';
 
 export type NodeState = 'starting' | 'ready' | 'draining' | 'stopped';
 
@@ -53,7 +54,9 @@ export class ProcyonNode {
       await writeFile(file, `${adminKey}\n`, { mode: 0o600 });
       await chmod(file, 0o600);
     }
+    const rpc = new RpcRouter();
     const driver = await IsolateDriver.create({
+      rpc: rpc.handle,
       hosts: config.isolateHosts,
       keepAliveMs: config.keepAliveMs,
       maxProcsPerVersion: config.maxProcsPerVersion,

@@ -6,6 +6,7 @@
  */
 import type { WireError } from '../errors.js';
 import type { HandlerStyle, HttpResponseData, InvokeInput, LogLine } from '../sandbox/types.js';
+import type { HostCallRef } from './bridge.js';
 
 export type LogLevel = LogLine['level'];
 
@@ -45,8 +46,8 @@ export type DispatchResult =
 
 /** `globalThis.__procyon`: the host takes a reference to it and deletes the global. */
 export interface ProcyonRuntime {
-  /** Once per isolate, before user code runs. */
-  init(log: HostLog, options?: InitOptions): void;
+  /** Once per isolate, before user code runs; `call` is the host's bridge (bridge.ts). */
+  init(log: HostLog, options?: InitOptions, call?: HostCallRef): void;
   /** Once, after the user module evaluated: detects the handler style or throws a TypeError. */
   bind(namespace: Record<string, unknown>, meta: BindMeta): HandlerStyle;
   /** One call at a time; never rejects: failures come back as `{ ok: false, error }`. */

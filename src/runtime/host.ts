@@ -14,6 +14,7 @@ import type {
   InitOptions,
   ProcyonRuntime,
 } from './contract.js';
+import { attachHostCall, type HostCallRef } from './bridge.js';
 import { failure, messageOf } from './failures.js';
 import { format } from './format.js';
 import { DEFAULT_LOG_LIMIT_BYTES, type LogSink } from './logs.js';
@@ -53,10 +54,11 @@ export function createRuntime(sink: LogSink): ProcyonRuntime {
   }
 
   return {
-    init(log: HostLog, options?: InitOptions): void {
+    init(log: HostLog, options?: InitOptions, call?: HostCallRef): void {
       if (sink.attached) throw new Error('init was already called');
       if (typeof log !== 'function') throw new TypeError('init needs the host log callback');
       sink.attach(log, options?.logLimitBytes ?? DEFAULT_LOG_LIMIT_BYTES);
+      attachHostCall(call);
     },
 
     bind(namespace: Record<string, unknown>, meta: BindMeta): HandlerStyle {

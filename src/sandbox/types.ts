@@ -17,7 +17,9 @@ export interface HttpRequestData {
 export interface HttpResponseData {
   status: number;
   headers: [string, string][];
+  /** The whole body; empty when `stream` is set and the body comes from the call's tail. */
   body: Uint8Array;
+  stream?: boolean;
 }
 
 /** Which export the module provides: Workers-style `default.fetch` or Lambda-style `handler`. */
@@ -66,6 +68,30 @@ export type InvokeOutput =
     } & InvokeMeta)
   | ({ ok: false; error: WireError } & InvokeMeta);
 
+/** The part of a call that outlives its response: a streamed body and `ctx.waitUntil` work. */
+export interface CallTail {
+  /** The streamed body, pulled from the proc as the consumer reads; `return()` cancels it. */
+  body: AsyncIterable<Uint8Array> | null;
+  /** Settles when the call is over, with what its tail adds to the activation. */
+  done: Promise<TailResult>;
+}
+
+export interface TailResult {
+  cpuMs: number;
+  logs: LogLine[];
+  logsTruncated: boolean;
+  error?: WireError;
+}
+
+export type DriverOutput = InvokeOutput & { tail?: CallTail };
+
+/** The node's side of bridge `rpc`s: what a proc may ask the node for (KV, service bindings). */
+export type RpcHandler = (
+  call: { key: string; activationId: string },
+  op: string,
+  args: unknown[],
+) => Promise<unknown>;
+
 export type ValidateOutput = { ok: true; style: HandlerStyle } | { ok: false; error: WireError };
 
 export interface DriverCallOptions {
@@ -80,7 +106,7 @@ export interface SandboxDriver {
   readonly name: string;
   /** Compile and evaluate a module in a throwaway proc; reports its handler style or the error. */
   validate(spec: ProcSpec): Promise<ValidateOutput>;
-  invoke(spec: ProcSpec, input: InvokeInput, opts: DriverCallOptions): Promise<InvokeOutput>;
+  invoke(spec: ProcSpec, input: InvokeInput, opts: DriverCallOptions): Promise<DriverOutput>;
   /** Drop warm procs of a version (or of every version of a function when `version` is omitted). */
   retire(namespace: string, fn: string, version?: string): void;
   stats(): DriverStats;

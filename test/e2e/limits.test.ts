@@ -111,7 +111,7 @@ describe('limits and faults', () => {
     const res = await t.deploy('broken', 'export default {\n  fetch() { return new Response("x" }\n};');
     assert.equal(res.status, 400);
     assert.equal(res.body.error.code, 'PROCYON_BUILD_FAILED');
-    assert.match(res.body.error.message, /broken\.ts:2:\d+/);
+    assert.match(res.body.error.message, /broken\.js:2:\d+/);
     assert.equal(res.body.error.details.line, 2);
     assert.equal((await t.api('GET', '/api/v1/namespaces/default/functions/broken')).status, 404);
   });

@@ -63,7 +63,7 @@ export async function startTestNode(overrides: Partial<NodeConfigInput> = {}): P
     key,
     api,
     deploy: (name, code, extra = {}) =>
-      api('PUT', `/api/v1/namespaces/default/functions/${name}`, { code, filename: `${name}.ts`, ...extra }),
+      api('PUT', `/api/v1/namespaces/default/functions/${name}`, { code, filename: `${name}.js`, ...extra }),
     stop: () => node.stop(),
   };
 }

@@ -7,10 +7,11 @@ import ivm from 'isolated-vm';
 import { readFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import type { InvokeOutput } from '../types.js';
+import type { WireError } from '../../errors.js';
+import type { BridgeReply } from './bridges/index.js';
 import { VersionPool } from './pool.js';
+import { IsolateProc, type CallTail, type ProcHooks } from './proc.js';
 import type { FromHost, HostOptions, ToHost } from './protocol.js';
-import { IsolateProc } from './proc.js';
 import { encode, readFrames } from './wire.js';
 
 const PRELUDE_PATH = fileURLToPath(new URL('../../../runtime/prelude.js', import.meta.url));
@@ -28,6 +29,29 @@ const snapshot = ivm.Isolate.createSnapshot([
   { code: readFileSync(PRELUDE_PATH, 'utf8'), filename: 'procyon:prelude.js' },
 ]);
 const pools = new Map<string, VersionPool>();
+/** Calls whose response went out but whose tail (stream, waitUntil) is still running. */
+const tails = new Map<number, CallTail>();
+/** Bridge requests waiting for the node's answer. */
+const rpcs = new Map<number, (reply: BridgeReply) => void>();
+let nextRpc = 1;
+
+const hooks: ProcHooks = {
+  rpc: ({ key, activationId }, op, args) =>
+    new Promise((resolve, reject) => {
+      const id = nextRpc++;
+      rpcs.set(id, (reply) => {
+        if (reply.ok) resolve(reply.value);
+        else reject(Object.assign(new Error(reply.error.message), { name: reply.error.name }));
+      });
+      send({ t: 'rpc', id, key, activationId, op, args });
+    }),
+};
+
+async function finishTail(id: number, tail: CallTail): Promise<void> {
+  const meta = await tail.finish();
+  tails.delete(id);
+  send({ t: 'finished', id, meta });
+}
 
 async function handle(msg: ToHost): Promise<void> {
   switch (msg.t) {
@@ -37,18 +61,50 @@ async function handle(msg: ToHost): Promise<void> {
         pool = new VersionPool(msg.load, snapshot, options.maxProcsPerVersion);
         pools.set(msg.key, pool);
       }
-      let out: InvokeOutput;
       if (!pool) {
         // The node believed this host had the code; a host restart raced the call. It will resend.
-        out = failure(
-          msg.call.activationId,
-          'PROCYON_HOST_CRASHED',
-          'isolate host lost the function code; retry',
-        );
-      } else {
-        out = await pool.invoke(msg.input, msg.call);
+        const error: WireError = {
+          code: 'PROCYON_HOST_CRASHED',
+          message: 'isolate host lost the function code; retry',
+        };
+        const meta = {
+          activationId: msg.call.activationId,
+          cold: false,
+          cpuMs: 0,
+          logs: [],
+          logsTruncated: false,
+        };
+        send({ t: 'invoked', id: msg.id, out: { ok: false, error, ...meta }, tail: false });
+        return;
       }
-      send({ t: 'invoked', id: msg.id, out });
+      const { out, tail } = await pool.invoke(msg.input, msg.call, hooks);
+      send({ t: 'invoked', id: msg.id, out, tail: tail !== null });
+      if (!tail) return;
+      tails.set(msg.id, tail);
+      // Without a stream the tail is only waitUntil work: wait for it now. A stream ends by pulls.
+      if (!(out.ok && out.result.type === 'fetch' && out.result.response.stream))
+        await finishTail(msg.id, tail);
+      return;
+    }
+    case 'pull': {
+      const tail = tails.get(msg.id);
+      if (!tail) return;
+      const data = await tail.pull(msg.maxBytes);
+      send({ t: 'chunk', id: msg.id, data });
+      if (data === null) await finishTail(msg.id, tail);
+      return;
+    }
+    case 'cancel': {
+      const tail = tails.get(msg.id);
+      if (!tail) return;
+      tail.cancel();
+      await finishTail(msg.id, tail);
+      return;
+    }
+    case 'rpc-result': {
+      const resolve = rpcs.get(msg.id);
+      rpcs.delete(msg.id);
+      resolve?.(msg.reply);
       return;
     }
     case 'validate': {
@@ -58,13 +114,9 @@ async function handle(msg: ToHost): Promise<void> {
         proc.dispose();
         send({ t: 'validated', id: msg.id, out: { ok: true, style } });
       } catch (err) {
-        const wire = (err as { wire?: { code: 'PROCYON_BUILD_FAILED'; message: string; stack?: string } })
-          .wire;
-        send({
-          t: 'validated',
-          id: msg.id,
-          out: { ok: false, error: wire ?? { code: 'PROCYON_BUILD_FAILED', message: String(err) } },
-        });
+        const wire = (err as { wire?: WireError }).wire;
+        const error = wire ?? { code: 'PROCYON_BUILD_FAILED' as const, message: String(err) };
+        send({ t: 'validated', id: msg.id, out: { ok: false, error } });
       }
       return;
     }
@@ -78,18 +130,6 @@ async function handle(msg: ToHost): Promise<void> {
       return;
     }
   }
-}
-
-function failure(activationId: string, code: 'PROCYON_HOST_CRASHED', message: string): InvokeOutput {
-  return {
-    ok: false,
-    error: { code, message },
-    activationId,
-    cold: false,
-    cpuMs: 0,
-    logs: [],
-    logsTruncated: false,
-  };
 }
 
 readFrames<ToHost>(channel, (msg) => {

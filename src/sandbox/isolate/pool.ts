@@ -1,11 +1,12 @@
 /**
- * The warm procs of one function version inside an isolate host. A proc runs one call at a time;
- * a busy pool grows up to `maxProcs`, after which calls wait for a proc to come free.
+ * The warm procs of one function version inside an isolate host. A proc runs one call at a time
+ * (including the call's tail: a streamed body, waitUntil work); a busy pool grows up to
+ * `maxProcs`, after which calls wait for a proc to come free.
  */
 import type ivm from 'isolated-vm';
 import type { WireError } from '../../errors.js';
-import type { InvokeInput, InvokeOutput } from '../types.js';
-import { IsolateProc } from './proc.js';
+import type { InvokeInput } from '../types.js';
+import { IsolateProc, type CallResult, type ProcHooks } from './proc.js';
 import type { CallSpec, LoadSpec } from './protocol.js';
 
 export class VersionPool {
@@ -27,46 +28,51 @@ export class VersionPool {
     return this.#idle.length + this.#busy;
   }
 
-  async invoke(input: InvokeInput, call: CallSpec): Promise<InvokeOutput> {
+  async invoke(input: InvokeInput, call: CallSpec, hooks: ProcHooks): Promise<CallResult> {
     while (this.#idle.length === 0 && this.#busy >= this.#maxProcs) {
       await new Promise<void>((resolve) => this.#waiters.push(resolve));
     }
     this.#busy++;
-    try {
-      let proc = this.#idle.pop();
-      let cold = false;
-      if (!proc) {
-        cold = true;
-        try {
-          proc = await IsolateProc.create(this.#snapshot, this.#load, call.logLimitBytes);
-        } catch (err) {
-          const wire = (err as { wire?: WireError }).wire ?? {
-            code: 'PROCYON_INTERNAL',
-            message: String(err),
-          };
-          // A module that deployed fine but fails to load now is the function's fault.
-          const error: WireError =
-            wire.code === 'PROCYON_BUILD_FAILED' ? { ...wire, code: 'PROCYON_FUNCTION_ERROR' } : wire;
-          const logs = error.stack ? [{ ts: Date.now(), level: 'error' as const, msg: error.stack }] : [];
-          return {
-            ok: false,
-            error: { code: error.code, message: error.message },
-            activationId: call.activationId,
-            cold,
-            cpuMs: 0,
-            logs,
-            logsTruncated: false,
-          };
-        }
+    let proc = this.#idle.pop();
+    const cold = !proc;
+    if (!proc) {
+      try {
+        proc = await IsolateProc.create(this.#snapshot, this.#load, call.logLimitBytes);
+      } catch (err) {
+        this.#release(undefined);
+        return { out: loadFailure(err, call.activationId), tail: null };
       }
-      const out = await proc.call(input, call, cold);
+    }
+    let result: CallResult;
+    try {
+      result = await proc.call(input, call, cold, hooks, this.#load.key);
+    } catch (err) {
+      this.#release(proc);
+      throw err;
+    }
+    if (!result.tail) {
+      this.#release(proc);
+      return result;
+    }
+    const { tail } = result;
+    const owner = proc;
+    return {
+      out: result.out,
+      tail: {
+        pull: (n) => tail.pull(n),
+        cancel: () => tail.cancel(),
+        finish: () => tail.finish().finally(() => this.#release(owner)),
+      },
+    };
+  }
+
+  #release(proc: IsolateProc | undefined): void {
+    this.#busy--;
+    if (proc) {
       if (proc.disposed || this.#retired) proc.dispose();
       else this.#idle.push(proc);
-      return out;
-    } finally {
-      this.#busy--;
-      this.#waiters.shift()?.();
     }
+    this.#waiters.shift()?.();
   }
 
   /** Disposes procs idle since before `cutoff` (ms since epoch). */
@@ -85,4 +91,20 @@ export class VersionPool {
     for (const proc of this.#idle) proc.dispose();
     this.#idle = [];
   }
+}
+
+/** A module that deployed fine but fails to load now is the function's fault. */
+function loadFailure(err: unknown, activationId: string): CallResult['out'] {
+  const wire = (err as { wire?: WireError }).wire ?? { code: 'PROCYON_INTERNAL', message: String(err) };
+  const code = wire.code === 'PROCYON_BUILD_FAILED' ? 'PROCYON_FUNCTION_ERROR' : wire.code;
+  const logs = wire.stack ? [{ ts: Date.now(), level: 'error' as const, msg: wire.stack }] : [];
+  return {
+    ok: false,
+    error: { code, message: wire.message },
+    activationId,
+    cold: true,
+    cpuMs: 0,
+    logs,
+    logsTruncated: false,
+  };
 }

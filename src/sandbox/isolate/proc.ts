@@ -2,15 +2,19 @@
  * One proc of the isolate driver: a V8 isolate (from the prelude snapshot) with one user module
  * loaded, running one call at a time. Runs inside an isolate host child process, never in the node.
  *
- * Limits: the heap limit is the isolate's `memoryLimit`; the wall-clock limit is enforced twice, by
- * isolated-vm's `timeout` (which interrupts synchronous loops and microtask storms) and by a host
- * timer that disposes the isolate (which also ends a call that is merely awaiting forever). A proc
- * that hit either limit is never reused: its heap may be half-updated.
+ * A call is the dispatch (until the response exists) plus an optional tail: pulling a streamed
+ * body and waiting for `ctx.waitUntil` work. The proc belongs to the call until the tail ends.
+ *
+ * Limits: the heap limit is the isolate's `memoryLimit`; the wall-clock limit covers the whole
+ * call and is enforced twice, by isolated-vm's `timeout` on the dispatch (which interrupts
+ * synchronous loops and microtask storms) and by a host timer that disposes the isolate (which
+ * also ends a call that is merely awaiting forever). A proc that hit a limit is never reused.
  */
 import ivm from 'isolated-vm';
 import type { WireError } from '../../errors.js';
 import type { HandlerStyle, InvokeInput, InvokeOutput, LogLine } from '../types.js';
-import type { CallSpec, LoadSpec } from './protocol.js';
+import { BRIDGES, runBridge, type BridgeContext } from './bridges/index.js';
+import type { CallSpec, LoadSpec, TailMeta } from './protocol.js';
 
 /** Top-level module code gets this long to evaluate. (ms) */
 const MODULE_EVAL_TIMEOUT_MS = 5_000;
@@ -18,8 +22,25 @@ const MODULE_EVAL_TIMEOUT_MS = 5_000;
 const HARD_LOG_FACTOR = 2;
 
 type DispatchResult =
-  | { ok: true; result: { type: 'fetch'; response: never } | { type: 'event'; value: unknown } }
+  | {
+      ok: true;
+      /** The prelude has `ctx.waitUntil` work outstanding. */
+      waitUntil?: boolean;
+      result:
+        | {
+            type: 'fetch';
+            response: {
+              status: number;
+              headers: [string, string][];
+              body: Uint8Array | null;
+              stream?: boolean;
+            };
+          }
+        | { type: 'event'; value: unknown };
+    }
   | { ok: false; error: WireError };
+
+type PullResult = { ok: true; value: Uint8Array | null } | { ok: false; error: WireError };
 
 interface LogSink {
   lines: LogLine[];
@@ -28,26 +49,61 @@ interface LogSink {
   truncated: boolean;
 }
 
+/** What the host does with a call that outlives its response. */
+export interface CallTail {
+  /** Next chunk of the streamed body; null at its end. Only for streamed responses. */
+  pull(maxBytes: number): Promise<Uint8Array | null>;
+  /** Stops a stream early (the client went away). */
+  cancel(): void;
+  /** Waits for the stream's end and the waitUntil work, then closes the call. */
+  finish(): Promise<TailMeta>;
+}
+
+export interface CallResult {
+  out: InvokeOutput;
+  tail: CallTail | null;
+}
+
+export interface ProcHooks {
+  /** Forwards a bridge `rpc` to the node. */
+  rpc(ctx: { key: string; activationId: string }, op: string, args: unknown[]): Promise<unknown>;
+}
+
+/** The runtime's entry points, as the host holds them (pull/settle are optional prelude features). */
+interface RuntimeEntries {
+  dispatch: ivm.Reference;
+  pull: ivm.Reference | null;
+  settle: ivm.Reference | null;
+}
+
 const LEVELS = new Set<LogLine['level']>(['debug', 'info', 'log', 'warn', 'error']);
+const EMPTY = new Uint8Array(0);
 
 export class IsolateProc {
   readonly style: HandlerStyle;
   lastUsed = Date.now();
-  /** Calls served; 0 means the next call is this proc's cold start. */
-  calls = 0;
   #isolate: ivm.Isolate;
-  #dispatch: ivm.Reference;
+  #rt: RuntimeEntries;
   #sink: LogSink;
   #disposed = false;
+  /** The call in progress, which bridge operations act for; null between calls. */
+  readonly #current: { ctx: BridgeContext | null };
 
-  private constructor(isolate: ivm.Isolate, dispatch: ivm.Reference, style: HandlerStyle, sink: LogSink) {
+  private constructor(
+    isolate: ivm.Isolate,
+    rt: RuntimeEntries,
+    style: HandlerStyle,
+    sink: LogSink,
+    current: { ctx: BridgeContext | null },
+  ) {
     this.#isolate = isolate;
-    this.#dispatch = dispatch;
+    this.#rt = rt;
     this.style = style;
     this.#sink = sink;
+    this.#current = current;
   }
 
-  /** Creates the isolate, loads and evaluates the module, binds its handler. Throws a WireError. */
+  /** Creates the isolate, loads and evaluates the module, binds its handler. Throws `{ wire }`. */
   static async create(
     snapshot: ivm.ExternalCopy<ArrayBuffer>,
     load: LoadSpec,
@@ -55,16 +111,26 @@ export class IsolateProc {
   ): Promise<IsolateProc> {
     const isolate = new ivm.Isolate({ memoryLimit: load.memoryMb, snapshot });
     const sink: LogSink = { lines: [], bytes: 0, limit: logLimit * HARD_LOG_FACTOR, truncated: false };
+    const current: { ctx: BridgeContext | null } = { ctx: null };
     try {
       const context = await isolate.createContext();
       const rt = (await context.global.get('__procyon', { reference: true })) as ivm.Reference;
       if (rt.typeof !== 'object') throw new Error('runtime prelude missing from snapshot');
       // User code must not reach the runtime's entry points; the host keeps the only reference.
       await context.eval('delete globalThis.__procyon');
-      const init = (await rt.get('init', { reference: true })) as ivm.Reference;
+      const get = async (name: string): Promise<ivm.Reference | null> => {
+        const ref = (await rt.get(name, { reference: true })) as ivm.Reference;
+        return ref.typeof === 'function' ? ref : null;
+      };
+      const init = await get('init');
+      if (!init) throw new Error('runtime prelude has no init');
+      const log = new ivm.Callback((level: string, msg: string) => pushLog(sink, level, msg));
+      const bridge = new ivm.Reference((op: unknown, args: unknown) =>
+        runBridge(BRIDGES, current.ctx, op, args),
+      );
       await init.apply(
         undefined,
-        [new ivm.Callback((level: string, msg: string) => pushLog(sink, level, msg))],
+        [log, new ivm.ExternalCopy({ logLimitBytes: logLimit }).copyInto(), bridge],
         {
           timeout: MODULE_EVAL_TIMEOUT_MS,
         },
@@ -74,7 +140,9 @@ export class IsolateProc {
         throw new Error(`import of "${specifier}" is not allowed: dependencies are bundled at deploy`);
       });
       await mod.evaluate({ timeout: MODULE_EVAL_TIMEOUT_MS });
-      const bind = (await rt.get('bind', { reference: true })) as ivm.Reference;
+      const bind = await get('bind');
+      const dispatch = await get('dispatch');
+      if (!bind || !dispatch) throw new Error('runtime prelude has no bind/dispatch');
       const meta = {
         namespace: load.namespace,
         fn: load.fn,
@@ -89,8 +157,8 @@ export class IsolateProc {
           timeout: MODULE_EVAL_TIMEOUT_MS,
         },
       )) as HandlerStyle;
-      const dispatch = (await rt.get('dispatch', { reference: true })) as ivm.Reference;
-      return new IsolateProc(isolate, dispatch, style, sink);
+      const entry = { dispatch, pull: await get('pull'), settle: await get('settle') };
+      return new IsolateProc(isolate, entry, style, sink, current);
     } catch (err) {
       const error = classify(err, isolate, false, 'PROCYON_BUILD_FAILED');
       if (!isolate.isDisposed) isolate.dispose();
@@ -102,8 +170,7 @@ export class IsolateProc {
     return this.#disposed || this.#isolate.isDisposed;
   }
 
-  /** Logs written while the module loaded, handed to the first call's activation. */
-  takeLogs(): { lines: LogLine[]; truncated: boolean } {
+  #takeLogs(): { lines: LogLine[]; truncated: boolean } {
     const out = { lines: this.#sink.lines, truncated: this.#sink.truncated };
     this.#sink.lines = [];
     this.#sink.bytes = 0;
@@ -111,28 +178,61 @@ export class IsolateProc {
     return out;
   }
 
-  async call(input: InvokeInput, call: CallSpec, cold: boolean): Promise<InvokeOutput> {
-    this.calls++;
+  #cpu(): bigint {
+    return this.#isolate.isDisposed ? 0n : this.#isolate.cpuTime;
+  }
+
+  async call(
+    input: InvokeInput,
+    call: CallSpec,
+    cold: boolean,
+    hooks: ProcHooks,
+    key: string,
+  ): Promise<CallResult> {
     this.lastUsed = Date.now();
-    const early = this.takeLogs();
-    this.#sink.lines = early.lines;
-    this.#sink.truncated = early.truncated;
+    // Logs written while the module loaded belong to the first call's activation.
     this.#sink.limit = call.logLimitBytes * HARD_LOG_FACTOR;
-    const cpu0 = this.#isolate.cpuTime;
+    const cpu0 = this.#cpu();
+    const deadline = Date.now() + call.timeoutMs;
+    const abort = new AbortController();
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
       this.dispose();
     }, call.timeoutMs);
+    const ctx: BridgeContext = {
+      activationId: call.activationId,
+      key,
+      namespace: key.slice(0, key.indexOf('/')),
+      fn: key.slice(key.indexOf('/') + 1, key.lastIndexOf('@')),
+      version: key.slice(key.lastIndexOf('@') + 1),
+      deadline,
+      signal: abort.signal,
+      rpc: (op, args) => hooks.rpc({ key, activationId: call.activationId }, op, args),
+      log: (level, msg) => pushLog(this.#sink, level, msg),
+    };
+    this.#current.ctx = ctx;
+    const end = (): void => {
+      clearTimeout(timer);
+      abort.abort();
+      if (this.#current.ctx === ctx) this.#current.ctx = null;
+      this.lastUsed = Date.now();
+    };
+    const fail = (err: unknown): WireError => {
+      const error = classify(err, this.#isolate, timedOut, 'PROCYON_INTERNAL', call.timeoutMs);
+      this.dispose();
+      return error;
+    };
+
     const callMeta = {
       activationId: call.activationId,
-      deadline: Date.now() + call.timeoutMs,
+      deadline,
       logLimitBytes: call.logLimitBytes,
       maxResponseBytes: call.maxResponseBytes,
     };
-    let out: DispatchResult;
+    let res: DispatchResult;
     try {
-      out = (await this.#dispatch.apply(
+      res = (await this.#rt.dispatch.apply(
         undefined,
         [
           new ivm.ExternalCopy(input).copyInto({ release: true }),
@@ -141,16 +241,11 @@ export class IsolateProc {
         { result: { promise: true, copy: true }, timeout: call.timeoutMs },
       )) as DispatchResult;
     } catch (err) {
-      const error = classify(err, this.#isolate, timedOut, 'PROCYON_INTERNAL', call.timeoutMs);
-      this.dispose();
-      out = { ok: false, error };
-    } finally {
-      clearTimeout(timer);
+      res = { ok: false, error: fail(err) };
     }
-    const cpuMs = this.#isolate.isDisposed ? 0 : Number(this.#isolate.cpuTime - cpu0) / 1e6;
-    const logs = this.takeLogs();
-    if (!out.ok && out.error.stack) logs.lines.push({ ts: Date.now(), level: 'error', msg: out.error.stack });
-    this.lastUsed = Date.now();
+    const cpuMs = Number(this.#cpu() - cpu0) / 1e6;
+    const logs = this.#takeLogs();
+    if (!res.ok && res.error.stack) logs.lines.push({ ts: Date.now(), level: 'error', msg: res.error.stack });
     const meta = {
       activationId: call.activationId,
       cold,
@@ -158,9 +253,86 @@ export class IsolateProc {
       logs: logs.lines,
       logsTruncated: logs.truncated,
     };
-    return out.ok
-      ? { ok: true, result: out.result, ...meta }
-      : { ok: false, error: stripStack(out.error), ...meta };
+    if (!res.ok) {
+      end();
+      return {
+        out: { ok: false, error: { code: res.error.code, message: res.error.message }, ...meta },
+        tail: null,
+      };
+    }
+    const streamed =
+      res.result.type === 'fetch' && res.result.response.stream === true && this.#rt.pull !== null;
+    const result =
+      res.result.type === 'fetch'
+        ? {
+            type: 'fetch' as const,
+            response: { ...res.result.response, body: res.result.response.body ?? EMPTY, stream: streamed },
+          }
+        : res.result;
+    const out: InvokeOutput = { ok: true, result, ...meta };
+    if (!streamed && !(res.waitUntil && this.#rt.settle)) {
+      end();
+      return { out, tail: null };
+    }
+    return {
+      out,
+      tail: this.#tail(streamed, cpu0 + BigInt(Math.round(cpuMs * 1e6)), () => timedOut, fail, end, call),
+    };
+  }
+
+  #tail(
+    streamed: boolean,
+    cpuMark: bigint,
+    timedOut: () => boolean,
+    fail: (err: unknown) => WireError,
+    end: () => void,
+    call: CallSpec,
+  ): CallTail {
+    let error: WireError | undefined;
+    let open = streamed;
+    const copy = { result: { promise: true, copy: true } } as const;
+    return {
+      pull: async (maxBytes) => {
+        if (!open || !this.#rt.pull) return null;
+        try {
+          const r = (await this.#rt.pull.apply(undefined, [maxBytes], copy)) as PullResult;
+          if (r.ok && r.value !== null) return r.value;
+          if (!r.ok) error = { code: r.error.code, message: r.error.message };
+        } catch (err) {
+          error = fail(err);
+        }
+        open = false;
+        return null;
+      },
+      cancel: () => {
+        // Ending the pull loop is enough: the next dispatch cancels the isolate's stream.
+        open = false;
+      },
+      finish: async () => {
+        open = false;
+        if (!error && !timedOut() && this.#rt.settle && !this.disposed) {
+          try {
+            await this.#rt.settle.apply(undefined, [Math.max(0, call.timeoutMs)], copy);
+          } catch (err) {
+            error = fail(err);
+          }
+        }
+        if (timedOut() && !error)
+          error = {
+            code: 'PROCYON_TIMEOUT',
+            message: `the function did not finish within ${call.timeoutMs} ms`,
+          };
+        const logs = this.#takeLogs();
+        const cpuMs = Number(this.#cpu() - cpuMark) / 1e6;
+        end();
+        return {
+          cpuMs: Math.max(0, cpuMs),
+          logs: logs.lines,
+          logsTruncated: logs.truncated,
+          ...(error ? { error } : {}),
+        };
+      },
+    };
   }
 
   dispose(): void {
@@ -188,10 +360,6 @@ function pushLog(sink: LogSink, level: string, msg: string): void {
     level: LEVELS.has(level as LogLine['level']) ? (level as LogLine['level']) : 'log',
     msg: text,
   });
-}
-
-function stripStack(e: WireError): WireError {
-  return { code: e.code, message: e.message };
 }
 
 /** Turns whatever isolated-vm threw into a typed error. */

@@ -1,9 +1,13 @@
 /**
- * Messages between the node (driver) and an isolate host child process. They travel over the
- * Node IPC channel with `serialization: 'advanced'` (structured clone), so request and response
- * bodies cross as Uint8Array without base64.
+ * Messages between the node (driver) and an isolate host child process, framed by wire.ts on a
+ * dedicated pipe. A call is `invoke` → `invoked` (the response, or the error) and, when the call
+ * has a tail (a streamed body or `ctx.waitUntil` work), `pull` ↔ `chunk` for the body and a final
+ * `finished` with the rest of its logs and CPU time. `rpc` goes the other way: the host asks the
+ * node for what only the node has (KV, other functions).
  */
-import type { InvokeInput, InvokeOutput, ProcSpec, ValidateOutput } from '../types.js';
+import type { BridgeReply } from './bridges/types.js';
+import type { InvokeInput, InvokeOutput, LogLine, ProcSpec, ValidateOutput } from '../types.js';
+import type { WireError } from '../../errors.js';
 
 /** What a host needs to create procs for one version; sent with the first call it sees. */
 export type LoadSpec = Omit<ProcSpec, 'timeoutMs'>;
@@ -15,16 +19,35 @@ export interface CallSpec {
   maxResponseBytes: number;
 }
 
+/** What the tail of a call adds to its activation. */
+export interface TailMeta {
+  cpuMs: number;
+  logs: LogLine[];
+  logsTruncated: boolean;
+  /** A stream that failed or a tail that ran past the timeout. */
+  error?: WireError;
+}
+
 export type ToHost =
   | { t: 'invoke'; id: number; key: string; load?: LoadSpec; input: InvokeInput; call: CallSpec }
   | { t: 'validate'; id: number; load: LoadSpec; timeoutMs: number }
   /** Retire every pool whose key starts with `prefix` (a version key, or `ns/fn@` for all versions). */
-  | { t: 'retire'; prefix: string };
+  | { t: 'retire'; prefix: string }
+  /** Send the next chunk of call `id`'s streamed body. */
+  | { t: 'pull'; id: number; maxBytes: number }
+  /** The client went away: stop call `id`'s stream. */
+  | { t: 'cancel'; id: number }
+  | { t: 'rpc-result'; id: number; reply: BridgeReply };
 
 export type FromHost =
   | { t: 'ready'; snapshotMs: number }
-  | { t: 'invoked'; id: number; out: InvokeOutput }
-  | { t: 'validated'; id: number; out: ValidateOutput };
+  /** `tail`: a `finished` (and, for a stream, chunks) will follow. */
+  | { t: 'invoked'; id: number; out: InvokeOutput; tail: boolean }
+  | { t: 'validated'; id: number; out: ValidateOutput }
+  /** `data: null` ends the stream. */
+  | { t: 'chunk'; id: number; data: Uint8Array | null }
+  | { t: 'finished'; id: number; meta: TailMeta }
+  | { t: 'rpc'; id: number; key: string; activationId: string; op: string; args: unknown[] };
 
 export interface HostOptions {
   /** Idle procs are disposed after this long. (ms) */

@@ -1,49 +1,87 @@
 /**
  * Framing for the node <-> isolate host channel, a dedicated pipe (fd 3 in the host). Node's
- * built-in IPC with `serialization: 'advanced'` cost ~65 µs per round trip here and JSON IPC
- * would base64 bodies; this is a length-prefixed frame of a JSON header plus the one binary body
- * a message may carry (a request or response body), copied once.
+ * built-in IPC with `serialization: 'advanced'` cost ~65 µs per round trip here, and JSON would
+ * base64 bodies; a frame is a JSON header plus at most one binary blob, copied once:
  *
- *   u32 frame length (after this field) | u32 header length | header (JSON, UTF-8) | body bytes
+ *   u32 frame length (after this field) | u32 header length | header (JSON, UTF-8) | blob
+ *
+ * The blob is a request/response body or stream chunk (raw bytes), or, for `rpc` messages whose
+ * arguments may hold bytes anywhere, the structured-clone serialisation (node:v8) of those.
  */
 import type { Socket } from 'node:net';
+import { deserialize, serialize } from 'node:v8';
 import type { FromHost, ToHost } from './protocol.js';
 
 type Message = ToHost | FromHost;
 
-/** Where a message keeps its body; moved out of the JSON and back. */
-function takeBody(msg: Message): Uint8Array | null {
-  if (msg.t === 'invoke' && msg.input.type === 'fetch' && msg.input.request.body) {
-    const body = msg.input.request.body;
-    msg.input.request.body = null;
-    return body;
-  }
-  if (msg.t === 'invoked' && msg.out.ok && msg.out.result.type === 'fetch') {
-    const body = msg.out.result.response.body;
-    msg.out.result.response.body = EMPTY;
-    return body;
-  }
-  return null;
-}
-
-function putBody(msg: Message, body: Uint8Array): void {
-  if (msg.t === 'invoke' && msg.input.type === 'fetch') msg.input.request.body = body;
-  else if (msg.t === 'invoked' && msg.out.ok && msg.out.result.type === 'fetch')
-    msg.out.result.response.body = body;
-}
-
 const EMPTY = new Uint8Array(0);
 
+/** Moves the message's binary part out (the message is restored before `encode` returns). */
+function takeBlob(msg: Message): { blob: Uint8Array | null; restore: () => void } {
+  switch (msg.t) {
+    case 'invoke':
+      if (msg.input.type === 'fetch' && msg.input.request.body) {
+        const { request } = msg.input;
+        const body = request.body;
+        request.body = null;
+        return { blob: body, restore: () => (request.body = body) };
+      }
+      break;
+    case 'invoked':
+      if (msg.out.ok && msg.out.result.type === 'fetch') {
+        const { response } = msg.out.result;
+        const body = response.body;
+        response.body = EMPTY;
+        return { blob: body, restore: () => (response.body = body) };
+      }
+      break;
+    case 'chunk':
+      return { blob: msg.data, restore: () => undefined };
+    case 'rpc': {
+      const args = msg.args;
+      msg.args = [];
+      return { blob: serialize(args), restore: () => (msg.args = args) };
+    }
+    case 'rpc-result': {
+      const reply = msg.reply;
+      msg.reply = { ok: true, value: null };
+      return { blob: serialize(reply), restore: () => (msg.reply = reply) };
+    }
+  }
+  return { blob: null, restore: () => undefined };
+}
+
+function putBlob(msg: Message, blob: Uint8Array | null): void {
+  switch (msg.t) {
+    case 'invoke':
+      if (msg.input.type === 'fetch' && blob) msg.input.request.body = blob;
+      return;
+    case 'invoked':
+      if (msg.out.ok && msg.out.result.type === 'fetch') msg.out.result.response.body = blob ?? EMPTY;
+      return;
+    case 'chunk':
+      // A chunk frame without a blob is the end of the stream.
+      msg.data = blob;
+      return;
+    case 'rpc':
+      msg.args = blob ? (deserialize(blob) as unknown[]) : [];
+      return;
+    case 'rpc-result':
+      if (blob) msg.reply = deserialize(blob) as typeof msg.reply;
+      return;
+  }
+}
+
 export function encode(msg: Message): Buffer {
-  const body = takeBody(msg);
+  const { blob, restore } = takeBlob(msg);
   const header = Buffer.from(JSON.stringify(msg));
-  putBody(msg, body ?? EMPTY);
-  const bodyLen = body?.byteLength ?? 0;
-  const frame = Buffer.allocUnsafe(8 + header.byteLength + bodyLen);
-  frame.writeUInt32LE(4 + header.byteLength + bodyLen, 0);
+  restore();
+  const blobLen = blob?.byteLength ?? 0;
+  const frame = Buffer.allocUnsafe(8 + header.byteLength + blobLen);
+  frame.writeUInt32LE(4 + header.byteLength + blobLen, 0);
   frame.writeUInt32LE(header.byteLength, 4);
   header.copy(frame, 8);
-  if (body) frame.set(body, 8 + header.byteLength);
+  if (blob) frame.set(blob, 8 + header.byteLength);
   return frame;
 }
 
@@ -58,10 +96,11 @@ export function readFrames<T extends Message>(socket: Socket, onMessage: (msg: T
       if (pending.byteLength - offset - 4 < len) break;
       const headerLen = pending.readUInt32LE(offset + 4);
       const headerStart = offset + 8;
-      const bodyStart = headerStart + headerLen;
+      const blobStart = headerStart + headerLen;
       const end = offset + 4 + len;
-      const msg = JSON.parse(pending.toString('utf8', headerStart, bodyStart)) as T;
-      if (end > bodyStart) putBody(msg, new Uint8Array(pending.subarray(bodyStart, end)));
+      const msg = JSON.parse(pending.toString('utf8', headerStart, blobStart)) as T;
+      // Copied out: a view would keep the whole read buffer alive as long as the body lives.
+      putBlob(msg, end > blobStart ? new Uint8Array(pending.subarray(blobStart, end)) : null);
       onMessage(msg);
       offset = end;
     }

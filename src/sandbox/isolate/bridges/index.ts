@@ -1,0 +1,38 @@
+/**
+ * The bridge table: every operation an isolate may ask its host for, by name. Families add
+ * their table here (one line each); an unknown name is refused.
+ */
+import type { BridgeContext, BridgeReply, BridgeTable } from './types.js';
+
+export type { BridgeContext, BridgeHandler, BridgeReply, BridgeTable } from './types.js';
+
+export const BRIDGES: BridgeTable = {};
+
+function errorReply(err: unknown): BridgeReply {
+  if (err instanceof Error) return { ok: false, error: { name: err.name, message: err.message } };
+  return { ok: false, error: { name: 'Error', message: String(err) } };
+}
+
+/**
+ * Runs `op` for the current call. Returns the reply directly for synchronous handlers (so the
+ * isolate's `applySync` gets a value) and a promise of it for asynchronous ones.
+ */
+export function runBridge(
+  table: BridgeTable,
+  ctx: BridgeContext | null,
+  op: unknown,
+  args: unknown,
+): BridgeReply | Promise<BridgeReply> {
+  const handler = typeof op === 'string' && Object.hasOwn(table, op) ? table[op] : undefined;
+  if (!handler)
+    return { ok: false, error: { name: 'TypeError', message: `unknown host operation ${String(op)}` } };
+  if (!ctx) return { ok: false, error: { name: 'Error', message: 'the invocation has ended' } };
+  try {
+    const value = handler(ctx, Array.isArray(args) ? args : []);
+    if (value instanceof Promise)
+      return value.then((v: unknown) => ({ ok: true, value: v }) as BridgeReply, errorReply);
+    return { ok: true, value };
+  } catch (err) {
+    return errorReply(err);
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * Host-side bridges: what code in an isolate may ask its isolate host to do (timers, crypto,
+ * fetch, bindings). Each bridge is a named operation; the isolate reaches them only through the
+ * prelude's `hostCall(op, args)` (src/runtime/bridge.ts), with arguments and results copied.
+ */
+import type { LogLine } from '../../types.js';
+
+/** What the isolate gets back; errors travel as data so that their type survives the boundary. */
+export type BridgeReply =
+  { ok: true; value: unknown } | { ok: false; error: { name: string; message: string } };
+
+/** The call a bridge operation runs on behalf of. */
+export interface BridgeContext {
+  activationId: string;
+  namespace: string;
+  fn: string;
+  version: string;
+  /** The version key, `ns/fn@version`. */
+  key: string;
+  /** When the call's time is up. (epoch ms) */
+  deadline: number;
+  /** Aborted when the call ends (finished, timed out, or its isolate was discarded). */
+  signal: AbortSignal;
+  /** Asks the node (KV, service bindings); rejects with the node's error. */
+  rpc(op: string, args: unknown[]): Promise<unknown>;
+  log(level: LogLine['level'], msg: string): void;
+}
+
+/** Synchronous handlers serve the few web APIs that are synchronous (`crypto.getRandomValues`). */
+export type BridgeHandler = (ctx: BridgeContext, args: unknown[]) => unknown;
+
+export type BridgeTable = Readonly<Record<string, BridgeHandler>>;
