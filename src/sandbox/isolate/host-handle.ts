@@ -134,7 +134,7 @@ export class HostHandle {
       }
       case 'rpc': {
         const { id, key, activationId, op, args } = msg;
-        this.options
+        void this.options
           .rpc({ key, activationId }, op, args)
           .then(
             (value): BridgeReply => ({ ok: true, value }),
