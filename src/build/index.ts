@@ -5,12 +5,15 @@
  * server must never resolve user-chosen paths against its own file system.
  *
  * Both return a `BuildResult` instead of throwing: a build error is an expected outcome that the
- * CLI prints and the API returns as `PROCYON_BUILD_FAILED`.
+ * CLI prints and the API returns as `PROCYON_BUILD_FAILED`. Type checking (typecheck.ts) is a
+ * separate step that reports errors the same way: esbuild only strips types.
  */
 import { build, type BuildOptions, type Loader, type Message, type Plugin } from 'esbuild';
 import { stat } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
 import { extname } from 'node:path';
+
+export { isTypeScript, typecheckEntry, typecheckSource, type TypecheckResult } from './typecheck.js';
 
 export interface BuildError {
   /** The file as esbuild names it: relative to the working directory, or the given filename. */

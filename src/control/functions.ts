@@ -1,11 +1,11 @@
 /**
- * The control plane for functions: deploy (bundle, hash, validate in a throwaway isolate, store,
- * publish), read, and delete. The HTTP API and the first-start example loader both use this, so a
- * deploy means the same thing wherever it comes from.
+ * The control plane for functions: deploy (bundle, type-check, hash, validate in a throwaway
+ * isolate, store, publish), read, and delete. The HTTP API and the first-start example loader both
+ * use this, so a deploy means the same thing wherever it comes from.
  */
 import { createHash } from 'node:crypto';
 import type { FunctionInfo, VersionInfo } from '../api/types.js';
-import { bundleSource, formatBuildError } from '../build/index.js';
+import { bundleSource, formatBuildError, typecheckSource, type BuildError } from '../build/index.js';
 import { ProcyonError } from '../errors.js';
 import type { Invoker } from '../invoker/index.js';
 import { fnKey, parseRoute, procSpec, type DeployedFunction, type Registry } from '../registry/index.js';
@@ -65,11 +65,11 @@ export class FunctionService {
     };
     const filename = input.filename ?? `${input.name}.ts`;
     const built = await bundleSource(input.code, filename);
-    if (!built.ok) {
-      throw new ProcyonError('PROCYON_BUILD_FAILED', formatBuildError(built.error), {
-        details: { file: built.error.file, line: built.error.line, column: built.error.column },
-      });
-    }
+    if (!built.ok) throw buildFailed(built.error);
+    // After bundling, which rejects imports: the check then never has another file to look for.
+    // JavaScript (what the CLI uploads, having checked on the client) is not checked.
+    const checked = await typecheckSource(input.code, filename);
+    if (!checked.ok) throw buildFailed(checked.error);
     const id = createHash('sha256')
       .update(JSON.stringify({ code: built.code, config }))
       .digest('hex')
@@ -167,6 +167,12 @@ function versionInfo(v: VersionRecord): VersionInfo {
     routes: v.config.routes,
     size: Buffer.byteLength(v.code),
   };
+}
+
+function buildFailed(e: BuildError): ProcyonError {
+  return new ProcyonError('PROCYON_BUILD_FAILED', formatBuildError(e), {
+    details: { file: e.file, line: e.line, column: e.column },
+  });
 }
 
 function notFound(namespace: string, name: string): ProcyonError {
