@@ -49,6 +49,7 @@ function activationJson(a: ActivationRecord, withLogs: boolean): Activation {
     status: a.status,
     errorCode: a.errorCode,
     logsTruncated: a.logsTruncated,
+    parentId: a.parentId ?? null,
     ...(withLogs
       ? { logs: a.logs.map((l) => ({ ts: new Date(l.ts).toISOString(), level: l.level, msg: l.msg })) }
       : {}),

@@ -49,7 +49,9 @@ export interface Activation {
   namespace: string;
   function: string;
   version: string;
-  trigger: 'http' | 'invoke';
+  trigger: 'http' | 'invoke' | 'service';
+  /** Set on activations started through a service binding: the caller's activation. */
+  parentId: string | null;
   /** ISO */
   start: string;
   durationMs: number;

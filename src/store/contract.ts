@@ -37,6 +37,7 @@ function activation(ns: string, fn: string, start: number, status: 'success' | '
     errorCode: status === 'error' ? 'PROCYON_TIMEOUT' : null,
     logs: [{ ts: start, level: 'log', msg: `hello ${start}` }],
     logsTruncated: false,
+    parentId: status === 'error' ? 'parent-activation' : null,
   };
 }
 
@@ -120,6 +121,69 @@ export function storeContract(adapter: string, create: () => Promise<Store>): vo
       const one = await store.getActivation(ns, records[1]!.id);
       assert.deepEqual(one, records[1]);
       assert.equal(await store.getActivation('other', records[1]!.id), undefined);
+    });
+
+    it('stores sealed secrets per function, upserts and deletes them', async () => {
+      await store.putSecret({
+        namespace: ns,
+        fn: 'f',
+        name: 'A',
+        sealed: new Uint8Array([1, 2]),
+        updatedAt: 1,
+      });
+      await store.putSecret({ namespace: ns, fn: 'f', name: 'A', sealed: new Uint8Array([3]), updatedAt: 2 });
+      await store.putSecret({ namespace: ns, fn: 'g', name: 'B', sealed: new Uint8Array([4]), updatedAt: 3 });
+      const f = await store.listSecrets(ns, 'f');
+      assert.deepEqual(
+        f.map((x) => [x.name, [...x.sealed], x.updatedAt]),
+        [['A', [3], 2]],
+      );
+      assert.equal(await store.deleteSecret(ns, 'f', 'A'), true);
+      assert.equal(await store.deleteSecret(ns, 'f', 'A'), false);
+      assert.deepEqual(await store.listSecrets(ns, 'f'), []);
+    });
+
+    it('KV: get, put with metadata and expiry, delete, list by prefix with a cursor', async () => {
+      const put = (key: string, value: string, expiresAt: number | null = null) =>
+        store.kvPut(ns, 'kv1', {
+          key,
+          value: new TextEncoder().encode(value),
+          metadata: '{"v":1}',
+          expiresAt,
+        });
+      await put('user:1', 'ada');
+      await put('user:2', 'bob');
+      await put('user:3', 'cy', 5_000);
+      await put('other', 'x');
+      await put('user:2', 'bobby');
+      const got = await store.kvGet(ns, 'kv1', 'user:2', 1_000);
+      assert.equal(new TextDecoder().decode(got?.value), 'bobby');
+      assert.equal(got?.metadata, '{"v":1}');
+      assert.equal(await store.kvGet(ns, 'kv2', 'user:2', 1_000), undefined, 'namespaces are separate');
+      assert.ok(await store.kvGet(ns, 'kv1', 'user:3', 4_999));
+      assert.equal(await store.kvGet(ns, 'kv1', 'user:3', 5_000), undefined, 'expired entries are invisible');
+      const page1 = await store.kvList({ namespace: ns, kv: 'kv1', prefix: 'user:', limit: 2 }, 1_000);
+      assert.deepEqual(
+        page1.map((e) => e.key),
+        ['user:1', 'user:2'],
+      );
+      const page2 = await store.kvList(
+        { namespace: ns, kv: 'kv1', prefix: 'user:', after: 'user:2', limit: 2 },
+        1_000,
+      );
+      assert.deepEqual(
+        page2.map((e) => e.key),
+        ['user:3'],
+      );
+      assert.deepEqual(
+        (await store.kvList({ namespace: ns, kv: 'kv1', prefix: 'user:', limit: 10 }, 6_000)).map(
+          (e) => e.key,
+        ),
+        ['user:1', 'user:2'],
+      );
+      assert.equal(await store.kvSweep(6_000), 1);
+      await store.kvDelete(ns, 'kv1', 'user:1');
+      assert.equal(await store.kvGet(ns, 'kv1', 'user:1', 1_000), undefined);
     });
   });
 }

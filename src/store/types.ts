@@ -49,7 +49,7 @@ export interface FunctionRecord {
 }
 
 export type ActivationStatus = 'success' | 'error';
-export type Trigger = 'http' | 'invoke';
+export type Trigger = 'http' | 'invoke' | 'service';
 
 export interface ActivationLog {
   ts: number;
@@ -75,6 +75,8 @@ export interface ActivationRecord {
   errorCode: string | null;
   logs: ActivationLog[];
   logsTruncated: boolean;
+  /** The activation that called this one through a service binding. */
+  parentId?: string | null;
 }
 
 export interface ActivationQuery {
@@ -87,6 +89,33 @@ export interface ActivationQuery {
   until?: number;
   /** @default 50, at most 1000 */
   limit?: number;
+}
+
+export interface SecretRecord {
+  namespace: string;
+  fn: string;
+  name: string;
+  /** Encrypted value (see src/secrets); the store never sees plain secrets. */
+  sealed: Uint8Array;
+  updatedAt: number;
+}
+
+export interface KvEntry {
+  key: string;
+  value: Uint8Array;
+  /** JSON text */
+  metadata: string | null;
+  /** ms since epoch */
+  expiresAt: number | null;
+}
+
+export interface KvListQuery {
+  namespace: string;
+  kv: string;
+  prefix?: string;
+  /** Exclusive: list keys after this one. */
+  after?: string;
+  limit: number;
 }
 
 export interface Store {
@@ -112,6 +141,19 @@ export interface Store {
   /** Newest first, without logs. */
   listActivations(query: ActivationQuery): Promise<ActivationRecord[]>;
   getActivation(namespace: string, id: string): Promise<ActivationRecord | undefined>;
+
+  putSecret(secret: SecretRecord): Promise<void>;
+  listSecrets(namespace: string, fn: string): Promise<SecretRecord[]>;
+  deleteSecret(namespace: string, fn: string, name: string): Promise<boolean>;
+
+  /** Entries past their expiry are never returned. */
+  kvGet(namespace: string, kv: string, key: string, now: number): Promise<KvEntry | undefined>;
+  kvPut(namespace: string, kv: string, entry: KvEntry): Promise<void>;
+  kvDelete(namespace: string, kv: string, key: string): Promise<void>;
+  /** Keys in order, without values. */
+  kvList(query: KvListQuery, now: number): Promise<Omit<KvEntry, 'value'>[]>;
+  /** Removes expired entries; returns how many. */
+  kvSweep(now: number): Promise<number>;
 
   close(): Promise<void>;
 }

@@ -9,7 +9,10 @@ import type {
   ActivationRecord,
   ApiKeyRecord,
   FunctionRecord,
+  KvEntry,
+  KvListQuery,
   NamespaceRecord,
+  SecretRecord,
   Store,
   VersionRecord,
 } from '../types.js';
@@ -32,6 +35,7 @@ interface ActivationRow {
   error_code: string | null;
   logs?: string;
   logs_truncated: number;
+  parent_id: string | null;
 }
 
 interface VersionRow {
@@ -87,10 +91,24 @@ const toActivation = (r: ActivationRow): ActivationRecord => ({
   errorCode: r.error_code,
   logs: r.logs === undefined ? [] : (JSON.parse(r.logs) as ActivationRecord['logs']),
   logsTruncated: r.logs_truncated === 1,
+  parentId: r.parent_id,
+});
+
+interface KvRow {
+  key: string;
+  value: Buffer;
+  metadata: string | null;
+  expires_at: number | null;
+}
+
+const toKvKey = (r: Omit<KvRow, 'value'>): Omit<KvEntry, 'value'> => ({
+  key: r.key,
+  metadata: r.metadata,
+  expiresAt: r.expires_at,
 });
 
 const ACTIVATION_COLUMNS =
-  'id, namespace, fn, version, trigger, start, duration_ms, billed_ms, memory_mb, gb_seconds, cpu_ms, cold, status, error_code, logs_truncated';
+  'id, namespace, fn, version, trigger, start, duration_ms, billed_ms, memory_mb, gb_seconds, cpu_ms, cold, status, error_code, logs_truncated, parent_id';
 
 export class SqliteStore implements Store {
   readonly #db: Database.Database;
@@ -237,7 +255,7 @@ export class SqliteStore implements Store {
 
   async insertActivations(records: readonly ActivationRecord[]): Promise<void> {
     const insert = this.#db.prepare(
-      `INSERT INTO activations (${ACTIVATION_COLUMNS}, logs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO activations (${ACTIVATION_COLUMNS}, logs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT(id) DO NOTHING`,
     );
     this.#db.transaction(() => {
@@ -258,6 +276,7 @@ export class SqliteStore implements Store {
           a.status,
           a.errorCode,
           a.logsTruncated ? 1 : 0,
+          a.parentId ?? null,
           JSON.stringify(a.logs),
         );
       }
@@ -293,6 +312,86 @@ export class SqliteStore implements Store {
       .prepare(`SELECT ${ACTIVATION_COLUMNS}, logs FROM activations WHERE namespace = ? AND id = ?`)
       .get(namespace, id) as ActivationRow | undefined;
     return row && toActivation(row);
+  }
+
+  async putSecret(secret: SecretRecord): Promise<void> {
+    this.#db
+      .prepare(
+        `INSERT INTO secrets (namespace, fn, name, sealed, updated_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT(namespace, fn, name) DO UPDATE SET sealed = excluded.sealed, updated_at = excluded.updated_at`,
+      )
+      .run(secret.namespace, secret.fn, secret.name, Buffer.from(secret.sealed), secret.updatedAt);
+  }
+
+  async listSecrets(namespace: string, fn: string): Promise<SecretRecord[]> {
+    const rows = this.#db
+      .prepare('SELECT name, sealed, updated_at FROM secrets WHERE namespace = ? AND fn = ? ORDER BY name')
+      .all(namespace, fn) as { name: string; sealed: Buffer; updated_at: number }[];
+    return rows.map((r) => ({
+      namespace,
+      fn,
+      name: r.name,
+      sealed: new Uint8Array(r.sealed),
+      updatedAt: r.updated_at,
+    }));
+  }
+
+  async deleteSecret(namespace: string, fn: string, name: string): Promise<boolean> {
+    return (
+      this.#db
+        .prepare('DELETE FROM secrets WHERE namespace = ? AND fn = ? AND name = ?')
+        .run(namespace, fn, name).changes === 1
+    );
+  }
+
+  async kvGet(namespace: string, kv: string, key: string, now: number): Promise<KvEntry | undefined> {
+    const row = this.#db
+      .prepare(
+        `SELECT key, value, metadata, expires_at FROM kv_entries
+         WHERE namespace = ? AND kv = ? AND key = ? AND (expires_at IS NULL OR expires_at > ?)`,
+      )
+      .get(namespace, kv, key, now) as KvRow | undefined;
+    return row && { ...toKvKey(row), value: new Uint8Array(row.value) };
+  }
+
+  async kvPut(namespace: string, kv: string, e: KvEntry): Promise<void> {
+    this.#db
+      .prepare(
+        `INSERT INTO kv_entries (namespace, kv, key, value, metadata, expires_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT(namespace, kv, key) DO UPDATE SET value = excluded.value, metadata = excluded.metadata,
+           expires_at = excluded.expires_at`,
+      )
+      .run(namespace, kv, e.key, Buffer.from(e.value), e.metadata, e.expiresAt);
+  }
+
+  async kvDelete(namespace: string, kv: string, key: string): Promise<void> {
+    this.#db
+      .prepare('DELETE FROM kv_entries WHERE namespace = ? AND kv = ? AND key = ?')
+      .run(namespace, kv, key);
+  }
+
+  async kvList(q: KvListQuery, now: number): Promise<Omit<KvEntry, 'value'>[]> {
+    // SQLite's substr counts code points, so the prefix length is counted the same way.
+    const lower = q.after !== undefined && q.after >= (q.prefix ?? '') ? q.after : (q.prefix ?? '');
+    const inclusive = !(q.after !== undefined && q.after >= (q.prefix ?? ''));
+    const rows = this.#db
+      .prepare(
+        `SELECT key, metadata, expires_at FROM kv_entries
+         WHERE namespace = ? AND kv = ? AND key ${inclusive ? '>=' : '>'} ? AND substr(key, 1, ?) = ?
+           AND (expires_at IS NULL OR expires_at > ?)
+         ORDER BY key LIMIT ?`,
+      )
+      .all(q.namespace, q.kv, lower, [...(q.prefix ?? '')].length, q.prefix ?? '', now, q.limit) as Omit<
+      KvRow,
+      'value'
+    >[];
+    return rows.map(toKvKey);
+  }
+
+  async kvSweep(now: number): Promise<number> {
+    return this.#db
+      .prepare('DELETE FROM kv_entries WHERE expires_at IS NOT NULL AND expires_at <= ?')
+      .run(now).changes;
   }
 
   async close(): Promise<void> {

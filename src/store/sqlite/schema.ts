@@ -49,4 +49,25 @@ export const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX activations_by_fn ON activations (namespace, fn, start);
    CREATE INDEX activations_by_ns ON activations (namespace, start);`,
+  // Bindings: secrets per function (AES-256-GCM under the node's master key), KV namespaces and
+  // their entries, and the parent of an activation started through a service binding.
+  `CREATE TABLE secrets (
+     namespace TEXT NOT NULL,
+     fn TEXT NOT NULL,
+     name TEXT NOT NULL,
+     sealed BLOB NOT NULL,
+     updated_at INTEGER NOT NULL,
+     PRIMARY KEY (namespace, fn, name)
+   );
+   CREATE TABLE kv_entries (
+     namespace TEXT NOT NULL,
+     kv TEXT NOT NULL,
+     key TEXT NOT NULL,
+     value BLOB NOT NULL,
+     metadata TEXT,
+     expires_at INTEGER,
+     PRIMARY KEY (namespace, kv, key)
+   );
+   CREATE INDEX kv_expiry ON kv_entries (expires_at) WHERE expires_at IS NOT NULL;
+   ALTER TABLE activations ADD COLUMN parent_id TEXT;`,
 ];
