@@ -5,8 +5,30 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { parseEgressPattern } from './sandbox/index.js';
 
 const MB = 1024 * 1024;
+
+/** The node's own services, on every address: NATS (4222) and PostgreSQL (5432). */
+export const DEFAULT_DENY_EGRESS = ['*:4222', '*:5432'];
+
+/** A comma-separated list (from an environment variable) or an array. */
+const commaList = (value: unknown): unknown =>
+  typeof value === 'string'
+    ? value
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '')
+    : value;
+
+function isEgressPattern(pattern: string): boolean {
+  try {
+    parseEgressPattern(pattern);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export const ConfigSchema = z.object({
   /** Interface the HTTP server binds. @default 127.0.0.1 */
@@ -57,6 +79,31 @@ export const ConfigSchema = z.object({
   activationFlushMs: z.coerce.number().int().min(10).default(200),
   /** pino level for the node's own log. @default info */
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Master key for secrets at rest, base64 of 32 bytes; without it `<dataDir>/master.key` is used (created once). */
+  masterKey: z.string().optional(),
+  /**
+   * `host[:port]` patterns no function's `fetch` may reach, even when its `egress.allow` names them:
+   * the node's own services. Loopback, private, link-local and metadata addresses are denied to
+   * functions anyway; this list matters for services on public addresses and for functions that
+   * allow private ones. Pattern syntax: `*`, `*.example.com`, `db.internal`, `10.0.0.5`,
+   * `10.0.0.0/8`, `[fd00::1]`, each with an optional `:port` (absent or `*`: any port). When the
+   * node gets cluster settings (NATS, PostgreSQL URLs), their host:port belong here too.
+   * @default *:4222,*:5432 (NATS and PostgreSQL ports on every address)
+   */
+  denyEgress: z
+    .preprocess(
+      commaList,
+      z.array(z.string().refine(isEgressPattern, { message: 'not a host[:port] egress pattern' })),
+    )
+    .default(DEFAULT_DENY_EGRESS),
+  /** One `fetch` from a function (redirects included) times out after this long, or at the call's deadline. @default 30000 (ms) */
+  fetchTimeoutMs: z.coerce.number().int().min(1).default(30_000),
+  /** Largest response body one `fetch` from a function may read (decompressed). @default 32 MiB (bytes) */
+  fetchMaxResponseBytes: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(32 * MB),
   /** A folder with a procyon.json listing functions to deploy on the first start. */
   examplesDir: z.string().optional(),
   /** Written with `{ url, pid }` once the node listens (for scripts and tests). */
@@ -78,6 +125,10 @@ export const ENV: Partial<Record<keyof NodeConfigInput, string>> = {
   keepAliveMs: 'PROCYON_KEEP_ALIVE_MS',
   shutdownGraceMs: 'PROCYON_SHUTDOWN_GRACE_MS',
   logLevel: 'PROCYON_LOG_LEVEL',
+  denyEgress: 'PROCYON_DENY_EGRESS',
+  fetchTimeoutMs: 'PROCYON_FETCH_TIMEOUT_MS',
+  fetchMaxResponseBytes: 'PROCYON_FETCH_MAX_RESPONSE_BYTES',
+  masterKey: 'PROCYON_MASTER_KEY',
 };
 
 /** Flags win over environment variables, which win over defaults. */

@@ -5,6 +5,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { authorize } from '../auth/keys.js';
 import type { FunctionService } from '../control/functions.js';
+import type { SecretService } from '../control/secrets.js';
 import { ProcyonError } from '../errors.js';
 import { sendResponse } from '../http/reply.js';
 import { InvocationError, type ActivationRecorder, type Invoker } from '../invoker/index.js';
@@ -18,9 +19,12 @@ import {
   FnParams,
   InvokeQuery,
   NsParams,
+  SecretBody,
+  SecretParams,
 } from './schemas.js';
 
 export interface ApiOptions {
+  secrets: SecretService;
   store: Store;
   functions: FunctionService;
   invoker: Invoker;
@@ -156,7 +160,8 @@ export async function apiPlugin(app: FastifyInstance, opts: ApiOptions): Promise
           trigger: 'invoke',
           input: { kind: 'event', event: req.body ?? null, url: `${opts.baseUrl()}/fn/${ns}/${name}` },
         });
-        if (result.kind === 'http') return sendResponse(reply, result.response, result.activationId, result.body);
+        if (result.kind === 'http')
+          return sendResponse(reply, result.response, result.activationId, result.body);
         return reply
           .header('x-procyon-activation-id', result.activationId)
           .header('content-type', 'application/json; charset=utf-8')
@@ -165,6 +170,30 @@ export async function apiPlugin(app: FastifyInstance, opts: ApiOptions): Promise
         if (err instanceof InvocationError) void reply.header('x-procyon-activation-id', err.activationId);
         throw err;
       }
+    },
+  );
+
+  type SecretReq = FastifyRequest<{ Params: { ns: string; name: string; secret: string } }>;
+  app.get(
+    '/namespaces/:ns/functions/:name/secrets',
+    { schema: { params: FnParams } },
+    async (req: FnReq) => ({
+      secrets: await opts.secrets.list(req.params.ns, req.params.name),
+    }),
+  );
+  app.put(
+    '/namespaces/:ns/functions/:name/secrets/:secret',
+    { schema: { params: SecretParams, body: SecretBody } },
+    async (
+      req: FastifyRequest<{ Params: { ns: string; name: string; secret: string }; Body: { value: string } }>,
+    ) => opts.secrets.put(req.params.ns, req.params.name, req.params.secret, req.body.value),
+  );
+  app.delete(
+    '/namespaces/:ns/functions/:name/secrets/:secret',
+    { schema: { params: SecretParams } },
+    async (req: SecretReq) => {
+      await opts.secrets.delete(req.params.ns, req.params.name, req.params.secret);
+      return { deleted: true, name: req.params.secret };
     },
   );
 

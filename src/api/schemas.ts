@@ -1,6 +1,7 @@
 /** Request schemas of the control API (TypeBox → JSON Schema, validated by Fastify's Ajv). */
 import { Type, type Static } from '@sinclair/typebox';
 import { LIMITS, NAME_PATTERN } from '../control/functions.js';
+import { EGRESS_PATTERN_SOURCE } from '../sandbox/index.js';
 
 export const NsParams = Type.Object({ ns: Type.String({ pattern: NAME_PATTERN }) });
 export const FnParams = Type.Object({
@@ -12,6 +13,15 @@ export const ActivationParams = Type.Object({
   id: Type.String({ minLength: 1, maxLength: 64 }),
 });
 
+/** Names on `env`: vars, secrets and bindings share one namespace of identifiers. */
+export const BINDING_NAME = '^[A-Za-z_][A-Za-z0-9_]{0,127}$';
+/** Binding name → a KV namespace or function name. */
+const BindingMap = Type.Optional(
+  Type.Record(Type.String({ pattern: BINDING_NAME }), Type.String({ pattern: NAME_PATTERN }), {
+    maxProperties: 64,
+  }),
+);
+
 const DeployFields = {
   code: Type.String({ minLength: 1 }),
   filename: Type.Optional(Type.String({ minLength: 1, maxLength: 255, pattern: '^[^/\\\\]+$' })),
@@ -19,12 +29,21 @@ const DeployFields = {
   timeout: Type.Optional(Type.Integer({ minimum: LIMITS.timeout.min, maximum: LIMITS.timeout.max })),
   routes: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 512 }), { maxItems: 64 })),
   vars: Type.Optional(
-    Type.Record(
-      Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,127}$' }),
-      Type.String({ maxLength: 65_536 }),
+    Type.Record(Type.String({ pattern: BINDING_NAME }), Type.String({ maxLength: 65_536 }), {
+      maxProperties: 128,
+    }),
+  ),
+  kv: BindingMap,
+  services: BindingMap,
+  /** Private hosts the function's `fetch` may reach: `host[:port]` patterns (see src/sandbox/types.ts). */
+  egress: Type.Optional(
+    Type.Object(
       {
-        maxProperties: 128,
+        allow: Type.Array(Type.String({ minLength: 1, maxLength: 300, pattern: EGRESS_PATTERN_SOURCE }), {
+          maxItems: 64,
+        }),
       },
+      { additionalProperties: false },
     ),
   ),
 };
@@ -49,3 +68,10 @@ export const ActivationQuery = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
 });
 export type ActivationQuery = Static<typeof ActivationQuery>;
+
+export const SecretParams = Type.Object({
+  ns: Type.String({ pattern: NAME_PATTERN }),
+  name: Type.String({ pattern: NAME_PATTERN }),
+  secret: Type.String({ pattern: BINDING_NAME }),
+});
+export const SecretBody = Type.Object({ value: Type.String() }, { additionalProperties: false });

@@ -20,6 +20,12 @@ export interface FunctionInfo {
   timeout: number;
   routes: string[];
   vars: Record<string, string>;
+  /** Binding name → KV namespace. */
+  kv: Record<string, string>;
+  /** Binding name → function. */
+  services: Record<string, string>;
+  /** Names of the function's secrets (values are never returned). */
+  secrets: string[];
   createdAt: string;
   updatedAt: string;
   /** Where the function answers; absolute URLs or paths on the node. */
@@ -73,6 +79,9 @@ export interface DeployBody {
   timeout?: number;
   routes: string[];
   vars: Record<string, string>;
+  kv: Record<string, string>;
+  services: Record<string, string>;
+  egress?: { allow: string[] };
 }
 
 export interface DeployResponse {

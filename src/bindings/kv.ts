@@ -36,14 +36,16 @@ export interface KvListOptions {
 
 function checkKey(key: unknown): string {
   if (typeof key !== 'string' || key.length === 0) throw new TypeError('KV keys must be non-empty strings');
-  if (Buffer.byteLength(key) > KV_LIMITS.keyBytes) throw new TypeError(`KV keys are at most ${KV_LIMITS.keyBytes} bytes`);
+  if (Buffer.byteLength(key) > KV_LIMITS.keyBytes)
+    throw new TypeError(`KV keys are at most ${KV_LIMITS.keyBytes} bytes`);
   if (key === '.' || key === '..') throw new TypeError('"." and ".." are not valid KV keys');
   return key;
 }
 
 function expiry(opts: KvPutOptions, now: number): number | null {
   if (opts.expiration !== undefined) {
-    if (!Number.isFinite(opts.expiration)) throw new TypeError('expiration must be a number of seconds since epoch');
+    if (!Number.isFinite(opts.expiration))
+      throw new TypeError('expiration must be a number of seconds since epoch');
     if (opts.expiration * 1000 < now + KV_LIMITS.minTtlSeconds * 1000) {
       throw new TypeError(`expiration must be at least ${KV_LIMITS.minTtlSeconds} seconds in the future`);
     }
@@ -66,13 +68,19 @@ export class KvService {
 
   async get(t: KvTarget, key: unknown): Promise<{ value: Uint8Array; metadata: unknown } | null> {
     const entry = await this.store.kvGet(t.namespace, t.kv, checkKey(key), this.clock());
-    return entry ? { value: entry.value, metadata: entry.metadata === null ? null : JSON.parse(entry.metadata) } : null;
+    return entry
+      ? { value: entry.value, metadata: entry.metadata === null ? null : JSON.parse(entry.metadata) }
+      : null;
   }
 
   async put(t: KvTarget, key: unknown, value: unknown, opts: KvPutOptions = {}): Promise<void> {
-    if (!(value instanceof Uint8Array)) throw new TypeError('KV values must be bytes (the runtime encodes strings)');
+    if (!(value instanceof Uint8Array))
+      throw new TypeError('KV values must be bytes (the runtime encodes strings)');
     if (value.byteLength > KV_LIMITS.valueBytes) {
-      throw new ProcyonError('PROCYON_PAYLOAD_TOO_LARGE', `KV values are at most ${KV_LIMITS.valueBytes} bytes`);
+      throw new ProcyonError(
+        'PROCYON_PAYLOAD_TOO_LARGE',
+        `KV values are at most ${KV_LIMITS.valueBytes} bytes`,
+      );
     }
     const metadata = opts.metadata === undefined ? null : JSON.stringify(opts.metadata);
     if (metadata !== null && Buffer.byteLength(metadata) > KV_LIMITS.metadataBytes) {
@@ -90,11 +98,21 @@ export class KvService {
   async list(
     t: KvTarget,
     opts: KvListOptions = {},
-  ): Promise<{ keys: { name: string; expiration?: number; metadata?: unknown }[]; list_complete: boolean; cursor?: string }> {
+  ): Promise<{
+    keys: { name: string; expiration?: number; metadata?: unknown }[];
+    list_complete: boolean;
+    cursor?: string;
+  }> {
     const limit = Math.min(Math.max(1, Math.floor(opts.limit ?? KV_LIMITS.listMax)), KV_LIMITS.listMax);
     const after = opts.cursor ? Buffer.from(opts.cursor, 'base64url').toString('utf8') : undefined;
     const rows = await this.store.kvList(
-      { namespace: t.namespace, kv: t.kv, limit: limit + 1, ...(opts.prefix ? { prefix: opts.prefix } : {}), ...(after ? { after } : {}) },
+      {
+        namespace: t.namespace,
+        kv: t.kv,
+        limit: limit + 1,
+        ...(opts.prefix ? { prefix: opts.prefix } : {}),
+        ...(after ? { after } : {}),
+      },
       this.clock(),
     );
     const page = rows.slice(0, limit);
@@ -105,6 +123,10 @@ export class KvService {
     }));
     const complete = rows.length <= limit;
     const last = page.at(-1)?.key;
-    return { keys, list_complete: complete, ...(!complete && last ? { cursor: Buffer.from(last).toString('base64url') } : {}) };
+    return {
+      keys,
+      list_complete: complete,
+      ...(!complete && last ? { cursor: Buffer.from(last).toString('base64url') } : {}),
+    };
   }
 }

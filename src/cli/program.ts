@@ -13,6 +13,7 @@ import { deleteCommand, getCommand, listCommand, versionsCommand } from './comma
 import { invokeCommand } from './commands/invoke.js';
 import { loginCommand } from './commands/login.js';
 import { logsCommand } from './commands/logs.js';
+import { secretCommand } from './commands/secret.js';
 import { CLI_ENV } from './config.js';
 import { withCommonOptions } from './context.js';
 import { CliError } from './errors.js';
@@ -44,6 +45,7 @@ Run "procyon <command> --help" for a command's options.`,
     activationsCommand(),
     activationCommand(),
     logsCommand(),
+    secretCommand(),
   ]) {
     program.addCommand(cmd);
   }

@@ -8,7 +8,7 @@ import type { FunctionInfo, VersionInfo } from '../api/types.js';
 import { bundleSource, formatBuildError, typecheckSource, type BuildError } from '../build/index.js';
 import { ProcyonError } from '../errors.js';
 import type { Invoker } from '../invoker/index.js';
-import { fnKey, parseRoute, procSpec, type DeployedFunction, type Registry } from '../registry/index.js';
+import { fnKey, parseRoute, type DeployedFunction, type Registry } from '../registry/index.js';
 import type { SandboxDriver } from '../sandbox/index.js';
 import type { FunctionConfig, Store, VersionRecord } from '../store/index.js';
 
@@ -28,6 +28,10 @@ export interface DeployInput {
   timeout?: number;
   routes?: string[];
   vars?: Record<string, string>;
+  /** Binding name → KV namespace. */
+  kv?: Record<string, string>;
+  /** Binding name → function in the same namespace. */
+  services?: Record<string, string>;
 }
 
 export interface FunctionServiceDeps {
@@ -62,7 +66,11 @@ export class FunctionService {
       timeout: input.timeout ?? LIMITS.timeout.default,
       routes: [...new Set((input.routes ?? []).map((r) => parseRoute(r).raw))],
       vars: input.vars ?? {},
+      // Only present when used, so versions deployed before bindings existed keep their hash.
+      ...(input.kv && Object.keys(input.kv).length ? { kv: input.kv } : {}),
+      ...(input.services && Object.keys(input.services).length ? { services: input.services } : {}),
     };
+    this.#checkEnvNames(namespace, input.name, config);
     const filename = input.filename ?? `${input.name}.ts`;
     const built = await bundleSource(input.code, filename);
     if (!built.ok) throw buildFailed(built.error);
@@ -89,7 +97,7 @@ export class FunctionService {
     if (existing) {
       version = existing;
     } else {
-      const checked = await this.deps.driver.validate(procSpec(draft));
+      const checked = await this.deps.driver.validate(this.deps.registry.specFor(draft));
       if (!checked.ok) {
         const code =
           checked.error.code === 'PROCYON_HOST_CRASHED' ? 'PROCYON_HOST_CRASHED' : 'PROCYON_BUILD_FAILED';
@@ -102,12 +110,30 @@ export class FunctionService {
     }
     const previous = this.deps.registry.get(namespace, input.name);
     const { fn, created, changed } = await this.deps.store.deploy(version);
-    this.deps.registry.set({ record: fn, version, spec: procSpec(version) });
+    this.deps.registry.set({ record: fn, version, spec: this.deps.registry.specFor(version) });
     // The old version's warm isolates finish what they are doing and go.
     if (previous && previous.version.id !== version.id)
       this.deps.driver.retire(namespace, input.name, previous.version.id);
     const deployed = this.deps.registry.get(namespace, input.name) as DeployedFunction;
     return { fn: this.info(deployed), version: versionInfo(version), created, changed };
+  }
+
+  /** `env` is one set of names: vars, KV and service bindings and secrets must not collide. */
+  #checkEnvNames(namespace: string, fn: string, config: FunctionConfig): void {
+    const seen = new Map<string, string>();
+    const groups: [string, string[]][] = [
+      ['var', Object.keys(config.vars)],
+      ['KV binding', Object.keys(config.kv ?? {})],
+      ['service binding', Object.keys(config.services ?? {})],
+      ['secret', this.deps.registry.secretNames(namespace, fn)],
+    ];
+    for (const [kind, names] of groups) {
+      for (const name of names) {
+        const other = seen.get(name);
+        if (other) throw new ProcyonError('PROCYON_VALIDATION', `"${name}" is both a ${other} and a ${kind}`);
+        seen.set(name, kind);
+      }
+    }
   }
 
   get(namespace: string, name: string): FunctionInfo {
@@ -151,6 +177,9 @@ export class FunctionService {
       timeout: config.timeout,
       routes: config.routes,
       vars: config.vars,
+      kv: config.kv ?? {},
+      services: config.services ?? {},
+      secrets: this.deps.registry.secretNames(f.record.namespace, f.record.name).sort(),
       createdAt: new Date(f.record.createdAt).toISOString(),
       updatedAt: new Date(f.record.updatedAt).toISOString(),
       urls,

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { ProcyonError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { procSpec, type Registry } from '../registry/index.js';
+import type { Registry } from '../registry/index.js';
 import type {
   CallTail,
   DriverOutput,
@@ -35,6 +35,10 @@ export interface InvocationRequest {
   version?: string;
   trigger: Trigger;
   input: InvocationInput;
+  /** The calling activation, for calls made through a service binding. */
+  parentId?: string;
+  /** How many service-binding hops led here (0 for outside calls). */
+  depth?: number;
 }
 
 export type InvocationResult =
@@ -69,8 +73,15 @@ export class Invoker {
   #inFlight = new Map<string, number>();
   #idleWaiters = new Map<string, (() => void)[]>();
   #total = 0;
+  /** Service-binding depth of running activations that have callers. */
+  readonly #depths = new Map<string, number>();
 
   constructor(private readonly deps: InvokerDeps) {}
+
+  /** Service-binding depth of a running activation (0 if it has no caller or has ended). */
+  depthOf(activationId: string): number {
+    return this.#depths.get(activationId) ?? 0;
+  }
 
   get inFlight(): number {
     return this.#total;
@@ -84,6 +95,7 @@ export class Invoker {
     const key = `${req.namespace}/${req.fn}`;
     this.#enter(key);
     const activationId = randomUUID();
+    if (req.depth) this.#depths.set(activationId, req.depth);
     const startedAt = Date.now();
     const t0 = performance.now();
     let out: DriverOutput | undefined;
@@ -110,6 +122,7 @@ export class Invoker {
     // waitUntil work) ends. The tail's time is billed; its failure marks the activation.
     const close = (tail?: TailResult): void => {
       this.#leave(key);
+      this.#depths.delete(activationId);
       const tailError = tail?.error ? ProcyonError.fromWire(tail.error) : undefined;
       const final = error ?? tailError;
       const durationMs = performance.now() - t0;
@@ -131,6 +144,7 @@ export class Invoker {
         errorCode: final?.code ?? null,
         logs: tail ? [...(out?.logs ?? []), ...tail.logs] : (out?.logs ?? []),
         logsTruncated: (out?.logsTruncated ?? false) || (tail?.logsTruncated ?? false),
+        parentId: req.parentId ?? null,
       });
     };
     if (out?.tail) void out.tail.done.then(close);
@@ -157,7 +171,7 @@ export class Invoker {
         `version "${req.version}" of function "${req.fn}" not found`,
       );
     }
-    return { spec: procSpec(version), style: version.style };
+    return { spec: this.deps.registry.specFor(version), style: version.style };
   }
 
   #enter(key: string): void {

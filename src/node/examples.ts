@@ -1,46 +1,32 @@
 /**
- * Deploys the bundled examples on a node's first start, from a folder holding a `procyon.json`
- * manifest: `{ "functions": [{ "name", "file", "routes"?, "memory"?, "timeout"?, "vars"? }] }`.
+ * Deploys the bundled examples on a node's first start, from a folder holding a manifest
+ * (`procyon.json` / `procyon.toml`, see src/manifest) that lists them under `functions`.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { z } from 'zod';
+import { basename, extname, join } from 'node:path';
 import { bundleEntry, formatBuildError } from '../build/index.js';
 import type { FunctionService } from '../control/functions.js';
-
-const Manifest = z.object({
-  functions: z.array(
-    z.object({
-      name: z.string(),
-      file: z.string(),
-      routes: z.array(z.string()).optional(),
-      memory: z.number().int().optional(),
-      timeout: z.number().int().optional(),
-      vars: z.record(z.string(), z.string()).optional(),
-    }),
-  ),
-});
+import { readManifest } from '../manifest/index.js';
 
 export async function deployExamples(
   dir: string,
   namespace: string,
   functions: FunctionService,
 ): Promise<string[]> {
-  const manifest = Manifest.parse(JSON.parse(await readFile(join(dir, 'procyon.json'), 'utf8')));
+  const manifest = await readManifest(dir);
+  if (!manifest) throw new Error(`${dir} has no procyon.json or procyon.toml`);
   const deployed: string[] = [];
   for (const f of manifest.functions) {
-    const built = await bundleEntry(join(dir, f.file));
-    if (!built.ok) throw new Error(`example ${f.name}: ${formatBuildError(built.error)}`);
+    const name = f.name ?? basename(f.main, extname(f.main));
+    const built = await bundleEntry(join(dir, f.main));
+    if (!built.ok) throw new Error(`example ${name}: ${formatBuildError(built.error)}`);
+    const { main, name: _name, ...config } = f;
     await functions.deploy(namespace, {
-      name: f.name,
+      ...config,
+      name,
       code: built.code,
-      filename: f.file.replace(/\.[cm]?tsx?$/, '.js'),
-      ...(f.routes ? { routes: f.routes } : {}),
-      ...(f.memory ? { memory: f.memory } : {}),
-      ...(f.timeout ? { timeout: f.timeout } : {}),
-      ...(f.vars ? { vars: f.vars } : {}),
+      filename: `${basename(main, extname(main))}.js`,
     });
-    deployed.push(f.name);
+    deployed.push(name);
   }
   return deployed;
 }

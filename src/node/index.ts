@@ -14,12 +14,18 @@ import type { Logger } from '../logger.js';
 import { Registry } from '../registry/index.js';
 import { IsolateDriver } from '../sandbox/index.js';
 import { SqliteStore, type Store } from '../store/index.js';
+import { KvService } from '../bindings/kv.js';
+import { registerBindingOps } from '../bindings/rpc.js';
+import { SecretService, unsealSecrets } from '../control/secrets.js';
+import { SecretBox } from '../secrets/index.js';
 import { createHttpServer } from './http.js';
 import { RpcRouter } from './rpc.js';
 
 export type NodeState = 'starting' | 'ready' | 'draining' | 'stopped';
 
 export const DEFAULT_NAMESPACE = 'default';
+/** How often expired KV entries are deleted. (ms) */
+const KV_SWEEP_MS = 60_000;
 export const ADMIN_KEY_FILE = 'admin.key';
 
 export class ProcyonNode {
@@ -30,6 +36,7 @@ export class ProcyonNode {
   firstStart = false;
   #url = '';
   #stopping: Promise<void> | null = null;
+  #kvSweep: NodeJS.Timeout | undefined;
 
   private constructor(
     readonly config: NodeConfig,
@@ -60,9 +67,13 @@ export class ProcyonNode {
       hosts: config.isolateHosts,
       keepAliveMs: config.keepAliveMs,
       maxProcsPerVersion: config.maxProcsPerVersion,
+      denyEgress: [...config.denyEgress],
+      fetchTimeoutMs: config.fetchTimeoutMs,
+      fetchMaxResponseBytes: config.fetchMaxResponseBytes,
       logger: logger.child({ component: 'isolate-driver' }),
     });
-    const registry = await Registry.load(store);
+    const box = await SecretBox.open(config.dataDir, config.masterKey);
+    const registry = await Registry.load(store, (ns, fn) => unsealSecrets(store, box, ns, fn));
     const recorder = new ActivationRecorder(
       store,
       logger.child({ component: 'recorder' }),
@@ -75,6 +86,16 @@ export class ProcyonNode {
       recorder,
       logger: logger.child({ component: 'invoker' }),
       logLimitBytes: config.logLimitBytes,
+      maxPayloadBytes: config.maxPayloadBytes,
+    });
+    const secrets = new SecretService({ store, box, registry, driver });
+    const kv = new KvService(store);
+    registerBindingOps({
+      router: rpc,
+      registry,
+      store,
+      kv,
+      invoker,
       maxPayloadBytes: config.maxPayloadBytes,
     });
     // The HTTP server needs the node's URL and state before the node object exists.
@@ -97,6 +118,7 @@ export class ProcyonNode {
         functions,
         invoker,
         recorder,
+        secrets,
         maxPayloadBytes: config.maxPayloadBytes,
         maxDeployBytes: config.maxDeployBytes,
         baseUrl,
@@ -116,6 +138,11 @@ export class ProcyonNode {
     const addr = http.server.address() as AddressInfo;
     const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
     node.#url = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${addr.port}`;
+    // Expired KV entries are already invisible; this only gives their space back.
+    node.#kvSweep = setInterval(() => {
+      store.kvSweep(Date.now()).catch((err: unknown) => logger.warn({ err }, 'KV sweep failed'));
+    }, KV_SWEEP_MS);
+    node.#kvSweep.unref();
     node.state = 'ready';
     return node;
   }
@@ -135,6 +162,7 @@ export class ProcyonNode {
 
   async #stop(): Promise<void> {
     this.state = 'draining';
+    clearInterval(this.#kvSweep);
     const closing = this.http.close();
     const drained = await this.invoker.stop(this.config.shutdownGraceMs);
     if (!drained)

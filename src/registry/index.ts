@@ -17,7 +17,8 @@ export interface DeployedFunction {
 
 export const fnKey = (namespace: string, name: string): string => `${namespace}/${name}`;
 
-export function procSpec(v: VersionRecord): ProcSpec {
+/** A version as the sandbox runs it; `secrets` are the function's current decrypted secrets. */
+export function procSpec(v: VersionRecord, secrets: Record<string, string> = {}): ProcSpec {
   return {
     key: `${v.namespace}/${v.fn}@${v.id}`,
     namespace: v.namespace,
@@ -27,6 +28,9 @@ export function procSpec(v: VersionRecord): ProcSpec {
     memoryMb: v.config.memory,
     timeoutMs: v.config.timeout,
     vars: v.config.vars,
+    secrets,
+    bindings: { kv: Object.keys(v.config.kv ?? {}), services: Object.keys(v.config.services ?? {}) },
+    egress: v.config.egress ?? { allow: [] },
   };
 }
 
@@ -34,12 +38,22 @@ export class Registry {
   readonly #fns = new Map<string, DeployedFunction>();
   #routes = RouteTable.build([]);
 
-  static async load(store: Store): Promise<Registry> {
+  /** Decrypted secrets per function (`ns/fn`), kept so specs can be rebuilt without the store. */
+  readonly #secrets = new Map<string, Record<string, string>>();
+
+  /** `unseal` decrypts one function's secrets (names → values). */
+  static async load(
+    store: Store,
+    unseal: (namespace: string, fn: string) => Promise<Record<string, string>>,
+  ): Promise<Registry> {
     const registry = new Registry();
     for (const record of await store.listFunctions()) {
       const version = await store.getVersion(record.namespace, record.name, record.latest);
-      if (version)
-        registry.#fns.set(fnKey(record.namespace, record.name), { record, version, spec: procSpec(version) });
+      if (!version) continue;
+      const key = fnKey(record.namespace, record.name);
+      const secrets = await unseal(record.namespace, record.name);
+      registry.#secrets.set(key, secrets);
+      registry.#fns.set(key, { record, version, spec: procSpec(version, secrets) });
     }
     registry.#routes = RouteTable.build(registry.#owners());
     return registry;
@@ -62,6 +76,23 @@ export class Registry {
     RouteTable.build(this.#owners(version));
   }
 
+  /** The sandbox spec of any version of a deployed function, with its current secrets. */
+  specFor(version: VersionRecord): ProcSpec {
+    return procSpec(version, this.#secrets.get(fnKey(version.namespace, version.fn)) ?? {});
+  }
+
+  /** Replaces a function's secrets; the caller retires its warm procs so they pick them up. */
+  setSecrets(namespace: string, name: string, secrets: Record<string, string>): void {
+    const key = fnKey(namespace, name);
+    this.#secrets.set(key, secrets);
+    const f = this.#fns.get(key);
+    if (f) this.#fns.set(key, { ...f, spec: procSpec(f.version, secrets) });
+  }
+
+  secretNames(namespace: string, name: string): string[] {
+    return Object.keys(this.#secrets.get(fnKey(namespace, name)) ?? {});
+  }
+
   set(fn: DeployedFunction): void {
     const routes = RouteTable.build(this.#owners(fn.version));
     this.#fns.set(fnKey(fn.record.namespace, fn.record.name), fn);
@@ -70,6 +101,7 @@ export class Registry {
 
   remove(namespace: string, name: string): void {
     this.#fns.delete(fnKey(namespace, name));
+    this.#secrets.delete(fnKey(namespace, name));
     this.#routes = RouteTable.build(this.#owners());
   }
 

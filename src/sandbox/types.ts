@@ -40,6 +40,22 @@ export interface ProcSpec {
   timeoutMs: number;
   /** Plain string bindings exposed on `env`. */
   vars: Record<string, string>;
+  /** Decrypted secrets, also plain strings on `env`; redacted from the function's logs. */
+  secrets: Record<string, string>;
+  /** Binding names of KV namespaces and service bindings on `env` (resolved by the node). */
+  bindings: { kv: string[]; services: string[] };
+  /** Where the function's `fetch` may go beyond the public internet. */
+  egress: EgressConfig;
+}
+
+/**
+ * A function's egress policy. `allow` lists `host[:port]` patterns (`api.internal`, `*.corp.example`,
+ * `10.0.0.0/8`, `[fd00::1]:8443`, `127.0.0.1:9999`) that `fetch` may reach even though they are
+ * loopback, private or link-local; everything public is allowed anyway, and the node's own
+ * `denyEgress` wins over this list.
+ */
+export interface EgressConfig {
+  allow: string[];
 }
 
 export type InvokeInput = { type: 'fetch'; request: HttpRequestData } | { type: 'event'; event: unknown };

@@ -54,8 +54,11 @@ export class SecretBox {
     const decipher = createDecipheriv('aes-256-gcm', this.#key, buf.subarray(0, IV_BYTES));
     decipher.setAAD(Buffer.from(label));
     decipher.setAuthTag(buf.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
-    return Buffer.concat([decipher.update(buf.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]).toString('utf8');
+    return Buffer.concat([decipher.update(buf.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]).toString(
+      'utf8',
+    );
   }
 }
 
-export const secretLabel = (namespace: string, fn: string, name: string): string => `${namespace}/${fn}/${name}`;
+export const secretLabel = (namespace: string, fn: string, name: string): string =>
+  `${namespace}/${fn}/${name}`;

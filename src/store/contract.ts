@@ -88,7 +88,15 @@ export function storeContract(adapter: string, create: () => Promise<Store>): vo
 
     it('deletes a function with its versions', async () => {
       await store.deploy(version(ns, 'gone', 'x', 1));
+      await store.putSecret({
+        namespace: ns,
+        fn: 'gone',
+        name: 'S',
+        sealed: new Uint8Array([1]),
+        updatedAt: 1,
+      });
       assert.equal(await store.deleteFunction(ns, 'gone'), true);
+      assert.deepEqual(await store.listSecrets(ns, 'gone'), [], 'secrets go with the function');
       assert.equal(await store.getFunction(ns, 'gone'), undefined);
       assert.deepEqual(await store.listVersions(ns, 'gone'), []);
       assert.equal(await store.deleteFunction(ns, 'gone'), false);

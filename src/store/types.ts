@@ -12,6 +12,12 @@ export interface FunctionConfig {
   /** `"GET /hello"`, `"/items/:id"` (any method). */
   routes: string[];
   vars: Record<string, string>;
+  /** Binding name → KV namespace (of the function's own Procyon namespace). */
+  kv?: Record<string, string>;
+  /** Binding name → function (same namespace) reachable as `env.NAME.fetch()`. */
+  services?: Record<string, string>;
+  /** Private hosts `fetch` may reach (`host[:port]` patterns); absent: none. */
+  egress?: { allow: string[] };
 }
 
 export type HandlerStyle = 'fetch' | 'handler';
@@ -134,7 +140,7 @@ export interface Store {
   getVersion(namespace: string, fn: string, id: string): Promise<VersionRecord | undefined>;
   /** Newest first. */
   listVersions(namespace: string, fn: string): Promise<VersionRecord[]>;
-  /** Removes the function and its versions; activation records stay. */
+  /** Removes the function, its versions and its secrets; activation records stay. */
   deleteFunction(namespace: string, name: string): Promise<boolean>;
 
   insertActivations(records: readonly ActivationRecord[]): Promise<void>;

@@ -1,11 +1,13 @@
 /**
- * `procyon deploy <file>`: bundle and type-check locally (so build and type errors never reach the
- * node), then PUT the one module with the function's whole configuration. Routes and vars not given
- * are cleared: a deploy describes the function completely, which keeps redeploys from a script
+ * `procyon deploy [file]`: bundle and type-check locally (so build and type errors never reach the
+ * node), then PUT the one module with the function's whole configuration: the manifest next to the
+ * entry (procyon.json / procyon.toml, src/manifest) with flags on top. Routes, vars and bindings
+ * given nowhere are cleared: a deploy describes the function completely, which keeps redeploys
  * reproducible.
  */
 import { Command } from 'commander';
-import { basename, extname } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import { readManifest, type FunctionManifest } from '../../manifest/index.js';
 import { bundleEntry, formatBuildError, typecheckEntry } from '../../build/index.js';
 import type { DeployBody, DeployResponse } from '../../api/types.js';
 import { seg } from '../client.js';
@@ -22,6 +24,9 @@ interface DeployOptions {
   memory?: number;
   timeout?: number;
   var?: Record<string, string>;
+  kv?: Record<string, string>;
+  service?: Record<string, string>;
+  egressAllow?: string[];
   /** false with --no-check. */
   check: boolean;
 }
@@ -31,7 +36,7 @@ export function deployCommand(): Command {
     .description(
       'bundle a .ts/.js entry file with its imports, type-check TypeScript, and deploy it as a function',
     )
-    .argument('<file>', 'entry module exporting default { fetch } or handler')
+    .argument('[file]', "entry module exporting default { fetch } or handler (default: the manifest's main)")
     .option('--name <name>', 'function name (default: the file name without extension)')
     .option('--route <route>', 'route such as "GET /hello" or "/items/:id" (repeatable)', collect)
     .option('--memory <mb>', 'memory limit in MB, 16..2048 (node default: 128)', positiveInt('--memory'))
@@ -42,13 +47,29 @@ export function deployCommand(): Command {
     )
     .option('--var <KEY=VALUE>', 'plain string binding on env (repeatable)', parseVar)
     .option(
+      '--kv <BINDING=NAMESPACE>',
+      'KV namespace on env.BINDING (repeatable; created on first write)',
+      parseBinding('--kv'),
+    )
+    .option(
+      '--service <BINDING=FUNCTION>',
+      'another function on env.BINDING, called with .fetch() (repeatable)',
+      parseBinding('--service'),
+    )
+    .option(
+      '--egress-allow <host>',
+      'let fetch() reach this host or host:port even if private (repeatable)',
+      collect,
+    )
+    .option(
       '--no-check',
       'deploy without type-checking a TypeScript entry (the check uses the nearest tsconfig.json, else strict ES2022 + WebWorker types)',
     )
     .addHelpText('after', '\nExample: procyon deploy hello.ts --route "GET /hello" --var GREETING=hi')
-    .action(async (file: string, opts: DeployOptions, cmd: Command) => {
+    .action(async (fileArg: string | undefined, opts: DeployOptions, cmd: Command) => {
       const ctx = contextFor(cmd);
-      const name = opts.name ?? defaultName(file);
+      const { file, manifest } = await locate(fileArg, opts.name);
+      const name = opts.name ?? manifest?.name ?? defaultName(file);
       if (!NAME_RE.test(name)) {
         const fix =
           opts.name === undefined ? `; pass --name, the file name "${basename(file)}" does not make one` : '';
@@ -67,11 +88,17 @@ export function deployCommand(): Command {
         code: built.code,
         // The bundle is JavaScript whatever the entry was; the node picks its loader from this name.
         filename: `${basename(file, extname(file))}.js`,
-        routes: opts.route ?? [],
-        vars: opts.var ?? {},
+        routes: opts.route ?? manifest?.routes ?? [],
+        vars: { ...manifest?.vars, ...opts.var },
+        kv: { ...manifest?.kv, ...opts.kv },
+        services: { ...manifest?.services, ...opts.service },
       };
-      if (opts.memory !== undefined) body.memory = opts.memory;
-      if (opts.timeout !== undefined) body.timeout = opts.timeout;
+      const allow = [...(manifest?.egress?.allow ?? []), ...(opts.egressAllow ?? [])];
+      if (allow.length) body.egress = { allow };
+      const memory = opts.memory ?? manifest?.memory;
+      const timeout = opts.timeout ?? manifest?.timeout;
+      if (memory !== undefined) body.memory = memory;
+      if (timeout !== undefined) body.timeout = timeout;
       const { status, data } = await ctx.client.json<DeployResponse>(
         'PUT',
         `${ctx.nsPath}/functions/${seg(name)}`,
@@ -87,6 +114,41 @@ export function deployCommand(): Command {
       console.log(`Deployed ${data.function.name} version ${shortId(data.version.id)} (${what})`);
       for (const u of data.function.urls) console.log(absolute(ctx.client.url, u));
     });
+}
+
+/**
+ * The entry file and its manifest entry. With a file: the manifest in its folder, the entry whose
+ * `main` is that file (or whose name is `--name`). Without: the manifest in the current folder,
+ * which must then name one function (or `--name` picks one).
+ */
+async function locate(
+  fileArg: string | undefined,
+  name: string | undefined,
+): Promise<{ file: string; manifest: FunctionManifest | undefined }> {
+  const dir = fileArg === undefined ? process.cwd() : dirname(resolve(fileArg));
+  let found: Awaited<ReturnType<typeof readManifest>>;
+  try {
+    found = await readManifest(dir);
+  } catch (err) {
+    throw usageError((err as Error).message);
+  }
+  const fns = found?.functions ?? [];
+  const entryName = (f: FunctionManifest): string => f.name ?? defaultName(f.main);
+  if (fileArg !== undefined) {
+    const abs = resolve(fileArg);
+    const manifest =
+      fns.find((f) => resolve(dir, f.main) === abs && (name === undefined || entryName(f) === name)) ??
+      (name === undefined ? undefined : fns.find((f) => entryName(f) === name));
+    return { file: fileArg, manifest };
+  }
+  if (!found)
+    throw usageError('no file given and no procyon.json or procyon.toml here; run: procyon deploy <file>');
+  const candidates = name === undefined ? fns : fns.filter((f) => entryName(f) === name);
+  const [manifest] = candidates;
+  if (!manifest || candidates.length > 1) {
+    throw usageError(`${found.file} lists ${fns.length} functions; pick one with --name or give the file`);
+  }
+  return { file: join(dir, manifest.main), manifest };
 }
 
 /** `hello.ts` -> `hello`; lowercased since names are lowercase. */
@@ -108,4 +170,16 @@ export function parseVar(value: string, previous: Record<string, string> = {}): 
 
 function absolute(base: string, u: string): string {
   return /^https?:\/\//.test(u) ? u : new URL(u, `${base}/`).href;
+}
+
+function parseBinding(flag: string) {
+  return (value: string, previous: Record<string, string> = {}): Record<string, string> => {
+    const eq = value.indexOf('=');
+    const key = eq > 0 ? value.slice(0, eq) : '';
+    const target = value.slice(eq + 1);
+    if (!VAR_RE.test(key) || !NAME_RE.test(target)) {
+      throw usageError(`invalid ${flag} "${value}"; expected BINDING=name, e.g. ${flag} STORE=my-store`);
+    }
+    return { ...previous, [key]: target };
+  };
 }

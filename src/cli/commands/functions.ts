@@ -50,6 +50,19 @@ export function getCommand(): Command {
           ['timeout', `${f.timeout}ms`],
           ['routes', f.routes.join(', ')],
           ['vars', Object.keys(f.vars).join(', ')],
+          ['secrets', (f.secrets ?? []).join(', ')],
+          [
+            'kv',
+            Object.entries(f.kv ?? {})
+              .map(([b, n]) => `${b} → ${n}`)
+              .join(', '),
+          ],
+          [
+            'services',
+            Object.entries(f.services ?? {})
+              .map(([b, n]) => `${b} → ${n}`)
+              .join(', '),
+          ],
           ['created', f.createdAt],
           ['updated', f.updatedAt],
           ['urls', f.urls.join('\n' + ' '.repeat(11))],

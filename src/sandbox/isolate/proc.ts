@@ -13,7 +13,7 @@
 import ivm from 'isolated-vm';
 import type { WireError } from '../../errors.js';
 import type { HandlerStyle, InvokeInput, InvokeOutput, LogLine } from '../types.js';
-import { BRIDGES, runBridge, type BridgeContext } from './bridges/index.js';
+import { BRIDGES, runBridge, type BridgeContext, type EgressLimits } from './bridges/index.js';
 import type { CallSpec, LoadSpec, TailMeta } from './protocol.js';
 
 /** Top-level module code gets this long to evaluate. (ms) */
@@ -47,7 +47,12 @@ interface LogSink {
   bytes: number;
   limit: number;
   truncated: boolean;
+  /** Secret values to mask in log lines. */
+  redact: string[];
 }
+
+/** Secrets shorter than this are not masked: doing so would garble ordinary output. */
+const MIN_REDACT_LENGTH = 4;
 
 /** What the host does with a call that outlives its response. */
 export interface CallTail {
@@ -65,6 +70,8 @@ export interface CallResult {
 }
 
 export interface ProcHooks {
+  /** The node's part of every call's `fetch` policy; the function's allow list is added per proc. */
+  egress: Omit<EgressLimits, 'allow'>;
   /** Forwards a bridge `rpc` to the node. */
   rpc(ctx: { key: string; activationId: string }, op: string, args: unknown[]): Promise<unknown>;
 }
@@ -88,6 +95,8 @@ export class IsolateProc {
   #disposed = false;
   /** The call in progress, which bridge operations act for; null between calls. */
   readonly #current: { ctx: BridgeContext | null };
+  /** The function's `egress.allow` patterns. */
+  #egressAllow: readonly string[] = [];
 
   private constructor(
     isolate: ivm.Isolate,
@@ -110,7 +119,15 @@ export class IsolateProc {
     logLimit: number,
   ): Promise<IsolateProc> {
     const isolate = new ivm.Isolate({ memoryLimit: load.memoryMb, snapshot });
-    const sink: LogSink = { lines: [], bytes: 0, limit: logLimit * HARD_LOG_FACTOR, truncated: false };
+    const sink: LogSink = {
+      lines: [],
+      bytes: 0,
+      limit: logLimit * HARD_LOG_FACTOR,
+      truncated: false,
+      redact: Object.values(load.secrets)
+        .filter((v) => v.length >= MIN_REDACT_LENGTH)
+        .sort((a, b) => b.length - a.length),
+    };
     const current: { ctx: BridgeContext | null } = { ctx: null };
     try {
       const context = await isolate.createContext();
@@ -149,6 +166,8 @@ export class IsolateProc {
         version: load.version,
         memoryMb: load.memoryMb,
         vars: load.vars,
+        secrets: load.secrets,
+        bindings: load.bindings,
       };
       const style = (await bind.apply(
         undefined,
@@ -158,7 +177,9 @@ export class IsolateProc {
         },
       )) as HandlerStyle;
       const entry = { dispatch, pull: await get('pull'), settle: await get('settle') };
-      return new IsolateProc(isolate, entry, style, sink, current);
+      const proc = new IsolateProc(isolate, entry, style, sink, current);
+      proc.#egressAllow = load.egress.allow;
+      return proc;
     } catch (err) {
       const error = classify(err, isolate, false, 'PROCYON_BUILD_FAILED');
       if (!isolate.isDisposed) isolate.dispose();
@@ -208,6 +229,7 @@ export class IsolateProc {
       version: key.slice(key.lastIndexOf('@') + 1),
       deadline,
       signal: abort.signal,
+      egress: { ...hooks.egress, allow: this.#egressAllow },
       rpc: (op, args) => hooks.rpc({ key, activationId: call.activationId }, op, args),
       log: (level, msg) => pushLog(this.#sink, level, msg),
     };
@@ -245,7 +267,9 @@ export class IsolateProc {
     }
     const cpuMs = Number(this.#cpu() - cpu0) / 1e6;
     const logs = this.#takeLogs();
-    if (!res.ok && res.error.stack) logs.lines.push({ ts: Date.now(), level: 'error', msg: res.error.stack });
+    if (!res.ok && res.error.stack) {
+      logs.lines.push({ ts: Date.now(), level: 'error', msg: redact(this.#sink, res.error.stack) });
+    }
     const meta = {
       activationId: call.activationId,
       cold,
@@ -256,7 +280,11 @@ export class IsolateProc {
     if (!res.ok) {
       end();
       return {
-        out: { ok: false, error: { code: res.error.code, message: res.error.message }, ...meta },
+        out: {
+          ok: false,
+          error: { code: res.error.code, message: redact(this.#sink, res.error.message) },
+          ...meta,
+        },
         tail: null,
       };
     }
@@ -297,7 +325,7 @@ export class IsolateProc {
         try {
           const r = (await this.#rt.pull.apply(undefined, [maxBytes], copy)) as PullResult;
           if (r.ok && r.value !== null) return r.value;
-          if (!r.ok) error = { code: r.error.code, message: r.error.message };
+          if (!r.ok) error = { code: r.error.code, message: redact(this.#sink, r.error.message) };
         } catch (err) {
           error = fail(err);
         }
@@ -341,9 +369,15 @@ export class IsolateProc {
   }
 }
 
+/** Masks the function's secrets wherever they appear verbatim. */
+function redact(sink: LogSink, text: string): string {
+  for (const secret of sink.redact) if (text.includes(secret)) text = text.split(secret).join('[REDACTED]');
+  return text;
+}
+
 function pushLog(sink: LogSink, level: string, msg: string): void {
   if (sink.truncated) return;
-  const text = String(msg);
+  const text = redact(sink, String(msg));
   sink.bytes += text.length;
   if (sink.bytes > sink.limit) {
     sink.truncated = true;

@@ -246,6 +246,7 @@ export class SqliteStore implements Store {
   async deleteFunction(namespace: string, name: string): Promise<boolean> {
     return this.#db.transaction(() => {
       this.#db.prepare('DELETE FROM versions WHERE namespace = ? AND fn = ?').run(namespace, name);
+      this.#db.prepare('DELETE FROM secrets WHERE namespace = ? AND fn = ?').run(namespace, name);
       return (
         this.#db.prepare('DELETE FROM functions WHERE namespace = ? AND name = ?').run(namespace, name)
           .changes === 1

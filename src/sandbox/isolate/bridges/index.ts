@@ -2,11 +2,21 @@
  * The bridge table: every operation an isolate may ask its host for, by name. Families add
  * their table here (one line each); an unknown name is refused.
  */
+import { BINDING_BRIDGES } from './bindings.js';
+import { CRYPTO_BRIDGES } from './crypto.js';
+import { FETCH_BRIDGES } from './fetch.js';
+import { TIMER_BRIDGES } from './timers.js';
 import type { BridgeContext, BridgeReply, BridgeTable } from './types.js';
 
-export type { BridgeContext, BridgeHandler, BridgeReply, BridgeTable } from './types.js';
+export type { BridgeContext, BridgeHandler, BridgeReply, BridgeTable, EgressLimits } from './types.js';
+export { EGRESS_PATTERN_SOURCE, parseEgressPattern } from './egress.js';
 
-export const BRIDGES: BridgeTable = {};
+export const BRIDGES: BridgeTable = {
+  ...BINDING_BRIDGES,
+  ...TIMER_BRIDGES,
+  ...CRYPTO_BRIDGES,
+  ...FETCH_BRIDGES,
+};
 
 function errorReply(err: unknown): BridgeReply {
   if (err instanceof Error) return { ok: false, error: { name: err.name, message: err.message } };

@@ -1,0 +1,65 @@
+/**
+ * `procyon.json` / `procyon.toml`: a function's deploy configuration kept next to its code, so a
+ * deploy is reproducible without a long command line. One function per file, or several under
+ * `functions` (as examples/ does). CLI flags override what the manifest says.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parse as parseToml } from 'smol-toml';
+import { z } from 'zod';
+
+const Name = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'use letters, digits and _');
+const FunctionManifest = z
+  .object({
+    name: z.string().optional(),
+    /** The entry module, relative to the manifest. */
+    main: z.string(),
+    routes: z.array(z.string()).optional(),
+    /** (MB) */
+    memory: z.number().int().positive().optional(),
+    /** (ms) */
+    timeout: z.number().int().positive().optional(),
+    vars: z.record(Name, z.string()).optional(),
+    kv: z.record(Name, z.string()).optional(),
+    services: z.record(Name, z.string()).optional(),
+    egress: z
+      .object({ allow: z.array(z.string()) })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export type FunctionManifest = z.infer<typeof FunctionManifest>;
+
+const ManifestFile = z.union([z.object({ functions: z.array(FunctionManifest) }).strict(), FunctionManifest]);
+
+export const MANIFEST_FILES = ['procyon.json', 'procyon.toml'] as const;
+
+/** Reads the manifest in `dir`, if there is one; a malformed one is an error naming the file. */
+export async function readManifest(
+  dir: string,
+): Promise<{ file: string; functions: FunctionManifest[] } | null> {
+  for (const name of MANIFEST_FILES) {
+    const file = join(dir, name);
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw err;
+    }
+    let raw: unknown;
+    try {
+      raw = name.endsWith('.toml') ? parseToml(text) : JSON.parse(text);
+    } catch (err) {
+      throw new Error(`${file}: ${(err as Error).message}`);
+    }
+    const parsed = ManifestFile.safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new Error(`${file}: ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`);
+    }
+    return { file, functions: 'functions' in parsed.data ? parsed.data.functions : [parsed.data] };
+  }
+  return null;
+}
