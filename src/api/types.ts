@@ -24,6 +24,8 @@ export interface FunctionInfo {
   kv: Record<string, string>;
   /** Binding name → function. */
   services: Record<string, string>;
+  /** Private hosts the function's fetch() may reach. */
+  egress: { allow: string[] };
   /** Names of the function's secrets (values are never returned). */
   secrets: string[];
   createdAt: string;

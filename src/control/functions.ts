@@ -32,6 +32,8 @@ export interface DeployInput {
   kv?: Record<string, string>;
   /** Binding name → function in the same namespace. */
   services?: Record<string, string>;
+  /** Private hosts the function's `fetch` may reach (`host[:port]` patterns). */
+  egress?: { allow: string[] };
 }
 
 export interface FunctionServiceDeps {
@@ -69,6 +71,7 @@ export class FunctionService {
       // Only present when used, so versions deployed before bindings existed keep their hash.
       ...(input.kv && Object.keys(input.kv).length ? { kv: input.kv } : {}),
       ...(input.services && Object.keys(input.services).length ? { services: input.services } : {}),
+      ...(input.egress?.allow.length ? { egress: { allow: [...new Set(input.egress.allow)] } } : {}),
     };
     this.#checkEnvNames(namespace, input.name, config);
     const filename = input.filename ?? `${input.name}.ts`;
@@ -179,6 +182,7 @@ export class FunctionService {
       vars: config.vars,
       kv: config.kv ?? {},
       services: config.services ?? {},
+      egress: config.egress ?? { allow: [] },
       secrets: this.deps.registry.secretNames(f.record.namespace, f.record.name).sort(),
       createdAt: new Date(f.record.createdAt).toISOString(),
       updatedAt: new Date(f.record.updatedAt).toISOString(),

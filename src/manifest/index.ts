@@ -52,7 +52,7 @@ export async function readManifest(
     try {
       raw = name.endsWith('.toml') ? parseToml(text) : JSON.parse(text);
     } catch (err) {
-      throw new Error(`${file}: ${(err as Error).message}`);
+      throw new Error(`${file}: ${(err as Error).message}`, { cause: err });
     }
     const parsed = ManifestFile.safeParse(raw);
     if (!parsed.success) {

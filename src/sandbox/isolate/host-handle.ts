@@ -82,6 +82,9 @@ export class HostHandle {
         PROCYON_HOST_OPTIONS: JSON.stringify({
           keepAliveMs: this.options.keepAliveMs,
           maxProcsPerVersion: this.options.maxProcsPerVersion,
+          denyEgress: this.options.denyEgress,
+          fetchTimeoutMs: this.options.fetchTimeoutMs,
+          fetchMaxResponseBytes: this.options.fetchMaxResponseBytes,
         } satisfies HostOptions),
       },
     });

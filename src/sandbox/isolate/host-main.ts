@@ -36,6 +36,11 @@ const rpcs = new Map<number, (reply: BridgeReply) => void>();
 let nextRpc = 1;
 
 const hooks: ProcHooks = {
+  egress: {
+    deny: options.denyEgress,
+    timeoutMs: options.fetchTimeoutMs,
+    maxResponseBytes: options.fetchMaxResponseBytes,
+  },
   rpc: ({ key, activationId }, op, args) =>
     new Promise((resolve, reject) => {
       const id = nextRpc++;

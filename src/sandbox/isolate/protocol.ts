@@ -54,4 +54,13 @@ export interface HostOptions {
   keepAliveMs: number;
   /** Procs per version a host creates before calls wait for one to be free. */
   maxProcsPerVersion: number;
+  /**
+   * `host:port` patterns no function's `fetch` may reach, whatever its allow list says: the node's
+   * own services (NATS, PostgreSQL). Pattern syntax: bridges/egress.ts.
+   */
+  denyEgress: string[];
+  /** One `fetch` (redirects included) times out after this long, or at the call's deadline. (ms) */
+  fetchTimeoutMs: number;
+  /** Largest response body one `fetch` may read. (bytes) */
+  fetchMaxResponseBytes: number;
 }

@@ -21,9 +21,23 @@ export interface BridgeContext {
   deadline: number;
   /** Aborted when the call ends (finished, timed out, or its isolate was discarded). */
   signal: AbortSignal;
+  /** Where `fetch` may go and its limits: the function's allow list plus the node's settings. */
+  egress: EgressLimits;
   /** Asks the node (KV, service bindings); rejects with the node's error. */
   rpc(op: string, args: unknown[]): Promise<unknown>;
   log(level: LogLine['level'], msg: string): void;
+}
+
+/** The `fetch` policy and limits of a call (see egress.ts for the pattern syntax). */
+export interface EgressLimits {
+  /** The function's `egress.allow`: patterns allowed even when their address is private. */
+  allow: readonly string[];
+  /** The node's `denyEgress`: patterns denied even when the function allows them. */
+  deny: readonly string[];
+  /** One `fetch`, redirects included, never past the call's deadline. (ms) */
+  timeoutMs: number;
+  /** Largest response body one `fetch` may read, after decompression. (bytes) */
+  maxResponseBytes: number;
 }
 
 /** Synchronous handlers serve the few web APIs that are synchronous (`crypto.getRandomValues`). */
