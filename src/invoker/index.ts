@@ -106,6 +106,7 @@ export class Invoker {
         activationId,
         logLimitBytes: this.deps.logLimitBytes,
         maxResponseBytes: this.deps.maxPayloadBytes,
+        ...(req.depth ? { nested: true } : {}),
       });
       if (!out.ok) error = ProcyonError.fromWire(out.error);
       else

@@ -116,6 +116,11 @@ export interface DriverCallOptions {
   logLimitBytes: number;
   /** Largest response body the proc may return. (bytes) */
   maxResponseBytes: number;
+  /**
+   * Called from another call of the node (a service binding), which holds a proc while it waits:
+   * such calls may exceed the pool's size, or a chain through one version would deadlock.
+   */
+  nested?: boolean;
 }
 
 export interface SandboxDriver {

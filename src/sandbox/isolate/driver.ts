@@ -102,6 +102,7 @@ export class IsolateDriver implements SandboxDriver {
           timeoutMs: spec.timeoutMs,
           logLimitBytes: opts.logLimitBytes,
           maxResponseBytes: opts.maxResponseBytes,
+          ...(opts.nested ? { nested: true } : {}),
         },
       }),
       opts.activationId,

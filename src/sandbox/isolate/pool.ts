@@ -1,7 +1,8 @@
 /**
  * The warm procs of one function version inside an isolate host. A proc runs one call at a time
  * (including the call's tail: a streamed body, waitUntil work); a busy pool grows up to
- * `maxProcs`, after which calls wait for a proc to come free.
+ * `maxProcs`, after which calls wait for a proc to come free (nested service-binding calls do
+ * not wait: their callers hold procs, so waiting could deadlock a chain through one version).
  */
 import type ivm from 'isolated-vm';
 import type { WireError } from '../../errors.js';
@@ -29,7 +30,7 @@ export class VersionPool {
   }
 
   async invoke(input: InvokeInput, call: CallSpec, hooks: ProcHooks): Promise<CallResult> {
-    while (this.#idle.length === 0 && this.#busy >= this.#maxProcs) {
+    while (this.#idle.length === 0 && this.#busy >= this.#maxProcs && !call.nested) {
       await new Promise<void>((resolve) => this.#waiters.push(resolve));
     }
     this.#busy++;

@@ -17,6 +17,8 @@ export interface CallSpec {
   timeoutMs: number;
   logLimitBytes: number;
   maxResponseBytes: number;
+  /** See DriverCallOptions.nested. */
+  nested?: boolean;
 }
 
 /** What the tail of a call adds to its activation. */
