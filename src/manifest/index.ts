@@ -31,7 +31,7 @@ const FunctionManifest = z
 
 export type FunctionManifest = z.infer<typeof FunctionManifest>;
 
-const ManifestFile = z.union([z.object({ functions: z.array(FunctionManifest) }).strict(), FunctionManifest]);
+const ManifestList = z.object({ functions: z.array(FunctionManifest) }).strict();
 
 export const MANIFEST_FILES = ['procyon.json', 'procyon.toml'] as const;
 
@@ -54,12 +54,16 @@ export async function readManifest(
     } catch (err) {
       throw new Error(`${file}: ${(err as Error).message}`, { cause: err });
     }
-    const parsed = ManifestFile.safeParse(raw);
+    // A list when it has `functions`, else one function: checked against that shape alone, so an
+    // error names the field that is wrong rather than "matches neither".
+    const isList = typeof raw === 'object' && raw !== null && 'functions' in raw;
+    const parsed = isList ? ManifestList.safeParse(raw) : FunctionManifest.safeParse(raw);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       throw new Error(`${file}: ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`);
     }
-    return { file, functions: 'functions' in parsed.data ? parsed.data.functions : [parsed.data] };
+    const data = parsed.data;
+    return { file, functions: 'functions' in data ? data.functions : [data] };
   }
   return null;
 }

@@ -1,0 +1,92 @@
+/** The CLI for bindings: a manifest next to the code, --kv/--service flags, `procyon secret`. */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { CLI_MAIN, startNode, type NodeProcess } from './harness.js';
+
+let node: NodeProcess;
+let work: string;
+
+/** Runs the CLI with `input` on stdin (piped, not a TTY). */
+function cli(args: string[], input = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const env = {
+    PATH: process.env.PATH,
+    HOME: work,
+    PROCYON_CONFIG_DIR: join(work, 'cfg'),
+    PROCYON_URL: node.url,
+    PROCYON_KEY: node.key,
+  };
+  const proc = spawn(process.execPath, [CLI_MAIN, ...args], {
+    env,
+    cwd: work,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  proc.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  proc.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  proc.stdin.end(input);
+  return new Promise((resolve) => proc.once('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+describe('CLI: manifests, bindings and secrets', () => {
+  before(async () => {
+    node = await startNode();
+    work = mkdtempSync(join(tmpdir(), 'procyon-cli-bindings-'));
+  });
+  after(async () => node.stop());
+
+  it('deploys from procyon.toml without arguments; flags override it', async () => {
+    writeFileSync(
+      join(work, 'app.ts'),
+      `export default { async fetch(request: Request, env: Record<string, any>) {
+        const n = Number((await env.STORE.get('n')) ?? 0) + 1;
+        await env.STORE.put('n', String(n));
+        return new Response(env.GREETING + ' ' + n);
+      } };\n`,
+    );
+    writeFileSync(
+      join(work, 'procyon.toml'),
+      'name = "tomlapp"\nmain = "app.ts"\nroutes = ["GET /tomlapp"]\n\n[vars]\nGREETING = "hey"\n\n[kv]\nSTORE = "toml-store"\n',
+    );
+    const r = await cli(['deploy']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Deployed tomlapp/);
+    assert.equal(await (await fetch(`${node.url}/tomlapp`)).text(), 'hey 1');
+    assert.equal((await cli(['deploy', '--var', 'GREETING=yo'])).code, 0);
+    assert.equal(await (await fetch(`${node.url}/tomlapp`)).text(), 'yo 2', 'KV data kept across versions');
+    const got = await cli(['get', 'tomlapp', '--json']);
+    assert.deepEqual(JSON.parse(got.stdout).kv, { STORE: 'toml-store' });
+  });
+
+  it('a malformed manifest is one clear error line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'procyon-cli-badmanifest-'));
+    writeFileSync(join(dir, 'x.ts'), 'export default { fetch() { return new Response("x"); } };\n');
+    writeFileSync(join(dir, 'procyon.json'), '{"main": "x.ts", "memory": "lots"}');
+    const r = await cli(['deploy', join(dir, 'x.ts')]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /procyon\.json: memory: /);
+  });
+
+  it('secret put reads stdin, list shows names only, the function sees the value', async () => {
+    writeFileSync(
+      join(work, 'sec.js'),
+      'export default { fetch(r, env) { return new Response(env.TOKEN === "from-stdin-123" ? "match" : "no"); } };\n',
+    );
+    assert.equal((await cli(['deploy', join(work, 'sec.js'), '--name', 'sec'])).code, 0);
+    const put = await cli(['secret', 'put', 'TOKEN', '--fn', 'sec'], 'from-stdin-123\n');
+    assert.equal(put.code, 0, put.stderr);
+    assert.equal(await (await fetch(`${node.url}/fn/default/sec`)).text(), 'match');
+    const list = await cli(['secret', 'list', '--fn', 'sec']);
+    assert.match(list.stdout, /TOKEN/);
+    assert.doesNotMatch(list.stdout, /from-stdin/);
+    assert.equal((await cli(['secret', 'delete', 'TOKEN', '--fn', 'sec'])).code, 0);
+    assert.equal(await (await fetch(`${node.url}/fn/default/sec`)).text(), 'no');
+    const missing = await cli(['secret', 'delete', 'TOKEN', '--fn', 'sec']);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /^procyon: PROCYON_NOT_FOUND: /);
+  });
+});
