@@ -5,19 +5,21 @@
  * - Lambda style, `export const handler = (event, context) => ...` (or the legacy 3-argument
  *   `(event, context, callback)`): the event goes in, the result comes back as JSON-safe data.
  */
-import type { HttpRequestData, HttpResponseData } from '../sandbox/types.js';
-import type { BindMeta, CallOptions, DispatchResult } from './contract.js';
+import { createEnv } from './bindings.js';
+import type { HttpRequestData } from '../sandbox/types.js';
+import type { BindMeta, CallOptions, DispatchedResponse, DispatchResult } from './contract.js';
 import { utf8ByteLength } from './encoding.js';
 import { headerEntries } from './headers.js';
 import { describeValue, failure, functionError, messageOf } from './failures.js';
 import { Request } from './request.js';
 import { isResponse, Response, responseParts, takeResponseBody } from './response.js';
+import type { ReadableStream } from './streams.js';
 
 type Fn = (...args: unknown[]) => unknown;
 
 export type BoundModule =
-  | { style: 'fetch'; target: object; fetch: Fn; meta: BindMeta; env: Readonly<Record<string, string>> }
-  | { style: 'handler'; handler: Fn; meta: BindMeta };
+  | { style: 'fetch'; target: object; fetch: Fn; meta: BindMeta; env: Readonly<Record<string, unknown>> }
+  | { style: 'handler'; handler: Fn; meta: BindMeta; env: Readonly<Record<string, unknown>> };
 
 export const EXPORT_SHAPE =
   'the module must export default { fetch(request, env, ctx) } or export a handler(event, context) function';
@@ -30,18 +32,21 @@ export function bindModule(namespace: Record<string, unknown>, meta: BindMeta): 
       ? (def as { fetch?: unknown }).fetch
       : undefined;
   if (typeof fetch === 'function') {
-    const env = Object.freeze({ ...meta.vars });
+    const env = createEnv(meta);
     return { style: 'fetch', target: def as object, fetch: fetch as Fn, meta, env };
   }
   if (typeof namespace.handler === 'function')
-    return { style: 'handler', handler: namespace.handler as Fn, meta };
+    return { style: 'handler', handler: namespace.handler as Fn, meta, env: createEnv(meta) };
   const names = Object.keys(namespace);
   throw new TypeError(`${EXPORT_SHAPE} (it exports ${names.length === 0 ? 'nothing' : names.join(', ')})`);
 }
 
-/** Per-call `ctx`: waitUntil keeps promises referenced and logs their rejections. */
+/** What a fetch call hands to its host beyond the response (host.ts keeps them per call). */
 export interface CallScope {
+  /** `ctx.waitUntil`: keeps the promise referenced; its rejection is logged. */
   waitUntil(promise: unknown): void;
+  /** Takes a response body that is a real stream, for the host to pull. */
+  streamBody(stream: ReadableStream): void;
 }
 
 export async function runFetch(
@@ -76,7 +81,7 @@ export async function runFetch(
       `the fetch handler must return a Response, but it returned ${what}`,
     );
   }
-  return responseToWire(returned, call.maxResponseBytes);
+  return responseToWire(returned, call.maxResponseBytes, scope);
 }
 
 function requestFromWire(wire: HttpRequestData): Request {
@@ -86,10 +91,11 @@ function requestFromWire(wire: HttpRequestData): Request {
   return new Request(wire.url, { method: wire.method, headers: wire.headers, body });
 }
 
-function responseToWire(response: Response, maxBytes: number): DispatchResult {
+/** Known bytes go whole; a real stream is handed to the scope for the host to pull. */
+function responseToWire(response: Response, maxBytes: number, scope: CallScope): DispatchResult {
   const { type, status, headers } = responseParts(response);
   if (type === 'error') return failure('PROCYON_BAD_RESPONSE', 'the fetch handler returned Response.error()');
-  let body: Uint8Array | null;
+  let body: ReturnType<typeof takeResponseBody>;
   try {
     body = takeResponseBody(response);
   } catch {
@@ -98,18 +104,28 @@ function responseToWire(response: Response, maxBytes: number): DispatchResult {
       'the fetch handler returned a Response whose body had already been read',
     );
   }
-  const size = body?.byteLength ?? 0;
+  if (body !== null && body.stream !== null) {
+    scope.streamBody(body.stream);
+    const streamed: DispatchedResponse = {
+      status,
+      headers: headerEntries(headers),
+      body: null,
+      stream: true,
+    };
+    return { ok: true, result: { type: 'fetch', response: streamed } };
+  }
+  const size = body?.bytes.byteLength ?? 0;
   if (size > maxBytes) {
     return failure(
       'PROCYON_RESPONSE_TOO_LARGE',
       `the response body is ${size} bytes, over the limit of ${maxBytes} bytes`,
     );
   }
-  const wire: HttpResponseData = {
+  const wire: DispatchedResponse = {
     status,
     headers: headerEntries(headers),
     // A fresh, exact-size buffer: structured clone copies a view's whole underlying buffer.
-    body: body === null ? new Uint8Array(0) : body.slice(),
+    body: body === null ? new Uint8Array(0) : body.bytes.slice(),
   };
   return { ok: true, result: { type: 'fetch', response: wire } };
 }
@@ -130,6 +146,8 @@ export async function runEvent(
     logStreamName: `${meta.fn}/${meta.version}`,
     callbackWaitsForEmptyEventLoop: false,
     getRemainingTimeInMillis: (): number => Math.max(0, call.deadline - Date.now()),
+    // Procyon's addition: the same bindings a Workers-style handler gets as `env`.
+    env: mod.env,
   };
   let value: unknown;
   try {

@@ -1,96 +1,187 @@
 /**
- * The Body mixin shared by Request and Response: turning a BodyInit into bytes plus a default
- * Content-Type ("extract a body"), and reading it back once with text(), json(), arrayBuffer() or
- * bytes(). Bodies are held as one immutable byte array: there is no ReadableStream in the isolate
- * yet, so no `body` stream property either; the full web runtime will add streams here.
+ * The Body mixin shared by Request and Response: the `body` stream, `bodyUsed`, and reading the
+ * body once with text(), json(), arrayBuffer(), bytes(), blob() or formData().
+ *
+ * A body built from known bytes keeps them as bytes: the ReadableStream is made only when user
+ * code reads `.body`, and even then the bytes stay known until someone touches the stream, so the
+ * common case never loads the streams library. A stream body is read through the library; a body
+ * is "used" once its stream is disturbed (fetch standard), or once its bytes were consumed.
  */
-import { toBytes, utf8Decode, utf8Encode } from './encoding.js';
-import { isURLSearchParams, type URLSearchParams } from './url.js';
+import type { BodySource } from './body-init.js';
+import type { Blob } from './blob.js';
+import { utf8Decode } from './encoding.js';
+import type { FormData } from './form-data.js';
+import type { Headers } from './headers.js';
+import { blobModule, multipartModule } from './lazy.js';
+import {
+  isDisturbed,
+  isUsable,
+  knownBytes,
+  markRead,
+  readAllBytes,
+  streamFromBytes,
+  streamsModule,
+  type ReadableStream,
+} from './streams.js';
 
-export type BodyInit = string | ArrayBuffer | ArrayBufferView | URLSearchParams;
+export type { BodyInit } from './body-init.js';
 
-export interface ExtractedBody {
-  bytes: Uint8Array;
-  contentType: string | null;
+interface BodyState {
+  /** Known bytes, while no stream has been made from them; shared, never written to. */
+  bytes: Uint8Array | null;
+  stream: ReadableStream | null;
+  /** The known bytes were consumed without a stream. */
+  used: boolean;
 }
 
-/** Returns null for a null body; copies buffers, so later writes to them do not change the body. */
-export function extractBody(init: unknown): ExtractedBody | null {
-  if (init === null || init === undefined) return null;
-  if (typeof init === 'string') return { bytes: utf8Encode(init), contentType: 'text/plain;charset=UTF-8' };
-  if (isURLSearchParams(init)) {
-    return {
-      bytes: utf8Encode(init.toString()),
-      contentType: 'application/x-www-form-urlencoded;charset=UTF-8',
-    };
-  }
-  if (init instanceof ArrayBuffer || ArrayBuffer.isView(init))
-    return { bytes: toBytes(init, 'body').slice(), contentType: null };
-  if (typeof SharedArrayBuffer === 'function' && init instanceof SharedArrayBuffer) {
-    return { bytes: new Uint8Array(init).slice(), contentType: null };
-  }
-  // WebIDL turns anything else into the USVString member of the BodyInit union.
-  return { bytes: utf8Encode(String(init)), contentType: 'text/plain;charset=UTF-8' };
+const EMPTY = new Uint8Array(0);
+
+let stateOf: (body: Body) => BodyState | null;
+let setState: (body: Body, source: BodySource | null) => void;
+
+function newState(source: BodySource | null): BodyState | null {
+  return source === null ? null : { bytes: source.bytes, stream: source.stream, used: false };
 }
 
-let readSource: (body: Body) => Uint8Array | null;
-let takeSource: (body: Body, what: string) => Uint8Array | null;
+/** Whether the body is non-null, without making a stream for it. */
+export function hasBody(body: Body): boolean {
+  return stateOf(body) !== null;
+}
 
-/** The body bytes without consuming them (for clone); null for a null body. */
-export function peekBody(body: Body): Uint8Array | null {
-  return readSource(body);
+/** Gives a just-constructed Request or Response its body (clone), without copying known bytes. */
+export function adoptBody<T extends Body>(body: T, source: BodySource | null): T {
+  setState(body, source);
+  return body;
+}
+
+function isUnusable(state: BodyState | null): boolean {
+  if (state === null) return false;
+  return state.stream === null ? state.used : !isUsable(state.stream);
+}
+
+/** What the body holds for the wire: known bytes, a stream to pump, or nothing. */
+export type TakenBody = { bytes: Uint8Array; stream: null } | { bytes: null; stream: ReadableStream } | null;
+
+/**
+ * Takes the body for good (the response going to the host, or a Request taking over another's
+ * body): known bytes when they are known, else the stream. TypeError if it was already used.
+ */
+export function takeBody(body: Body, what: string): TakenBody {
+  const state = stateOf(body);
+  if (state === null) return null;
+  if (isUnusable(state)) throw new TypeError(`${what}: body has already been used`);
+  if (state.stream === null) {
+    state.used = true;
+    return { bytes: state.bytes ?? EMPTY, stream: null };
+  }
+  const bytes = knownBytes(state.stream);
+  if (bytes === null) return { bytes: null, stream: state.stream };
+  markRead(state.stream);
+  return { bytes, stream: null };
 }
 
 /**
- * Consumes the body and returns its bytes (shared, do not write to them); null for a null body.
- * TypeError if it was already read.
+ * The body of a clone: known bytes are shared; a stream is teed, this body keeping one branch
+ * (fetch standard "clone a body"). TypeError if the body was already used or is locked.
  */
-export function consumeBody(body: Body, what: string): Uint8Array | null {
-  return takeSource(body, what);
+export function cloneBody(body: Body, what: string): BodySource | null {
+  const state = stateOf(body);
+  if (state === null) return null;
+  if (isUnusable(state)) throw new TypeError(`${what}: body has already been used`);
+  if (state.stream === null) return { bytes: state.bytes ?? EMPTY, stream: null };
+  const bytes = knownBytes(state.stream);
+  if (bytes !== null) return { bytes, stream: null };
+  const [mine, theirs] = state.stream.tee();
+  state.stream = mine;
+  return { bytes: null, stream: theirs };
+}
+
+/** Takes over another body as a Request constructor does: a stream is proxied, bytes shared. */
+export function transferBody(body: Body, what: string): BodySource | null {
+  const taken = takeBody(body, what);
+  if (taken === null || taken.stream === null) return taken;
+  return { bytes: null, stream: taken.stream.pipeThrough(new (streamsModule().TransformStream)()) };
 }
 
 export abstract class Body {
-  readonly #source: Uint8Array | null;
-  #used = false;
+  #state: BodyState | null;
+  readonly #headers: Headers;
 
   static {
-    readSource = (body) => body.#source;
-    takeSource = (body, what) => body.#take(what);
+    stateOf = (body) => body.#state;
+    setState = (body, source) => {
+      body.#state = newState(source);
+    };
   }
 
-  protected constructor(source: Uint8Array | null) {
-    this.#source = source;
+  protected constructor(source: BodySource | null, headers: Headers) {
+    this.#state = newState(source);
+    this.#headers = headers;
+  }
+
+  /** The body as a ReadableStream of Uint8Array chunks; null for a null body. */
+  get body(): ReadableStream<Uint8Array> | null {
+    const state = this.#state;
+    if (state === null) return null;
+    if (state.stream === null) {
+      state.stream = streamFromBytes(state.bytes ?? EMPTY);
+      state.bytes = null;
+      // Bytes that were already consumed show as a stream that was read, as in browsers.
+      if (state.used) markRead(state.stream);
+    }
+    return state.stream as ReadableStream<Uint8Array>;
   }
 
   /** True once a non-null body has been read (a null body can be read any number of times). */
   get bodyUsed(): boolean {
-    return this.#source !== null && this.#used;
+    const state = this.#state;
+    if (state === null) return false;
+    return state.stream === null ? state.used : isDisturbed(state.stream);
   }
 
-  #take(what: string): Uint8Array | null {
-    if (this.#source === null) return null;
-    if (this.#used) throw new TypeError(`${what}: body has already been used`);
-    this.#used = true;
-    return this.#source;
+  /** The fetch standard's "consume body": all the bytes (shared: do not write to them). */
+  async #consume(method: string): Promise<Uint8Array> {
+    // Not a template: its one-character part would break in the warmed snapshot (warm.ts).
+    const what = this.constructor.name + method;
+    const taken = takeBody(this, what);
+    if (taken === null) return EMPTY;
+    return taken.stream === null ? taken.bytes : readAllBytes(taken.stream, what);
   }
 
   async arrayBuffer(): Promise<ArrayBuffer> {
-    const bytes = this.#take(`${this.constructor.name}.arrayBuffer`);
-    return bytes === null ? new ArrayBuffer(0) : (bytes.slice().buffer as ArrayBuffer);
+    return (await this.#consume('.arrayBuffer')).slice().buffer as ArrayBuffer;
   }
 
   async bytes(): Promise<Uint8Array> {
-    const bytes = this.#take(`${this.constructor.name}.bytes`);
-    return bytes === null ? new Uint8Array(0) : bytes.slice();
+    return (await this.#consume('.bytes')).slice();
   }
 
   async text(): Promise<string> {
-    const bytes = this.#take(`${this.constructor.name}.text`);
-    return bytes === null ? '' : utf8Decode(bytes);
+    return utf8Decode(await this.#consume('.text'));
   }
 
   async json(): Promise<unknown> {
-    const bytes = this.#take(`${this.constructor.name}.json`);
-    return JSON.parse(bytes === null ? '' : utf8Decode(bytes));
+    return JSON.parse(utf8Decode(await this.#consume('.json')));
+  }
+
+  async blob(): Promise<Blob> {
+    const bytes = await this.#consume('.blob');
+    return new (blobModule().Blob)([bytes], { type: this.#headers.get('content-type') ?? '' });
+  }
+
+  async formData(): Promise<FormData> {
+    const bytes = await this.#consume('.formData');
+    const { parseMediaType, parseMultipart, parseUrlencoded } = multipartModule();
+    const { essence, params } = parseMediaType(this.#headers.get('content-type') ?? '');
+    if (essence === 'multipart/form-data') {
+      const boundary = params.get('boundary');
+      if (boundary === undefined)
+        throw new TypeError('Body.formData: the multipart/form-data Content-Type has no boundary');
+      return parseMultipart(bytes, boundary);
+    }
+    if (essence === 'application/x-www-form-urlencoded') return parseUrlencoded(bytes);
+    throw new TypeError(
+      `Body.formData: cannot parse a body of Content-Type "${essence}"; expected multipart/form-data or application/x-www-form-urlencoded`,
+    );
   }
 }

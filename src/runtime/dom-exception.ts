@@ -1,6 +1,6 @@
 /**
  * DOMException: the error type web APIs throw for named failures (`atob` throws an
- * "InvalidCharacterError", later `AbortController` an "AbortError"). A bare V8 isolate has none.
+ * "InvalidCharacterError", an aborted signal an "AbortError"). A bare V8 isolate has none.
  */
 
 /** Legacy numeric codes of the names that have one (WebIDL §DOMException names table). */

@@ -108,15 +108,17 @@ export class Headers {
     this.#list.push([n, v]);
   }
 
+  // Names the callbacks below capture are longer than one character: Headers runs while the
+  // snapshot is made (warm.ts), and the snapshot rule (index.ts) applies.
   delete(name: string): void {
-    const n = headerName(name);
+    const key = headerName(name);
     this.#mutable();
-    this.#list = this.#list.filter(([k]) => k !== n);
+    this.#list = this.#list.filter(([k]) => k !== key);
   }
 
   get(name: string): string | null {
-    const n = headerName(name);
-    const values = this.#list.filter(([k]) => k === n).map(([, v]) => v);
+    const key = headerName(name);
+    const values = this.#list.filter(([k]) => k === key).map(([, v]) => v);
     return values.length === 0 ? null : values.join(', ');
   }
 
@@ -125,22 +127,22 @@ export class Headers {
   }
 
   has(name: string): boolean {
-    const n = headerName(name);
-    return this.#list.some(([k]) => k === n);
+    const key = headerName(name);
+    return this.#list.some(([k]) => k === key);
   }
 
   /** Replaces the first entry of the name in place and drops the others. */
   set(name: string, value: string): void {
-    const n = headerName(name);
-    const v = headerValue(n, value);
+    const key = headerName(name);
+    const v = headerValue(key, value);
     this.#mutable();
-    const i = this.#list.findIndex(([k]) => k === n);
-    if (i < 0) {
-      this.#list.push([n, v]);
+    const first = this.#list.findIndex(([k]) => k === key);
+    if (first < 0) {
+      this.#list.push([key, v]);
       return;
     }
-    this.#list[i] = [n, v];
-    this.#list = this.#list.filter(([k], j) => j <= i || k !== n);
+    this.#list[first] = [key, v];
+    this.#list = this.#list.filter(([k], j) => j <= first || k !== key);
   }
 
   #entries(): [string, string][] {

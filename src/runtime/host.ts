@@ -1,7 +1,8 @@
 /**
- * The prelude's side of the host contract (see contract.ts): `init`, `bind` and `dispatch`, the
- * object the host finds at `globalThis.__procyon`. State here is per isolate (the log sink, the
- * bound module) plus the one "current call"; nothing of a call outlives the next call's start.
+ * The prelude's side of the host contract (see contract.ts): `init`, `bind`, `dispatch`, `pull` and
+ * `settle`, the object the host finds at `globalThis.__procyon`. State here is per isolate (the log
+ * sink, the bound module) plus the one current call: its streamed body and its waitUntil promises.
+ * Nothing of a call outlives the next call's start.
  */
 import type { HandlerStyle } from '../sandbox/types.js';
 import { bindModule, runEvent, runFetch, type BoundModule, type CallScope } from './adapters.js';
@@ -13,27 +14,32 @@ import type {
   HostLog,
   InitOptions,
   ProcyonRuntime,
+  PullResult,
+  SettleResult,
 } from './contract.js';
 import { attachHostCall, type HostCallRef } from './bridge.js';
 import { failure, messageOf } from './failures.js';
 import { format } from './format.js';
 import { DEFAULT_LOG_LIMIT_BYTES, type LogSink } from './logs.js';
+import { outgoingModule, waitUntilModule } from './lazy.js';
+import type { OutgoingStream } from './outgoing.js';
+import type { WaitUntil } from './wait-until.js';
+
+/** What a call has beyond its response; each part is made only when the call needs it. */
+interface CallTail {
+  stream: OutgoingStream | null;
+  waiting: WaitUntil | null;
+}
 
 export function createRuntime(sink: LogSink): ProcyonRuntime {
   let bound: BoundModule | null = null;
-  /** Promises passed to ctx.waitUntil by the current call, kept referenced until the next call. */
-  let pending: Promise<unknown>[] = [];
-
-  const scope: CallScope = {
-    waitUntil(promise: unknown): void {
-      const p = Promise.resolve(promise).catch((err: unknown) => {
-        sink.write('error', `Uncaught (in waitUntil) ${format([err])}`);
-      });
-      pending.push(p);
-    },
+  const reportWaitUntil = (err: unknown): void => {
+    sink.write('error', `Uncaught (in waitUntil) ${format([err])}`);
   };
+  /** The current call's tail; a new call starts a new one. */
+  let current: CallTail = { stream: null, waiting: null };
 
-  async function run(input: DispatchInput, call: CallOptions): Promise<DispatchResult> {
+  async function run(input: DispatchInput, call: CallOptions, scope: CallScope): Promise<DispatchResult> {
     if (bound === null) return failure('PROCYON_INTERNAL', 'dispatch was called before bind');
     if (input === null || typeof input !== 'object')
       return failure('PROCYON_INTERNAL', 'dispatch input must be an object');
@@ -68,14 +74,36 @@ export function createRuntime(sink: LogSink): ProcyonRuntime {
     },
 
     async dispatch(input: DispatchInput, call: CallOptions): Promise<DispatchResult> {
-      pending = [];
+      current.stream?.cancel(new TypeError('the response stream was abandoned: a new call started'));
+      const tail: CallTail = { stream: null, waiting: null };
+      current = tail;
+      const scope: CallScope = {
+        waitUntil(promise: unknown): void {
+          tail.waiting ??= new (waitUntilModule().WaitUntil)(reportWaitUntil);
+          tail.waiting.add(promise);
+        },
+        streamBody(stream): void {
+          tail.stream = new (outgoingModule().OutgoingStream)(stream);
+        },
+      };
       sink.startCall(call?.logLimitBytes);
+      let result: DispatchResult;
       try {
-        return await run(input, call);
+        result = await run(input, call, scope);
       } catch (err) {
         // Only the prelude's own faults get here: user code runs inside try blocks in adapters.
-        return failure('PROCYON_INTERNAL', `the runtime failed: ${messageOf(err)}`);
+        result = failure('PROCYON_INTERNAL', `the runtime failed: ${messageOf(err)}`);
       }
+      if (result.ok && tail.waiting !== null && tail.waiting.outstanding > 0) result.waitUntil = true;
+      return result;
+    },
+
+    async pull(maxBytes: number): Promise<PullResult> {
+      return current.stream === null ? { ok: true, value: null } : current.stream.pull(maxBytes);
+    },
+
+    async settle(timeoutMs?: number): Promise<SettleResult> {
+      return current.waiting === null ? { pending: 0 } : current.waiting.settle(timeoutMs);
     },
   };
 }

@@ -1,17 +1,25 @@
 /**
  * Request (WHATWG Fetch), for what a server-side function needs: the incoming request handed to
  * `fetch(request, env, ctx)` and requests users build themselves. Carries method, URL, headers and
- * a byte body; browser-only members (mode, credentials, cache, ...) are left out.
+ * a body (bytes or a stream, see body.ts); browser-only members (mode, credentials, cache, ...)
+ * are left out.
  */
-import { Body, consumeBody, extractBody, peekBody, type BodyInit } from './body.js';
+import { extractBody, type BodySource } from './body-init.js';
+import { adoptBody, Body, cloneBody, hasBody, transferBody, type BodyInit } from './body.js';
 import { Headers, isToken, type HeadersInit } from './headers.js';
 import { INSPECT, type Inspect } from './inspect.js';
+import type { AbortSignal } from './abort.js';
+import { abortModule } from './lazy.js';
 import { isCanonicalHttpUrl, parseURL, type URL } from './url.js';
 
 export interface RequestInit {
   method?: string;
   headers?: HeadersInit;
   body?: BodyInit | null;
+  /** Required, and only "half", when the body is a ReadableStream. */
+  duplex?: 'half';
+  /** The request's `signal` follows this one. */
+  signal?: AbortSignal | null;
 }
 
 export type RequestInfo = Request | string | URL;
@@ -47,6 +55,10 @@ export class Request extends Body {
   readonly #method: string;
   readonly #url: string;
   readonly #headers: Headers;
+  /** The signal `signal` follows: init's, or the input Request's. */
+  readonly #follows: AbortSignal | null;
+  /** Made on first read, so that requests nobody aborts never load AbortSignal. */
+  #signal: AbortSignal | null = null;
 
   constructor(input: RequestInfo, init?: RequestInit | null) {
     if (init !== undefined && init !== null && typeof init !== 'object') {
@@ -60,28 +72,32 @@ export class Request extends Body {
     const headers = new Headers(
       options.headers !== undefined ? options.headers : from !== null ? from.#headers : undefined,
     );
-    const inputBody = from !== null ? peekBody(from) : null;
-    const initBody = options.body;
-    if (
-      (method === 'GET' || method === 'HEAD') &&
-      ((initBody !== undefined && initBody !== null) || inputBody !== null)
-    ) {
+    const initBody = extractBody(options.body, 'Request');
+    const inputHasBody = from !== null && hasBody(from);
+    if ((method === 'GET' || method === 'HEAD') && (initBody !== null || inputHasBody)) {
       throw new TypeError(`Request: a ${method} request cannot have a body`);
     }
-    let source: Uint8Array | null = null;
-    const extracted = extractBody(initBody);
-    if (extracted !== null) {
-      source = extracted.bytes;
-      if (extracted.contentType !== null && !headers.has('content-type'))
-        headers.append('content-type', extracted.contentType);
-    } else if (from !== null && inputBody !== null) {
-      // The new request takes over the input's body, which leaves the input used (spec step 43).
-      source = consumeBody(from, 'Request');
+    if (options.duplex !== undefined && options.duplex !== 'half')
+      throw new TypeError(`Request: duplex must be "half", not ${JSON.stringify(String(options.duplex))}`);
+    if (initBody?.source.stream && options.duplex === undefined)
+      throw new TypeError('Request: a ReadableStream body needs the duplex: "half" option');
+    let source: BodySource | null = null;
+    if (initBody !== null) {
+      source = initBody.source;
+      if (initBody.contentType !== null && !headers.has('content-type'))
+        headers.append('content-type', initBody.contentType);
+    } else if (from !== null) {
+      // The new request takes over the input's body, which leaves the input used (spec step 41).
+      source = transferBody(from, 'Request');
     }
-    super(source);
+    const signal = options.signal ?? null;
+    if (signal !== null && !(signal instanceof abortModule().AbortSignal))
+      throw new TypeError('Request: signal must be an AbortSignal');
+    super(source, headers);
     this.#method = method;
     this.#url = url;
     this.#headers = headers;
+    this.#follows = signal ?? (from === null ? null : (from.#signal ?? from.#follows));
   }
 
   get method(): string {
@@ -100,14 +116,20 @@ export class Request extends Body {
     return 'follow';
   }
 
+  get duplex(): 'half' {
+    return 'half';
+  }
+
+  /** Aborts when the signal the request was made with does; never, for the incoming request. */
+  get signal(): AbortSignal {
+    this.#signal ??= abortModule().AbortSignal.any(this.#follows === null ? [] : [this.#follows]);
+    return this.#signal;
+  }
+
   clone(): Request {
-    if (this.bodyUsed) throw new TypeError('Request.clone: body has already been used');
-    const source = peekBody(this);
-    return new Request(this.#url, {
-      method: this.#method,
-      headers: this.#headers,
-      body: source === null ? null : source,
-    });
+    const source = cloneBody(this, 'Request.clone');
+    const init = { method: this.#method, headers: this.#headers, signal: this.#signal ?? this.#follows };
+    return adoptBody(new Request(this.#url, init), source);
   }
 
   get [Symbol.toStringTag](): string {

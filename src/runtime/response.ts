@@ -3,7 +3,8 @@
  * redirect() and error(). The dispatcher reads status, headers and body bytes back out through
  * `responseParts`, never through the public (user-patchable) getters.
  */
-import { Body, consumeBody, extractBody, peekBody, type BodyInit } from './body.js';
+import { extractBody } from './body-init.js';
+import { adoptBody, Body, cloneBody, takeBody, type BodyInit, type TakenBody } from './body.js';
 import { freezeHeaders, Headers, type HeadersInit } from './headers.js';
 import { INSPECT, type Inspect } from './inspect.js';
 import { parseURL, type URL } from './url.js';
@@ -68,16 +69,17 @@ export class Response extends Body {
       throw new RangeError(`Response: status ${String(options.status)} is outside the range 200 to 599`);
     }
     const statusText = options.statusText === undefined ? '' : String(options.statusText);
-    if (!REASON_PHRASE.test(statusText)) throw new TypeError(`Response: invalid statusText "${statusText}"`);
+    if (!REASON_PHRASE.test(statusText))
+      throw new TypeError(`Response: invalid statusText ${JSON.stringify(statusText)}`);
     const headers = new Headers(options.headers);
-    const extracted = extractBody(body);
+    const extracted = extractBody(body, 'Response');
     if (extracted !== null) {
       if (NULL_BODY_STATUSES.has(status))
         throw new TypeError(`Response: a ${status} response cannot have a body`);
       if (extracted.contentType !== null && !headers.has('content-type'))
         headers.append('content-type', extracted.contentType);
     }
-    super(extracted === null ? null : extracted.bytes);
+    super(extracted === null ? null : extracted.source, headers);
     this.#status = status;
     this.#statusText = statusText;
     this.#headers = headers;
@@ -141,14 +143,10 @@ export class Response extends Body {
   }
 
   clone(): Response {
-    if (this.bodyUsed) throw new TypeError('Response.clone: body has already been used');
     if (this.#type === 'error') return Response.error();
-    // A byte body adds no content type, so the copy's headers are exactly this one's.
-    return new Response(peekBody(this), {
-      status: this.#status,
-      statusText: this.#statusText,
-      headers: this.#headers,
-    });
+    const source = cloneBody(this, 'Response.clone');
+    const init = { status: this.#status, statusText: this.#statusText, headers: this.#headers };
+    return adoptBody(new Response(null, init), source);
   }
 
   get [Symbol.toStringTag](): string {
@@ -168,7 +166,7 @@ export class Response extends Body {
   }
 }
 
-/** Reads the body for the wire; TypeError if it was already read. */
-export function takeResponseBody(response: Response): Uint8Array | null {
-  return consumeBody(response, 'Response');
+/** Takes the body for the wire: known bytes or the stream; TypeError if it was already used. */
+export function takeResponseBody(response: Response): TakenBody {
+  return takeBody(response, 'Response');
 }

@@ -12,6 +12,7 @@
  */
 import type * as WhatwgUrl from 'whatwg-url-minimum';
 import { atob } from './base64.js';
+import { defineLazyGlobal } from './define.js';
 import { INSPECT, type Inspect } from './inspect.js';
 
 type UrlModule = typeof WhatwgUrl;
@@ -117,24 +118,8 @@ function addInspect({ URL, URLSearchParams }: UrlModule): void {
   });
 }
 
-/**
- * Defines `globalThis[name]` as an accessor that loads the library on first read and then turns
- * itself into an ordinary data property; assigning to it first just stores the new value.
- */
-export function defineLazyUrlGlobal(name: 'URL' | 'URLSearchParams'): void {
-  const settle = (value: unknown): void => {
-    Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
-  };
-  Object.defineProperty(globalThis, name, {
-    get(): unknown {
-      const value = urlModule()[name];
-      settle(value);
-      return value;
-    },
-    set(value: unknown): void {
-      settle(value);
-    },
-    configurable: true,
-    enumerable: false,
-  });
+/** Puts URL and URLSearchParams on the global object; the library loads on first read. */
+export function installUrlGlobals(): void {
+  defineLazyGlobal('URL', urlModule);
+  defineLazyGlobal('URLSearchParams', urlModule);
 }

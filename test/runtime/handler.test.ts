@@ -38,6 +38,7 @@ describe('dispatch: handler style', () => {
           logStreamName: 'fn/v1',
           callbackWaitsForEmptyEventLoop: false,
           getRemainingTimeInMillis: 'function',
+          env: {},
         });
         assert.ok(value.remaining > 0 && value.remaining <= 3_000, `remaining ${value.remaining}`);
       },

@@ -13,9 +13,11 @@ import type {
   DispatchInput,
   DispatchResult,
   InitOptions,
+  PullResult,
+  SettleResult,
 } from '../../src/runtime/contract.js';
 
-export type { DispatchResult };
+export type { DispatchResult, PullResult };
 
 /** dist/test/runtime/harness.js -> dist/runtime/prelude.js */
 export const PRELUDE_PATH = fileURLToPath(new URL('../../runtime/prelude.js', import.meta.url));
@@ -62,11 +64,16 @@ export class TestProc {
   readonly style: string;
   readonly logs: LogEntry[];
   readonly #isolate: ivm.Isolate;
-  readonly #dispatch: ivm.Reference;
+  readonly #entries: Record<'dispatch' | 'pull' | 'settle', ivm.Reference>;
 
-  private constructor(isolate: ivm.Isolate, dispatch: ivm.Reference, style: string, logs: LogEntry[]) {
+  private constructor(
+    isolate: ivm.Isolate,
+    entries: Record<'dispatch' | 'pull' | 'settle', ivm.Reference>,
+    style: string,
+    logs: LogEntry[],
+  ) {
     this.#isolate = isolate;
-    this.#dispatch = dispatch;
+    this.#entries = entries;
     this.style = style;
     this.logs = logs;
   }
@@ -97,8 +104,9 @@ export class TestProc {
       const style = (await bind.apply(undefined, [mod.namespace.derefInto(), meta], {
         arguments: { copy: true },
       })) as string;
-      const dispatch = rt.getSync('dispatch', { reference: true }) as ivm.Reference;
-      return new TestProc(isolate, dispatch, style, logs);
+      const entry = (name: string): ivm.Reference => rt.getSync(name, { reference: true }) as ivm.Reference;
+      const entries = { dispatch: entry('dispatch'), pull: entry('pull'), settle: entry('settle') };
+      return new TestProc(isolate, entries, style, logs);
     } catch (err) {
       isolate.dispose();
       throw err;
@@ -107,11 +115,40 @@ export class TestProc {
 
   async dispatch(input: DispatchInput, call: Partial<CallOptions> = {}): Promise<DispatchResult> {
     const options: CallOptions = { ...DEFAULT_CALL, deadline: Date.now() + 5_000, ...call };
-    return (await this.#dispatch.apply(undefined, [input, options], {
+    return (await this.#entries.dispatch.apply(undefined, [input, options], {
       arguments: { copy: true },
       result: { promise: true, copy: true },
       timeout: 5_000,
     })) as DispatchResult;
+  }
+
+  /** `__procyon.pull(maxBytes)`: the next chunk of the current call's streamed body. */
+  async pull(maxBytes: number): Promise<PullResult> {
+    return (await this.#entries.pull.apply(undefined, [maxBytes], {
+      result: { promise: true, copy: true },
+      timeout: 5_000,
+    })) as PullResult;
+  }
+
+  /** `__procyon.settle(timeoutMs)`: waits for the current call's waitUntil promises. */
+  async settle(timeoutMs?: number): Promise<SettleResult> {
+    return (await this.#entries.settle.apply(undefined, timeoutMs === undefined ? [] : [timeoutMs], {
+      result: { promise: true, copy: true },
+      timeout: 5_000,
+    })) as SettleResult;
+  }
+
+  /** Pulls the streamed body to its end: the chunks as the host got them, or the error that ended it. */
+  async drain(
+    maxBytes: number,
+  ): Promise<{ chunks: Uint8Array[]; error?: { code: string; message: string } }> {
+    const chunks: Uint8Array[] = [];
+    for (;;) {
+      const result = await this.pull(maxBytes);
+      if (!result.ok) return { chunks, error: result.error };
+      if (result.value === null) return { chunks };
+      chunks.push(result.value);
+    }
   }
 
   fetch(request: FetchInput = {}, call: Partial<CallOptions> = {}): Promise<DispatchResult> {

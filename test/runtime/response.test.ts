@@ -84,7 +84,7 @@ describe('Response', () => {
         'RangeError',
       ],
       'Not Found',
-      'TypeError: Response: invalid statusText "bad\ntext"',
+      'TypeError: Response: invalid statusText "bad\\ntext"',
       'TypeError: Response: invalid statusText "\u0100"',
       [true, true, false, false],
     ]);
@@ -140,7 +140,7 @@ describe('Response', () => {
       const a = Response.redirect('https://example.com/a b');
       const b = Response.redirect(new URL('https://example.com/x'), 308);
       return [
-        [a.status, a.headers.get('location'), a.body === undefined ? 'no body prop' : 'body', await a.text()],
+        [a.status, a.headers.get('location'), a.body === null ? 'null body' : 'body', await a.text()],
         [b.status, b.headers.get('location')],
         thrown(() => Response.redirect('https://example.com/', 200)),
         thrown(() => Response.redirect('https://example.com/', 304)),
@@ -148,7 +148,7 @@ describe('Response', () => {
       ];
     `);
     assert.deepEqual(out, [
-      [302, 'https://example.com/a%20b', 'no body prop', ''],
+      [302, 'https://example.com/a%20b', 'null body', ''],
       [308, 'https://example.com/x'],
       'RangeError: Response.redirect: 200 is not a redirect status',
       'RangeError: Response.redirect: 304 is not a redirect status',

@@ -1,0 +1,134 @@
+/**
+ * The `env` of a function: plain vars, secrets (strings as well), KV namespaces and service
+ * bindings. KV and service calls go through the host bridge to the node, which checks each one
+ * against the version's declared bindings.
+ *
+ * Snapshot rule (see index.ts): this module runs while the snapshot is made, so no one-letter
+ * module-level names, one-character string literals or one-character property keys.
+ */
+import { hostCall } from './bridge.js';
+import { TextDecoder, TextEncoder } from './encoding.js';
+import { Request } from './request.js';
+import { Response } from './response.js';
+
+export interface EnvMeta {
+  vars: Record<string, string>;
+  secrets?: Record<string, string>;
+  bindings?: { kv: string[]; services: string[] };
+}
+
+type KvType = 'text' | 'json' | 'arrayBuffer' | 'stream';
+interface KvRecord {
+  value: Uint8Array;
+  metadata: unknown;
+}
+
+function kvType(options: unknown): KvType {
+  const type = typeof options === 'string' ? options : (options as { type?: unknown } | undefined)?.type;
+  if (type === undefined) return 'text';
+  if (type === 'text' || type === 'json' || type === 'arrayBuffer' || type === 'stream') return type;
+  throw new TypeError(`Unknown KV response type "${String(type)}"`);
+}
+
+function decodeKv(bytes: Uint8Array, type: KvType): unknown {
+  if (type === 'arrayBuffer')
+    return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+  if (type === 'stream') return new Response(bytes).body;
+  const text = new TextDecoder().decode(bytes);
+  return type === 'json' ? JSON.parse(text) : text;
+}
+
+async function toBytes(value: unknown): Promise<Uint8Array> {
+  if (typeof value === 'string') return new TextEncoder().encode(value);
+  if (value instanceof ArrayBuffer) return new Uint8Array(value.slice(0));
+  if (ArrayBuffer.isView(value))
+    return new Uint8Array(value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength));
+  if (
+    value !== null &&
+    typeof value === 'object' &&
+    typeof (value as { getReader?: unknown }).getReader === 'function'
+  ) {
+    return new Uint8Array(
+      await new Response(value as ConstructorParameters<typeof Response>[0]).arrayBuffer(),
+    );
+  }
+  throw new TypeError('KV put() accepts a string, ArrayBuffer, ArrayBufferView or ReadableStream');
+}
+
+/** A Workers-KV-compatible namespace bound under `binding`. */
+export class KVNamespace {
+  readonly #binding: string;
+
+  constructor(binding: string) {
+    this.#binding = binding;
+  }
+
+  async get(key: string, options?: unknown): Promise<unknown> {
+    const type = kvType(options);
+    const found = (await hostCall('kv.get', [this.#binding, String(key)])) as KvRecord | null;
+    return found === null ? null : decodeKv(found.value, type);
+  }
+
+  async getWithMetadata(key: string, options?: unknown): Promise<{ value: unknown; metadata: unknown }> {
+    const type = kvType(options);
+    const found = (await hostCall('kv.get', [this.#binding, String(key)])) as KvRecord | null;
+    return found === null
+      ? { value: null, metadata: null }
+      : { value: decodeKv(found.value, type), metadata: found.metadata ?? null };
+  }
+
+  async put(
+    key: string,
+    value: unknown,
+    options?: { expiration?: number; expirationTtl?: number; metadata?: unknown },
+  ): Promise<void> {
+    const opts: Record<string, unknown> = {};
+    if (options?.expiration !== undefined) opts.expiration = Number(options.expiration);
+    if (options?.expirationTtl !== undefined) opts.expirationTtl = Number(options.expirationTtl);
+    if (options?.metadata !== undefined) opts.metadata = options.metadata;
+    await hostCall('kv.put', [this.#binding, String(key), await toBytes(value), opts]);
+  }
+
+  async delete(key: string): Promise<void> {
+    await hostCall('kv.delete', [this.#binding, String(key)]);
+  }
+
+  async list(options?: { prefix?: string; limit?: number; cursor?: string }): Promise<unknown> {
+    const opts: Record<string, unknown> = {};
+    if (options?.prefix !== undefined) opts.prefix = String(options.prefix);
+    if (options?.limit !== undefined) opts.limit = Number(options.limit);
+    if (options?.cursor !== undefined) opts.cursor = String(options.cursor);
+    return hostCall('kv.list', [this.#binding, opts]);
+  }
+}
+
+const NULL_BODY_STATUS = [101, 103, 204, 205, 304];
+
+/** Another function, called in the node without an HTTP round trip: `env.AUTH.fetch(request)`. */
+export class ServiceBinding {
+  readonly #binding: string;
+
+  constructor(binding: string) {
+    this.#binding = binding;
+  }
+
+  async fetch(...args: ConstructorParameters<typeof Request>): Promise<Response> {
+    const request = new Request(...args);
+    const body = request.body === null ? null : new Uint8Array(await request.arrayBuffer());
+    const headers: [string, string][] = [];
+    request.headers.forEach((value, name) => headers.push([name, value]));
+    const reply = (await hostCall('service.fetch', [
+      this.#binding,
+      { method: request.method, url: request.url, headers, body },
+    ])) as { status: number; headers: [string, string][]; body: Uint8Array };
+    const nullBody = NULL_BODY_STATUS.includes(reply.status);
+    return new Response(nullBody ? null : reply.body, { status: reply.status, headers: reply.headers });
+  }
+}
+
+export function createEnv(meta: EnvMeta): Readonly<Record<string, unknown>> {
+  const env: Record<string, unknown> = { ...meta.vars, ...(meta.secrets ?? {}) };
+  for (const name of meta.bindings?.kv ?? []) env[name] = new KVNamespace(name);
+  for (const name of meta.bindings?.services ?? []) env[name] = new ServiceBinding(name);
+  return Object.freeze(env);
+}
