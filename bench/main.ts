@@ -5,7 +5,8 @@
  * returning the same body, with the same load generator (autocannon) and settings.
  * Writes bench/results/foundation.json. Knobs: BENCH_COLD_N, BENCH_SECONDS, BENCH_CONNECTIONS.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { cpus, totalmem } from 'node:os';
 import { deploy, load, percentile, round, startNode, startPlain } from './lib.js';
 
@@ -73,6 +74,8 @@ const result = {
     memGiB: round(totalmem() / 2 ** 30, 1),
     node: process.version,
   },
+  // The in-isolate runtime is snapshotted; its size is what a cold start must not grow with.
+  preludeBytes: statSync(fileURLToPath(new URL('../runtime/prelude.js', import.meta.url))).size,
   settings: {
     coldN: COLD_N,
     seconds: SECONDS,
