@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: where the foundation stands against its anchors, measured side by side in one
  * run on this machine. (a) cold start: the first request of N fresh versions, end to end over
- * HTTP; (b) warm throughput: the hello function on Procyon against a plain Node `http` server
+ * HTTP, with and without stem cells; (b) warm throughput: the hello function on Procyon against a plain Node `http` server
  * returning the same body, with the same load generator (autocannon) and settings.
  * Writes bench/results/foundation.json. Knobs: BENCH_COLD_N, BENCH_SECONDS, BENCH_CONNECTIONS.
  */
@@ -16,8 +16,12 @@ const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 
 const HELLO = `export default { fetch() { return new Response('Hello, world!\\n', { headers: { 'content-type': 'text/plain; charset=utf-8' } }); } };`;
 
-async function coldStarts(): Promise<{ n: number; p50: number; p99: number; mean: number }> {
-  const node = await startNode();
+async function coldStarts(
+  stemCells?: number,
+): Promise<{ n: number; p50: number; p99: number; mean: number }> {
+  const node = await startNode(
+    stemCells === undefined ? {} : { env: { PROCYON_STEM_CELLS: String(stemCells) } },
+  );
   try {
     const times: number[] = [];
     for (let i = 0; i < COLD_N; i++) {
@@ -62,6 +66,8 @@ async function warm() {
 const started = new Date().toISOString();
 console.log(`cold start: ${COLD_N} fresh versions...`);
 const cold = await coldStarts();
+// The same measurement with no stem cells: what a cold start costs when it makes its isolate.
+const coldNoStems = await coldStarts(0);
 console.log(`warm: ${SECONDS}s x ${CONNECTIONS} connections, Procyon then plain Node...`);
 const w = await warm();
 const result = {
@@ -83,6 +89,7 @@ const result = {
     loadGenerator: 'autocannon (in the bench process)',
   },
   coldStartMs: cold,
+  coldStartNoStemCellsMs: coldNoStems,
   warm: w,
 };
 mkdirSync('bench/results', { recursive: true });
@@ -93,5 +100,6 @@ console.log(`
 | warm req/s | ${w.procyon.rps} | ${w.plainNode.rps} | ${w.ratio} |
 | warm p50 / p99 latency (ms) | ${w.procyon.p50} / ${w.procyon.p99} | ${w.plainNode.p50} / ${w.plainNode.p99} | |
 | cold start, first request of a new version, p50 / p99 (ms) | ${cold.p50} / ${cold.p99} | | |
+| the same without stem cells, p50 / p99 (ms) | ${coldNoStems.p50} / ${coldNoStems.p99} | | |
 errors: procyon ${w.procyon.errors} (non-2xx ${w.procyon.non2xx}), plain ${w.plainNode.errors}
 written: bench/results/foundation.json`);

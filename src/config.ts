@@ -51,6 +51,12 @@ export const ConfigSchema = z.object({
    * @default 8
    */
   maxProcsPerVersion: z.coerce.number().int().min(1).max(1024).default(8),
+  /**
+   * Stem cells: isolates from the prelude snapshot, initialised and waiting, per memory size in
+   * use, so a cold start only loads the function's module. Each holds ~2-3 MB. 0 turns them off.
+   * @default 4
+   */
+  stemCells: z.coerce.number().int().min(0).max(64).default(4),
   /** Largest request or response body of a synchronous call. @default 6 MiB (bytes) */
   maxPayloadBytes: z.coerce
     .number()
@@ -120,6 +126,7 @@ export const ENV: Partial<Record<keyof NodeConfigInput, string>> = {
   dataDir: 'PROCYON_DATA_DIR',
   isolateHosts: 'PROCYON_ISOLATE_HOSTS',
   maxProcsPerVersion: 'PROCYON_MAX_PROCS_PER_VERSION',
+  stemCells: 'PROCYON_STEM_CELLS',
   maxPayloadBytes: 'PROCYON_MAX_PAYLOAD_BYTES',
   logLimitBytes: 'PROCYON_LOG_LIMIT_BYTES',
   keepAliveMs: 'PROCYON_KEEP_ALIVE_MS',

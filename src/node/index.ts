@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { createApiKey } from '../auth/keys.js';
 import type { NodeConfig } from '../config.js';
-import { FunctionService } from '../control/functions.js';
+import { FunctionService, LIMITS } from '../control/functions.js';
 import { ActivationRecorder, Invoker } from '../invoker/index.js';
 import type { Logger } from '../logger.js';
 import { Registry } from '../registry/index.js';
@@ -67,6 +67,8 @@ export class ProcyonNode {
       hosts: config.isolateHosts,
       keepAliveMs: config.keepAliveMs,
       maxProcsPerVersion: config.maxProcsPerVersion,
+      stemCells: config.stemCells,
+      defaultMemoryMb: LIMITS.memory.default,
       denyEgress: [...config.denyEgress],
       fetchTimeoutMs: config.fetchTimeoutMs,
       fetchMaxResponseBytes: config.fetchMaxResponseBytes,

@@ -82,6 +82,8 @@ export class HostHandle {
         PROCYON_HOST_OPTIONS: JSON.stringify({
           keepAliveMs: this.options.keepAliveMs,
           maxProcsPerVersion: this.options.maxProcsPerVersion,
+          stemCells: this.options.stemCells,
+          defaultMemoryMb: this.options.defaultMemoryMb,
           denyEgress: this.options.denyEgress,
           fetchTimeoutMs: this.options.fetchTimeoutMs,
           fetchMaxResponseBytes: this.options.fetchMaxResponseBytes,

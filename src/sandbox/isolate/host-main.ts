@@ -9,7 +9,8 @@ import { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { WireError } from '../../errors.js';
 import type { BridgeReply } from './bridges/index.js';
-import { VersionPool } from './pool.js';
+import { VersionPool, type ProcFactory } from './pool.js';
+import { StemPool } from './stem.js';
 import { IsolateProc, type CallTail, type ProcHooks } from './proc.js';
 import type { FromHost, HostOptions, ToHost } from './protocol.js';
 import { encode, readFrames } from './wire.js';
@@ -29,6 +30,15 @@ const snapshot = ivm.Isolate.createSnapshot([
   { code: readFileSync(PRELUDE_PATH, 'utf8'), filename: 'procyon:prelude.js' },
 ]);
 const pools = new Map<string, VersionPool>();
+/** The node's default per-activation log budget; calls carry their own. (bytes) */
+const DEFAULT_LOG_LIMIT_BYTES = 64 * 1024;
+/** Memory sizes kept stocked with stem cells (the default size first). */
+const STEM_SIZES = 4;
+const stems = new StemPool(snapshot, DEFAULT_LOG_LIMIT_BYTES, options.stemCells, STEM_SIZES);
+// Functions use the default memory size unless they say otherwise: have those ready at once.
+stems.stock(options.defaultMemoryMb);
+const makeProc: ProcFactory = (load, logLimit) =>
+  IsolateProc.create(snapshot, load, logLimit, stems.take(load.memoryMb));
 /** Calls whose response went out but whose tail (stream, waitUntil) is still running. */
 const tails = new Map<number, CallTail>();
 /** Bridge requests waiting for the node's answer. */
@@ -63,7 +73,7 @@ async function handle(msg: ToHost): Promise<void> {
     case 'invoke': {
       let pool = pools.get(msg.key);
       if (!pool && msg.load) {
-        pool = new VersionPool(msg.load, snapshot, options.maxProcsPerVersion);
+        pool = new VersionPool(msg.load, makeProc, options.maxProcsPerVersion);
         pools.set(msg.key, pool);
       }
       if (!pool) {
@@ -114,7 +124,8 @@ async function handle(msg: ToHost): Promise<void> {
     }
     case 'validate': {
       try {
-        const proc = await IsolateProc.create(snapshot, msg.load, 64 * 1024);
+        // Deploys are not latency-critical: stems are kept for cold starts.
+        const proc = await IsolateProc.create(snapshot, msg.load, DEFAULT_LOG_LIMIT_BYTES);
         const style = proc.style;
         proc.dispose();
         send({ t: 'validated', id: msg.id, out: { ok: true, style } });

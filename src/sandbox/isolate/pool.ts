@@ -4,24 +4,26 @@
  * `maxProcs`, after which calls wait for a proc to come free (nested service-binding calls do
  * not wait: their callers hold procs, so waiting could deadlock a chain through one version).
  */
-import type ivm from 'isolated-vm';
 import type { WireError } from '../../errors.js';
 import type { InvokeInput } from '../types.js';
 import { IsolateProc, type CallResult, type ProcHooks } from './proc.js';
 import type { CallSpec, LoadSpec } from './protocol.js';
 
+/** Makes a proc for a version: from a stem cell when one is ready. */
+export type ProcFactory = (load: LoadSpec, logLimitBytes: number) => Promise<IsolateProc>;
+
 export class VersionPool {
   readonly #load: LoadSpec;
-  readonly #snapshot: ivm.ExternalCopy<ArrayBuffer>;
+  readonly #makeProc: ProcFactory;
   readonly #maxProcs: number;
   #idle: IsolateProc[] = [];
   #busy = 0;
   #waiters: (() => void)[] = [];
   #retired = false;
 
-  constructor(load: LoadSpec, snapshot: ivm.ExternalCopy<ArrayBuffer>, maxProcs: number) {
+  constructor(load: LoadSpec, makeProc: ProcFactory, maxProcs: number) {
     this.#load = load;
-    this.#snapshot = snapshot;
+    this.#makeProc = makeProc;
     this.#maxProcs = maxProcs;
   }
 
@@ -38,7 +40,7 @@ export class VersionPool {
     const cold = !proc;
     if (!proc) {
       try {
-        proc = await IsolateProc.create(this.#snapshot, this.#load, call.logLimitBytes);
+        proc = await this.#makeProc(this.#load, call.logLimitBytes);
       } catch (err) {
         this.#release(undefined);
         return { out: loadFailure(err, call.activationId), tail: null };

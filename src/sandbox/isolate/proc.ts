@@ -13,13 +13,12 @@
 import ivm from 'isolated-vm';
 import type { WireError } from '../../errors.js';
 import type { HandlerStyle, InvokeInput, InvokeOutput, LogLine } from '../types.js';
-import { BRIDGES, runBridge, type BridgeContext, type EgressLimits } from './bridges/index.js';
+import type { BridgeContext, EgressLimits } from './bridges/index.js';
+import { createStem, HARD_LOG_FACTOR, pushLog, redact, type LogSink, type Stem } from './stem.js';
 import type { CallSpec, LoadSpec, TailMeta } from './protocol.js';
 
 /** Top-level module code gets this long to evaluate. (ms) */
 const MODULE_EVAL_TIMEOUT_MS = 5_000;
-/** The prelude caps logs per call; this is the host's own hard cap in case the prelude is bypassed. */
-const HARD_LOG_FACTOR = 2;
 
 type DispatchResult =
   | {
@@ -41,15 +40,6 @@ type DispatchResult =
   | { ok: false; error: WireError };
 
 type PullResult = { ok: true; value: Uint8Array | null } | { ok: false; error: WireError };
-
-interface LogSink {
-  lines: LogLine[];
-  bytes: number;
-  limit: number;
-  truncated: boolean;
-  /** Secret values to mask in log lines. */
-  redact: string[];
-}
 
 /** Secrets shorter than this are not masked: doing so would garble ordinary output. */
 const MIN_REDACT_LENGTH = 4;
@@ -83,7 +73,6 @@ interface RuntimeEntries {
   settle: ivm.Reference | null;
 }
 
-const LEVELS = new Set<LogLine['level']>(['debug', 'info', 'log', 'warn', 'error']);
 const EMPTY = new Uint8Array(0);
 
 export class IsolateProc {
@@ -112,47 +101,28 @@ export class IsolateProc {
     this.#current = current;
   }
 
-  /** Creates the isolate, loads and evaluates the module, binds its handler. Throws `{ wire }`. */
+  /**
+   * Loads and evaluates the module in a stem (a ready isolate; a new one when none is given) and
+   * binds its handler. Throws `{ wire }`.
+   */
   static async create(
     snapshot: ivm.ExternalCopy<ArrayBuffer>,
     load: LoadSpec,
     logLimit: number,
+    stem?: Stem,
   ): Promise<IsolateProc> {
-    const isolate = new ivm.Isolate({ memoryLimit: load.memoryMb, snapshot });
-    const sink: LogSink = {
-      lines: [],
-      bytes: 0,
-      limit: logLimit * HARD_LOG_FACTOR,
-      truncated: false,
-      redact: Object.values(load.secrets)
-        .filter((v) => v.length >= MIN_REDACT_LENGTH)
-        .sort((a, b) => b.length - a.length),
-    };
-    const current: { ctx: BridgeContext | null } = { ctx: null };
+    let isolate: ivm.Isolate | undefined = stem?.isolate;
     try {
-      const context = await isolate.createContext();
-      const rt = (await context.global.get('__procyon', { reference: true })) as ivm.Reference;
-      if (rt.typeof !== 'object') throw new Error('runtime prelude missing from snapshot');
-      // User code must not reach the runtime's entry points; the host keeps the only reference.
-      await context.eval('delete globalThis.__procyon');
-      const get = async (name: string): Promise<ivm.Reference | null> => {
-        const ref = (await rt.get(name, { reference: true })) as ivm.Reference;
-        return ref.typeof === 'function' ? ref : null;
-      };
-      const init = await get('init');
-      if (!init) throw new Error('runtime prelude has no init');
-      const log = new ivm.Callback((level: string, msg: string) => pushLog(sink, level, msg));
-      const bridge = new ivm.Reference((op: unknown, args: unknown) =>
-        runBridge(BRIDGES, current.ctx, op, args),
-      );
-      await init.apply(
-        undefined,
-        [log, new ivm.ExternalCopy({ logLimitBytes: logLimit }).copyInto(), bridge],
-        {
-          timeout: MODULE_EVAL_TIMEOUT_MS,
-        },
-      );
-      const mod = await isolate.compileModule(load.code, { filename: `${load.fn}.js` });
+      const s = stem ?? (await createStem(snapshot, load.memoryMb, logLimit));
+      const iso = s.isolate;
+      isolate = iso;
+      const { context, sink, current } = s;
+      const get = s.entry;
+      sink.limit = logLimit * HARD_LOG_FACTOR;
+      sink.redact = Object.values(load.secrets)
+        .filter((v) => v.length >= MIN_REDACT_LENGTH)
+        .sort((a, b) => b.length - a.length);
+      const mod = await iso.compileModule(load.code, { filename: `${load.fn}.js` });
       await mod.instantiate(context, (specifier) => {
         throw new Error(`import of "${specifier}" is not allowed: dependencies are bundled at deploy`);
       });
@@ -177,12 +147,14 @@ export class IsolateProc {
         },
       )) as HandlerStyle;
       const entry = { dispatch, pull: await get('pull'), settle: await get('settle') };
-      const proc = new IsolateProc(isolate, entry, style, sink, current);
+      const proc = new IsolateProc(iso, entry, style, sink, current);
       proc.#egressAllow = load.egress.allow;
       return proc;
     } catch (err) {
-      const error = classify(err, isolate, false, 'PROCYON_BUILD_FAILED');
-      if (!isolate.isDisposed) isolate.dispose();
+      const error = isolate
+        ? classify(err, isolate, false, 'PROCYON_BUILD_FAILED')
+        : { code: 'PROCYON_INTERNAL' as const, message: `could not create an isolate: ${String(err)}` };
+      if (isolate && !isolate.isDisposed) isolate.dispose();
       throw Object.assign(new Error(error.message), { wire: error });
     }
   }
@@ -367,33 +339,6 @@ export class IsolateProc {
     this.#disposed = true;
     if (!this.#isolate.isDisposed) this.#isolate.dispose();
   }
-}
-
-/** Masks the function's secrets wherever they appear verbatim. */
-function redact(sink: LogSink, text: string): string {
-  for (const secret of sink.redact) if (text.includes(secret)) text = text.split(secret).join('[REDACTED]');
-  return text;
-}
-
-function pushLog(sink: LogSink, level: string, msg: string): void {
-  if (sink.truncated) return;
-  const text = redact(sink, String(msg));
-  sink.bytes += text.length;
-  if (sink.bytes > sink.limit) {
-    sink.truncated = true;
-    sink.lines.push({
-      ts: Date.now(),
-      level: 'warn',
-      msg: `[procyon] log limit reached; further output dropped`,
-    });
-    return;
-  }
-  if (text.startsWith('[procyon] log limit')) sink.truncated = true;
-  sink.lines.push({
-    ts: Date.now(),
-    level: LEVELS.has(level as LogLine['level']) ? (level as LogLine['level']) : 'log',
-    msg: text,
-  });
 }
 
 /** Turns whatever isolated-vm threw into a typed error. */

@@ -56,6 +56,10 @@ export interface HostOptions {
   keepAliveMs: number;
   /** Procs per version a host creates before calls wait for one to be free. */
   maxProcsPerVersion: number;
+  /** Stem-cell isolates kept ready per memory size (0: none, every cold start makes its isolate). */
+  stemCells: number;
+  /** Functions' default memory size, stocked with stem cells from the start. (MB) */
+  defaultMemoryMb: number;
   /**
    * `host:port` patterns no function's `fetch` may reach, whatever its allow list says: the node's
    * own services (NATS, PostgreSQL). Pattern syntax: bridges/egress.ts.
