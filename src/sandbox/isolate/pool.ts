@@ -6,7 +6,8 @@
  */
 import type { WireError } from '../../errors.js';
 import type { InvokeInput } from '../types.js';
-import { IsolateProc, type CallResult, type ProcHooks } from './proc.js';
+import type { IsolateProc} from './proc.js';
+import { type CallResult, type ProcHooks } from './proc.js';
 import type { CallSpec, LoadSpec } from './protocol.js';
 
 /** Makes a proc for a version: from a stem cell when one is ready. */
