@@ -6,7 +6,7 @@
  */
 import type { WireError } from '../../errors.js';
 import type { InvokeInput } from '../types.js';
-import type { IsolateProc} from './proc.js';
+import type { IsolateProc } from './proc.js';
 import { type CallResult, type ProcHooks } from './proc.js';
 import type { CallSpec, LoadSpec } from './protocol.js';
 
