@@ -32,6 +32,8 @@ const snapshot = ivm.Isolate.createSnapshot([
 const pools = new Map<string, VersionPool>();
 /** The node's default per-activation log budget; calls carry their own. (bytes) */
 const DEFAULT_LOG_LIMIT_BYTES = 64 * 1024;
+/** Retired versions' idle isolates are disposed this much later. (ms) */
+const RETIRE_DELAY_MS = 100;
 /** Memory sizes kept stocked with stem cells (the default size first). */
 const STEM_SIZES = 4;
 const stems = new StemPool(snapshot, DEFAULT_LOG_LIMIT_BYTES, options.stemCells, STEM_SIZES);
@@ -138,10 +140,10 @@ async function handle(msg: ToHost): Promise<void> {
     }
     case 'retire': {
       for (const [key, pool] of pools) {
-        if (key.startsWith(msg.prefix)) {
-          pool.retire();
-          pools.delete(key);
-        }
+        if (!key.startsWith(msg.prefix)) continue;
+        pools.delete(key);
+        // Disposing isolates blocks the event loop; a deploy's first call is usually right behind.
+        setTimeout(() => pool.retire(), RETIRE_DELAY_MS).unref();
       }
       return;
     }

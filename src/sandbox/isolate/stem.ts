@@ -29,7 +29,13 @@ export interface Stem {
   context: ivm.Context;
   memoryMb: number;
   /** The runtime's entry points (`__procyon`), which only the host can reach. */
-  entry(name: string): Promise<ivm.Reference | null>;
+  entries: {
+    bind: ivm.Reference;
+    dispatch: ivm.Reference;
+    /** Optional prelude features: streamed bodies, waitUntil. */
+    pull: ivm.Reference | null;
+    settle: ivm.Reference | null;
+  };
   sink: LogSink;
   /** The call in progress, which bridge operations act for; null between calls. */
   current: { ctx: BridgeContext | null };
@@ -97,7 +103,19 @@ export async function createStem(
     await init.apply(undefined, [log, new ivm.ExternalCopy({ logLimitBytes: logLimit }).copyInto(), bridge], {
       timeout: INIT_TIMEOUT_MS,
     });
-    return { isolate, context, memoryMb, entry, sink, current };
+    // Fetched now, not at the cold start: each is a round trip to the isolate's thread.
+    const [bind, dispatch, pull, settle] = await Promise.all(
+      ['bind', 'dispatch', 'pull', 'settle'].map(entry),
+    );
+    if (!bind || !dispatch) throw new Error('runtime prelude has no bind/dispatch');
+    return {
+      isolate,
+      context,
+      memoryMb,
+      entries: { bind, dispatch, pull: pull ?? null, settle: settle ?? null },
+      sink,
+      current,
+    };
   } catch (err) {
     if (!isolate.isDisposed) isolate.dispose();
     throw err;
