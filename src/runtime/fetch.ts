@@ -11,16 +11,7 @@ import { DOMException } from './dom-exception.js';
 import { freezeHeaders, headerEntries } from './headers.js';
 import { Request, type RequestInfo, type RequestInit } from './request.js';
 import { Response } from './response.js';
-
-/** What the host answers (see FetchReply in the host's fetch bridge). */
-interface FetchReply {
-  status: number;
-  statusText: string;
-  headers: [string, string][];
-  body: Uint8Array | null;
-  url: string;
-  redirected: boolean;
-}
+import type { FetchReply } from '../sandbox/types.js';
 
 interface AbortSignalLike {
   aborted: boolean;

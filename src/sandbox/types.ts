@@ -140,3 +140,14 @@ export interface DriverStats {
   /** Calls sent to a sandbox and not yet answered. */
   inFlight: number;
 }
+
+/** What an isolate's `fetch` gets back from the host's fetch bridge. */
+export interface FetchReply {
+  status: number;
+  statusText: string;
+  headers: [string, string][];
+  body: Uint8Array | null;
+  /** The final URL, after redirects. */
+  url: string;
+  redirected: boolean;
+}

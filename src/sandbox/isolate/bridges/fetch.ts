@@ -15,6 +15,7 @@ import { invocationEnded, perCall } from './call-state.js';
 import { EgressPolicy } from './egress.js';
 import { readBody, sendHop, type Hop, type HopOptions } from './http-client.js';
 import type { BridgeContext, BridgeTable } from './types.js';
+import type { FetchReply } from '../../types.js';
 
 /** Sub-requests one call may have in flight; more wait (Workers' limit of open connections). */
 export const MAX_CONCURRENT = 6;
@@ -35,17 +36,6 @@ interface FetchRequest {
   headers: [string, string][];
   body: Uint8Array | null;
   redirect: RedirectMode;
-}
-
-/** What the isolate gets back. */
-export interface FetchReply {
-  status: number;
-  statusText: string;
-  headers: [string, string][];
-  body: Uint8Array | null;
-  /** The final URL, after redirects. */
-  url: string;
-  redirected: boolean;
 }
 
 /** A counting semaphore whose waiters give up when their fetch is aborted. */
