@@ -6,6 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { authorize } from '../auth/keys.js';
 import type { FunctionService } from '../control/functions.js';
 import type { SecretService } from '../control/secrets.js';
+import type { KvService } from '../bindings/kv.js';
 import { ProcyonError } from '../errors.js';
 import { sendResponse } from '../http/reply.js';
 import { InvocationError, type ActivationRecorder, type Invoker } from '../invoker/index.js';
@@ -19,11 +20,16 @@ import {
   FnParams,
   InvokeQuery,
   NsParams,
+  KvKeyParams,
+  KvListQuery,
+  KvParams,
+  KvPutQuery,
   SecretBody,
   SecretParams,
 } from './schemas.js';
 
 export interface ApiOptions {
+  kv: KvService;
   secrets: SecretService;
   store: Store;
   functions: FunctionService;
@@ -72,6 +78,10 @@ export async function apiPlugin(app: FastifyInstance, opts: ApiOptions): Promise
   const { store, functions, invoker, recorder } = opts;
   // The API speaks JSON only; anything else is 415 rather than a string event.
   app.removeContentTypeParser('text/plain');
+  // KV values are bytes: anything that is not JSON arrives as a Buffer (JSON is stored as its text).
+  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, body, done) =>
+    done(null, body),
+  );
 
   app.addHook('preHandler', async (req: FastifyRequest) => {
     const ns = (req.params as { ns?: string } | undefined)?.ns;
@@ -194,6 +204,70 @@ export async function apiPlugin(app: FastifyInstance, opts: ApiOptions): Promise
     async (req: SecretReq) => {
       await opts.secrets.delete(req.params.ns, req.params.name, req.params.secret);
       return { deleted: true, name: req.params.secret };
+    },
+  );
+
+  // KV namespaces, for operators: the same data functions see through their KV bindings.
+  // KvService reports bad keys, values and TTLs as TypeErrors: here they are the caller's 400.
+  const kvCall = async <T>(fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof TypeError) throw new ProcyonError('PROCYON_VALIDATION', err.message);
+      throw err;
+    }
+  };
+  type KvReq = FastifyRequest<{ Params: { ns: string; kv: string; key: string } }>;
+  app.get(
+    '/namespaces/:ns/kv/:kv/keys',
+    { schema: { params: KvParams, querystring: KvListQuery } },
+    async (
+      req: FastifyRequest<{
+        Params: { ns: string; kv: string };
+        Querystring: { prefix?: string; cursor?: string; limit?: number };
+      }>,
+    ) => kvCall(() => opts.kv.list({ namespace: req.params.ns, kv: req.params.kv }, req.query)),
+  );
+  app.get(
+    '/namespaces/:ns/kv/:kv/values/:key',
+    { schema: { params: KvKeyParams } },
+    async (req: KvReq, reply) => {
+      const found = await kvCall(() =>
+        opts.kv.get({ namespace: req.params.ns, kv: req.params.kv }, req.params.key),
+      );
+      if (!found)
+        throw new ProcyonError(
+          'PROCYON_NOT_FOUND',
+          `key "${req.params.key}" not found in KV namespace "${req.params.kv}"`,
+        );
+      if (found.metadata !== null) void reply.header('x-procyon-kv-metadata', JSON.stringify(found.metadata));
+      return reply.header('content-type', 'application/octet-stream').send(Buffer.from(found.value));
+    },
+  );
+  app.put(
+    '/namespaces/:ns/kv/:kv/values/:key',
+    { schema: { params: KvKeyParams, querystring: KvPutQuery }, bodyLimit: opts.maxPayloadBytes },
+    async (
+      req: FastifyRequest<{ Params: { ns: string; kv: string; key: string }; Querystring: { ttl?: number } }>,
+    ) => {
+      const body = req.body;
+      const value = Buffer.isBuffer(body)
+        ? new Uint8Array(body)
+        : new Uint8Array(Buffer.from(JSON.stringify(body ?? null)));
+      await kvCall(() =>
+        opts.kv.put({ namespace: req.params.ns, kv: req.params.kv }, req.params.key, value, {
+          ...(req.query.ttl ? { expirationTtl: req.query.ttl } : {}),
+        }),
+      );
+      return { stored: true, key: req.params.key, bytes: value.byteLength };
+    },
+  );
+  app.delete(
+    '/namespaces/:ns/kv/:kv/values/:key',
+    { schema: { params: KvKeyParams } },
+    async (req: KvReq) => {
+      await kvCall(() => opts.kv.delete({ namespace: req.params.ns, kv: req.params.kv }, req.params.key));
+      return { deleted: true, key: req.params.key };
     },
   );
 

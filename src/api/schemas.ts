@@ -75,3 +75,21 @@ export const SecretParams = Type.Object({
   secret: Type.String({ pattern: BINDING_NAME }),
 });
 export const SecretBody = Type.Object({ value: Type.String() }, { additionalProperties: false });
+
+export const KvParams = Type.Object({
+  ns: Type.String({ pattern: NAME_PATTERN }),
+  kv: Type.String({ pattern: NAME_PATTERN }),
+});
+export const KvKeyParams = Type.Object({
+  ns: Type.String({ pattern: NAME_PATTERN }),
+  kv: Type.String({ pattern: NAME_PATTERN }),
+  key: Type.String({ minLength: 1, maxLength: 512 }),
+});
+export const KvListQuery = Type.Object({
+  prefix: Type.Optional(Type.String({ maxLength: 512 })),
+  cursor: Type.Optional(Type.String({ maxLength: 2048 })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+});
+export const KvPutQuery = Type.Object({
+  ttl: Type.Optional(Type.Integer({ minimum: 60 })),
+});

@@ -15,6 +15,8 @@ export interface ClientOptions {
 
 export interface RequestOptions {
   body?: unknown;
+  /** Bytes sent as application/octet-stream (instead of `body` as JSON). */
+  raw?: Uint8Array;
   /** Query parameters; undefined values are left out. */
   query?: Record<string, string | number | undefined>;
   signal?: AbortSignal;
@@ -55,8 +57,11 @@ export class ApiClient {
       if (v !== undefined) url.searchParams.set(k, String(v));
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.#target.key !== undefined) headers.authorization = `Bearer ${this.#target.key}`;
-    let body: string | undefined;
-    if (options.body !== undefined) {
+    let body: string | Uint8Array | undefined;
+    if (options.raw !== undefined) {
+      headers['content-type'] = 'application/octet-stream';
+      body = options.raw;
+    } else if (options.body !== undefined) {
       headers['content-type'] = 'application/json';
       body = JSON.stringify(options.body);
     }

@@ -14,6 +14,7 @@ import { invokeCommand } from './commands/invoke.js';
 import { loginCommand } from './commands/login.js';
 import { logsCommand } from './commands/logs.js';
 import { secretCommand } from './commands/secret.js';
+import { kvCommand } from './commands/kv.js';
 import { CLI_ENV } from './config.js';
 import { withCommonOptions } from './context.js';
 import { CliError } from './errors.js';
@@ -46,6 +47,7 @@ Run "procyon <command> --help" for a command's options.`,
     activationCommand(),
     logsCommand(),
     secretCommand(),
+    kvCommand(),
   ]) {
     program.addCommand(cmd);
   }

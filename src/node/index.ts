@@ -121,6 +121,7 @@ export class ProcyonNode {
         invoker,
         recorder,
         secrets,
+        kv,
         maxPayloadBytes: config.maxPayloadBytes,
         maxDeployBytes: config.maxDeployBytes,
         baseUrl,

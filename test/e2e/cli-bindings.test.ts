@@ -89,4 +89,33 @@ describe('CLI: manifests, bindings and secrets', () => {
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /^procyon: PROCYON_NOT_FOUND: /);
   });
+
+  it('kv put/get/list/delete from the CLI see what functions see; bad input is one line', async () => {
+    assert.equal((await cli(['kv', 'put', 'toml-store', 'greeting', 'hello kv'])).code, 0);
+    const piped = await cli(['kv', 'put', 'toml-store', 'bytes', '--ttl', '3600'], 'from stdin');
+    assert.equal(piped.code, 0, piped.stderr);
+    assert.equal((await cli(['kv', 'get', 'toml-store', 'greeting'])).stdout, 'hello kv');
+    assert.equal((await cli(['kv', 'get', 'toml-store', 'bytes'])).stdout, 'from stdin');
+    // The counter the function wrote earlier in this file is there too.
+    const list = JSON.parse((await cli(['kv', 'list', 'toml-store', '--json'])).stdout) as {
+      keys: { name: string }[];
+    };
+    assert.deepEqual(
+      list.keys.map((k) => k.name),
+      ['bytes', 'greeting', 'n'],
+    );
+    assert.deepEqual(
+      JSON.parse((await cli(['kv', 'list', 'toml-store', '--prefix', 'g', '--json'])).stdout).keys.map(
+        (k: { name: string }) => k.name,
+      ),
+      ['greeting'],
+    );
+    assert.equal((await cli(['kv', 'delete', 'toml-store', 'greeting'])).code, 0);
+    const gone = await cli(['kv', 'get', 'toml-store', 'greeting']);
+    assert.equal(gone.code, 1);
+    assert.match(gone.stderr, /^procyon: PROCYON_NOT_FOUND: /);
+    const badTtl = await cli(['kv', 'put', 'toml-store', 'x', 'y', '--ttl', '5']);
+    assert.equal(badTtl.code, 1);
+    assert.match(badTtl.stderr, /^procyon: PROCYON_VALIDATION: /);
+  });
 });
