@@ -3,7 +3,7 @@
  * is valid for the namespace in the path; bodies and queries are validated by schema.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { authorize } from '../auth/keys.js';
+import { authorize, createApiKey } from '../auth/keys.js';
 import type { FunctionService } from '../control/functions.js';
 import type { SecretService } from '../control/secrets.js';
 import type { KvService } from '../bindings/kv.js';
@@ -20,6 +20,8 @@ import {
   FnParams,
   InvokeQuery,
   NsParams,
+  CreateKeyBody,
+  KeyParams,
   KvKeyParams,
   KvListQuery,
   KvParams,
@@ -94,12 +96,62 @@ export async function apiPlugin(app: FastifyInstance, opts: ApiOptions): Promise
     }
   });
 
-  app.get('/namespaces', async () => ({
-    namespaces: (await store.listNamespaces()).map((n) => ({
-      name: n.name,
-      createdAt: new Date(n.createdAt).toISOString(),
-    })),
-  }));
+  const requireAdmin = async (req: FastifyRequest): Promise<void> => {
+    const key = await authorize(store, req.headers.authorization);
+    if (key.namespace !== null) throw new ProcyonError('PROCYON_FORBIDDEN', 'this needs an admin key');
+  };
+
+  // API keys (admin only). The plain key is in the create response and nowhere else, ever.
+  app.post(
+    '/keys',
+    { schema: { body: CreateKeyBody } },
+    async (req: FastifyRequest<{ Body: { namespace?: string | null } }>, reply) => {
+      await requireAdmin(req);
+      const namespace = req.body?.namespace ?? null;
+      if (namespace !== null && !(await store.getNamespace(namespace))) {
+        throw new ProcyonError('PROCYON_NAMESPACE_NOT_FOUND', `namespace "${namespace}" does not exist`);
+      }
+      const { key, record } = await createApiKey(store, namespace);
+      return reply
+        .code(201)
+        .send({ id: record.id, key, namespace, createdAt: new Date(record.createdAt).toISOString() });
+    },
+  );
+  app.get('/keys', async (req) => {
+    await requireAdmin(req);
+    return {
+      keys: (await store.listApiKeys()).map((k) => ({
+        id: k.id,
+        namespace: k.namespace,
+        createdAt: new Date(k.createdAt).toISOString(),
+        revokedAt: k.revokedAt ? new Date(k.revokedAt).toISOString() : null,
+      })),
+    };
+  });
+  app.delete(
+    '/keys/:id',
+    { schema: { params: KeyParams } },
+    async (req: FastifyRequest<{ Params: { id: string } }>) => {
+      await requireAdmin(req);
+      if (!(await store.revokeApiKey(req.params.id, Date.now()))) {
+        throw new ProcyonError('PROCYON_NOT_FOUND', `no active API key with id "${req.params.id}"`);
+      }
+      return { revoked: true, id: req.params.id };
+    },
+  );
+
+  app.get('/namespaces', async (req) => {
+    // A namespace's key sees its own namespace only.
+    const key = await authorize(store, req.headers.authorization);
+    return {
+      namespaces: (await store.listNamespaces())
+        .filter((n) => key.namespace === null || n.name === key.namespace)
+        .map((n) => ({
+          name: n.name,
+          createdAt: new Date(n.createdAt).toISOString(),
+        })),
+    };
+  });
 
   app.put('/namespaces/:ns', { schema: { params: NsParams } }, async (req: NsReq, reply) => {
     const key = await authorize(store, req.headers.authorization);

@@ -93,3 +93,12 @@ export const KvListQuery = Type.Object({
 export const KvPutQuery = Type.Object({
   ttl: Type.Optional(Type.Integer({ minimum: 60 })),
 });
+
+export const CreateKeyBody = Type.Object(
+  {
+    /** The namespace the key is for; null or absent for an admin key. */
+    namespace: Type.Optional(Type.Union([Type.String({ pattern: NAME_PATTERN }), Type.Null()])),
+  },
+  { additionalProperties: false },
+);
+export const KeyParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });

@@ -15,6 +15,7 @@ import { loginCommand } from './commands/login.js';
 import { logsCommand } from './commands/logs.js';
 import { secretCommand } from './commands/secret.js';
 import { kvCommand } from './commands/kv.js';
+import { keyCommand, namespaceCommand } from './commands/access.js';
 import { CLI_ENV } from './config.js';
 import { withCommonOptions } from './context.js';
 import { CliError } from './errors.js';
@@ -48,6 +49,8 @@ Run "procyon <command> --help" for a command's options.`,
     logsCommand(),
     secretCommand(),
     kvCommand(),
+    namespaceCommand(),
+    keyCommand(),
   ]) {
     program.addCommand(cmd);
   }

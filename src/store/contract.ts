@@ -63,6 +63,11 @@ export function storeContract(adapter: string, create: () => Promise<Store>): vo
       assert.equal((await store.findApiKey(hash))?.namespace, null);
       assert.equal(await store.findApiKey('nope'), undefined);
       assert.ok((await store.countApiKeys()) >= 1);
+      const id = (await store.findApiKey(hash))?.id ?? '';
+      assert.equal(await store.revokeApiKey(id, 5), true);
+      assert.equal(await store.revokeApiKey(id, 6), false, 'revoking twice changes nothing');
+      assert.equal(await store.findApiKey(hash), undefined, 'a revoked key no longer authenticates');
+      assert.equal((await store.listApiKeys()).find((k) => k.id === id)?.revokedAt, 5);
     });
 
     it('deploys versions and moves latest', async () => {

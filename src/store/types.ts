@@ -34,6 +34,7 @@ export interface ApiKeyRecord {
   /** null: an admin key, valid for every namespace. */
   namespace: string | null;
   createdAt: number;
+  revokedAt?: number | null;
 }
 
 export interface VersionRecord {
@@ -132,6 +133,10 @@ export interface Store {
   insertApiKey(key: ApiKeyRecord): Promise<void>;
   findApiKey(hash: string): Promise<ApiKeyRecord | undefined>;
   countApiKeys(): Promise<number>;
+  /** Every key, revoked ones included (hashes are not secrets, but are left out of the API). */
+  listApiKeys(): Promise<ApiKeyRecord[]>;
+  /** Marks a key revoked; false if there is no such key or it was already revoked. */
+  revokeApiKey(id: string, at: number): Promise<boolean>;
 
   /** Stores the version if it is new and points the function's `latest` at it, atomically. */
   deploy(version: VersionRecord): Promise<{ fn: FunctionRecord; created: boolean; changed: boolean }>;

@@ -170,6 +170,32 @@ export class SqliteStore implements Store {
     return row && { id: row.id, hash: row.hash, namespace: row.namespace, createdAt: row.created_at };
   }
 
+  async listApiKeys(): Promise<ApiKeyRecord[]> {
+    const rows = this.#db
+      .prepare('SELECT id, hash, namespace, created_at, revoked_at FROM api_keys ORDER BY created_at, id')
+      .all() as {
+      id: string;
+      hash: string;
+      namespace: string | null;
+      created_at: number;
+      revoked_at: number | null;
+    }[];
+    return rows.map((r) => ({
+      id: r.id,
+      hash: r.hash,
+      namespace: r.namespace,
+      createdAt: r.created_at,
+      revokedAt: r.revoked_at,
+    }));
+  }
+
+  async revokeApiKey(id: string, at: number): Promise<boolean> {
+    return (
+      this.#db.prepare('UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(at, id)
+        .changes === 1
+    );
+  }
+
   async countApiKeys(): Promise<number> {
     return (this.#db.prepare('SELECT count(*) AS n FROM api_keys').get() as { n: number }).n;
   }
