@@ -18,7 +18,7 @@ import type {
   ProcSpec,
   SandboxDriver,
 } from '../sandbox/index.js';
-import type { HandlerStyle, Store, Trigger } from '../store/index.js';
+import type { ActivationRecord, HandlerStyle, Store, Trigger } from '../store/index.js';
 import { fromLambdaResult, toApiGatewayEvent, type RouteContext } from './lambda.js';
 import type { ActivationRecorder } from './recorder.js';
 
@@ -64,6 +64,8 @@ export interface InvokerDeps {
   logger: Logger;
   logLimitBytes: number;
   maxPayloadBytes: number;
+  /** Sees every activation record (Prometheus counters). */
+  metrics?: { observe(record: ActivationRecord): void };
 }
 
 type State = 'running' | 'draining' | 'stopped';
@@ -128,7 +130,7 @@ export class Invoker {
       const final = error ?? tailError;
       const durationMs = performance.now() - t0;
       const billedMs = Math.max(1, Math.ceil(durationMs));
-      this.deps.recorder.add({
+      const record: ActivationRecord = {
         id: activationId,
         namespace: req.namespace,
         fn: req.fn,
@@ -146,7 +148,9 @@ export class Invoker {
         logs: tail ? [...(out?.logs ?? []), ...tail.logs] : (out?.logs ?? []),
         logsTruncated: (out?.logsTruncated ?? false) || (tail?.logsTruncated ?? false),
         parentId: req.parentId ?? null,
-      });
+      };
+      this.deps.recorder.add(record);
+      this.deps.metrics?.observe(record);
     };
     if (out?.tail) void out.tail.done.then(close);
     else close();

@@ -5,6 +5,7 @@ import { ProcyonError } from '../errors.js';
 import { gatewayPlugin, type GatewayOptions } from '../gateway/index.js';
 import { errorHandler } from '../http/errors.js';
 import type { Logger } from '../logger.js';
+import type { Metrics } from '../metrics/index.js';
 
 export interface HttpOptions {
   api: ApiOptions;
@@ -12,6 +13,7 @@ export interface HttpOptions {
   logger: Logger;
   /** Headers must arrive within this long, so a byte-by-byte client cannot hold a socket forever. (ms) */
   headersTimeoutMs: number;
+  metrics: Metrics;
   /** Whether the node is taking work, for load balancers. */
   healthy: () => boolean;
 }
@@ -40,6 +42,11 @@ export function createHttpServer(opts: HttpOptions): FastifyInstance {
       `no such endpoint: ${req.method} ${req.url.split('?')[0]}`,
     );
     void reply.code(err.status).send(err.toJSON());
+  });
+  // Prometheus text format; like /healthz it needs no key (bind the node to a private interface).
+  app.get('/metrics', async (_req, reply) => {
+    const { contentType, body } = await opts.metrics.render();
+    return reply.header('content-type', contentType).send(body);
   });
   app.get('/healthz', async (_req, reply) =>
     opts.healthy() ? { status: 'ok' } : reply.code(503).send({ status: 'draining' }),

@@ -20,6 +20,7 @@ import { SecretService, unsealSecrets } from '../control/secrets.js';
 import { SecretBox } from '../secrets/index.js';
 import { createHttpServer } from './http.js';
 import { RpcRouter } from './rpc.js';
+import { Metrics } from '../metrics/index.js';
 
 export type NodeState = 'starting' | 'ready' | 'draining' | 'stopped';
 
@@ -81,7 +82,16 @@ export class ProcyonNode {
       logger.child({ component: 'recorder' }),
       config.activationFlushMs,
     );
+    // Gauges are read at scrape time, through objects made below.
+    const live: { invoker?: Invoker } = {};
+    const metrics = new Metrics({
+      inFlight: () => live.invoker?.inFlight ?? 0,
+      isolateHosts: () => driver.stats().hosts,
+      hostRestarts: () => driver.stats().hostRestarts,
+      pendingActivationWrites: () => recorder.pendingCount,
+    });
     const invoker = new Invoker({
+      metrics,
       registry,
       store,
       driver,
@@ -90,6 +100,7 @@ export class ProcyonNode {
       logLimitBytes: config.logLimitBytes,
       maxPayloadBytes: config.maxPayloadBytes,
     });
+    live.invoker = invoker;
     const secrets = new SecretService({ store, box, registry, driver });
     const kv = new KvService(store);
     registerBindingOps({
@@ -114,6 +125,7 @@ export class ProcyonNode {
     const http = createHttpServer({
       logger: logger.child({ component: 'http' }),
       headersTimeoutMs: config.headersTimeoutMs,
+      metrics,
       healthy: () => self.node?.state === 'ready',
       api: {
         store,

@@ -205,4 +205,43 @@ describe('control API and gateway', () => {
     assert.equal((await t.api('GET', '/api/v1/namespaces/default/functions/slowpoke')).status, 404);
     assert.equal((await fetch(`${t.url}/fn/default/slowpoke`)).status, 404);
   });
+
+  it('GET /metrics counts invocations, errors by code and cold starts, in Prometheus format', async () => {
+    await t.deploy(
+      'metered',
+      `export default { fetch(r) { if (new URL(r.url).searchParams.has('fail')) throw new Error('x'); return new Response('ok'); } };`,
+    );
+    for (const q of ['', '', '?fail=1']) await (await fetch(`${t.url}/fn/default/metered${q}`)).text();
+    const res = await fetch(`${t.url}/metrics`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /text\/plain/);
+    const text = await res.text();
+    const value = (line: string): number =>
+      Number(new RegExp(`^${line.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1]);
+    assert.equal(
+      value(
+        'procyon_invocations_total{namespace="default",function="metered",trigger="http",status="success"}',
+      ),
+      2,
+    );
+    assert.equal(
+      value(
+        'procyon_invocations_total{namespace="default",function="metered",trigger="http",status="error"}',
+      ),
+      1,
+    );
+    assert.equal(
+      value(
+        'procyon_invocation_errors_total{namespace="default",function="metered",code="PROCYON_FUNCTION_ERROR"}',
+      ),
+      1,
+    );
+    assert.equal(value('procyon_cold_starts_total{namespace="default",function="metered"}'), 1);
+    assert.equal(
+      value('procyon_invocation_duration_seconds_count{namespace="default",function="metered"}'),
+      3,
+    );
+    assert.equal(value('procyon_isolate_hosts'), 2);
+    assert.match(text, /^procyon_node_process_cpu_seconds_total /m);
+  });
 });
