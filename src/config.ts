@@ -57,6 +57,14 @@ export const ConfigSchema = z.object({
    * @default 4
    */
   stemCells: z.coerce.number().int().min(0).max(64).default(4),
+  /** Calls one function may run at once on this node; more wait in the queue. @default 64 */
+  maxConcurrencyPerFunction: z.coerce.number().int().min(1).default(64),
+  /** Calls one namespace may run at once on this node; more wait in the queue. @default 256 */
+  maxConcurrencyPerNamespace: z.coerce.number().int().min(1).default(256),
+  /** Calls that may wait for a slot, node-wide; beyond it, 429. @default 512 */
+  queueSize: z.coerce.number().int().min(0).default(512),
+  /** How long a call may wait for a slot before 429. @default 5000 (ms) */
+  queueTimeoutMs: z.coerce.number().int().min(1).default(5_000),
   /** Largest request or response body of a synchronous call. @default 6 MiB (bytes) */
   maxPayloadBytes: z.coerce
     .number()
@@ -127,6 +135,10 @@ export const ENV: Partial<Record<keyof NodeConfigInput, string>> = {
   isolateHosts: 'PROCYON_ISOLATE_HOSTS',
   maxProcsPerVersion: 'PROCYON_MAX_PROCS_PER_VERSION',
   stemCells: 'PROCYON_STEM_CELLS',
+  maxConcurrencyPerFunction: 'PROCYON_MAX_CONCURRENCY_PER_FUNCTION',
+  maxConcurrencyPerNamespace: 'PROCYON_MAX_CONCURRENCY_PER_NAMESPACE',
+  queueSize: 'PROCYON_QUEUE_SIZE',
+  queueTimeoutMs: 'PROCYON_QUEUE_TIMEOUT_MS',
   maxPayloadBytes: 'PROCYON_MAX_PAYLOAD_BYTES',
   logLimitBytes: 'PROCYON_LOG_LIMIT_BYTES',
   keepAliveMs: 'PROCYON_KEEP_ALIVE_MS',

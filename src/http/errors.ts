@@ -42,6 +42,8 @@ export function errorHandler(logger: Logger) {
     const error = toProcyonError(err);
     if (error.code === 'PROCYON_INTERNAL')
       logger.error({ err, reqId: req.id, url: req.url }, 'request failed');
+    const retryAfter = error.details?.retryAfterSeconds;
+    if (typeof retryAfter === 'number') void reply.header('retry-after', String(retryAfter));
     void reply
       .code(error.status)
       .header('content-type', 'application/json; charset=utf-8')

@@ -20,9 +20,11 @@ import type {
 } from '../sandbox/index.js';
 import type { ActivationRecord, HandlerStyle, Store, Trigger } from '../store/index.js';
 import { fromLambdaResult, toApiGatewayEvent, type RouteContext } from './lambda.js';
+import type { Admission } from './admission.js';
 import type { ActivationRecorder } from './recorder.js';
 
 export { ActivationRecorder } from './recorder.js';
+export { Admission, type AdmissionLimits } from './admission.js';
 
 export type InvocationInput =
   | { kind: 'http'; request: HttpRequestData; route: RouteContext }
@@ -64,6 +66,8 @@ export interface InvokerDeps {
   logger: Logger;
   logLimitBytes: number;
   maxPayloadBytes: number;
+  /** Concurrency limits per function and namespace, with a bounded queue (429 beyond it). */
+  admission?: Admission;
   /** Sees every activation record (Prometheus counters). */
   metrics?: { observe(record: ActivationRecord): void };
 }
@@ -94,6 +98,9 @@ export class Invoker {
       throw new ProcyonError('PROCYON_SHUTTING_DOWN', 'the node is shutting down; retry on another node');
     }
     const { spec, style } = await this.#resolve(req);
+    // Service-binding calls skip admission: their caller was admitted and holds its slot, so
+    // queueing them behind it could deadlock; their depth is bounded instead.
+    const release = req.depth ? undefined : await this.deps.admission?.acquire(req.namespace, req.fn);
     const key = `${req.namespace}/${req.fn}`;
     this.#enter(key);
     const activationId = randomUUID();
@@ -124,6 +131,7 @@ export class Invoker {
     // The activation closes when the call is over: at once, or when its tail (a streamed body,
     // waitUntil work) ends. The tail's time is billed; its failure marks the activation.
     const close = (tail?: TailResult): void => {
+      release?.();
       this.#leave(key);
       this.#depths.delete(activationId);
       const tailError = tail?.error ? ProcyonError.fromWire(tail.error) : undefined;

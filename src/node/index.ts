@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { createApiKey } from '../auth/keys.js';
 import type { NodeConfig } from '../config.js';
 import { FunctionService, LIMITS } from '../control/functions.js';
-import { ActivationRecorder, Invoker } from '../invoker/index.js';
+import { ActivationRecorder, Admission, Invoker } from '../invoker/index.js';
 import type { Logger } from '../logger.js';
 import { Registry } from '../registry/index.js';
 import { IsolateDriver } from '../sandbox/index.js';
@@ -92,6 +92,12 @@ export class ProcyonNode {
     });
     const invoker = new Invoker({
       metrics,
+      admission: new Admission({
+        perFunction: config.maxConcurrencyPerFunction,
+        perNamespace: config.maxConcurrencyPerNamespace,
+        queueSize: config.queueSize,
+        queueTimeoutMs: config.queueTimeoutMs,
+      }),
       registry,
       store,
       driver,

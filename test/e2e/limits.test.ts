@@ -212,3 +212,34 @@ describe('slow clients', () => {
     assert.match(received, /^HTTP\/1\.1 408/);
   });
 });
+
+describe('admission', () => {
+  let t: TestNode;
+  before(async () => {
+    t = await startTestNode({ maxConcurrencyPerFunction: 1, queueSize: 1, queueTimeoutMs: 300 });
+  });
+  after(async () => t.stop());
+
+  it('a call flood gets 429 with Retry-After beyond the limit and queue; nothing else is lost', async () => {
+    await t.deploy(
+      'busy',
+      `export default { fetch() { const end = Date.now() + 600; while (Date.now() < end) {} return new Response('done'); } };`,
+    );
+    const calls = [0, 1, 2].map(() => fetch(`${t.url}/fn/default/busy`));
+    const results = await Promise.all(calls);
+    const statuses = results.map((r) => r.status).sort();
+    // One runs, one waits in the queue past its 300 ms deadline, one finds the queue full.
+    assert.deepEqual(statuses, [200, 429, 429]);
+    const limited = results.find((r) => r.status === 429);
+    assert.equal(limited?.headers.get('retry-after'), '1');
+    assert.equal((await json(limited as Response)).error.code, 'PROCYON_TOO_MANY_REQUESTS');
+    await t.node.recorder.flush();
+    const acts = await t.api('GET', '/api/v1/namespaces/default/activations?fn=busy');
+    assert.equal(
+      acts.body.activations.length,
+      1,
+      'rejected calls were never accepted, so they have no record',
+    );
+    assert.equal((await fetch(`${t.url}/fn/default/busy`)).status, 200, 'the next call after the flood runs');
+  });
+});
