@@ -16,6 +16,7 @@ import { logsCommand } from './commands/logs.js';
 import { secretCommand } from './commands/secret.js';
 import { kvCommand } from './commands/kv.js';
 import { keyCommand, namespaceCommand } from './commands/access.js';
+import { topCommand } from './commands/top.js';
 import { CLI_ENV } from './config.js';
 import { withCommonOptions } from './context.js';
 import { CliError } from './errors.js';
@@ -51,6 +52,7 @@ Run "procyon <command> --help" for a command's options.`,
     kvCommand(),
     namespaceCommand(),
     keyCommand(),
+    topCommand(),
   ]) {
     program.addCommand(cmd);
   }

@@ -65,4 +65,30 @@ describe('CLI: namespaces and API keys', () => {
     assert.match(revoked.stderr, /PROCYON_UNAUTHORIZED/);
     assert.equal((await cli(['key', 'revoke', id])).code, 1, 'revoking twice is an error');
   });
+
+  it('top shows the calls of the last interval per function', async () => {
+    const dep = await fetch(`${node.url}/api/v1/namespaces/default/functions/toppy`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${node.key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        code: 'export default { fetch() { return new Response("t"); } };',
+        filename: 'toppy.js',
+      }),
+    });
+    assert.equal(dep.status, 201);
+    let stop = false;
+    const load = (async () => {
+      while (!stop) await (await fetch(`${node.url}/fn/default/toppy`)).text();
+    })();
+    const top = await cli(['top', '--once', '--interval', '1', '--json']);
+    stop = true;
+    await load;
+    assert.equal(top.code, 0, top.stderr);
+    const sample = JSON.parse(top.stdout) as {
+      functions: { function: string; rps: number; p50Ms: number }[];
+    };
+    const row = sample.functions.find((f) => f.function === 'default/toppy');
+    assert.ok(row && row.rps > 0, top.stdout);
+    assert.ok(row.p50Ms > 0);
+  });
 });
