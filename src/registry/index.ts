@@ -31,6 +31,7 @@ export function procSpec(v: VersionRecord, secrets: Record<string, string> = {})
     secrets,
     bindings: { kv: Object.keys(v.config.kv ?? {}), services: Object.keys(v.config.services ?? {}) },
     egress: v.config.egress ?? { allow: [] },
+    scaling: v.config.scaling ?? {},
   };
 }
 

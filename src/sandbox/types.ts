@@ -46,6 +46,23 @@ export interface ProcSpec {
   bindings: { kv: string[]; services: string[] };
   /** Where the function's `fetch` may go beyond the public internet. */
   egress: EgressConfig;
+  /** How many procs the scheduler keeps for this version; omitted fields take the node's defaults. */
+  scaling: ScalingConfig;
+}
+
+/**
+ * A function's scaling policy (docs/scheduler.md). Every field is optional; the scheduler fills in
+ * the node's defaults.
+ */
+export interface ScalingConfig {
+  /** Calls one proc takes at once. @default 1 */
+  concurrency?: number;
+  /** Procs kept warm while the version is deployed, even with no traffic. @default 0 */
+  minInstances?: number;
+  /** Most procs of this version on the node. @default the node's PROCYON_MAX_PROCS_PER_VERSION */
+  maxInstances?: number;
+  /** An idle proc goes after this long (the last procs of a version; surplus ones go sooner). (ms) */
+  keepAliveMs?: number;
 }
 
 /**

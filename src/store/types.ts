@@ -4,6 +4,8 @@
  * behind this same interface, which is why every method is async even though SQLite is not.
  */
 
+import type { ScalingConfig } from '../sandbox/types.js';
+
 export interface FunctionConfig {
   /** Isolate heap limit. (MB) */
   memory: number;
@@ -18,6 +20,8 @@ export interface FunctionConfig {
   services?: Record<string, string>;
   /** Private hosts `fetch` may reach (`host[:port]` patterns); absent: none. */
   egress?: { allow: string[] };
+  /** Scaling policy; absent fields take the node's defaults. */
+  scaling?: ScalingConfig;
 }
 
 export type HandlerStyle = 'fetch' | 'handler';
