@@ -46,6 +46,21 @@ const DeployFields = {
       { additionalProperties: false },
     ),
   ),
+  /**
+   * Scaling policy. Only the types here: the ranges and the rules between fields are checked by
+   * the control service (src/control/scaling.ts), which every deploy path goes through.
+   */
+  scaling: Type.Optional(
+    Type.Object(
+      {
+        concurrency: Type.Optional(Type.Integer()),
+        minInstances: Type.Optional(Type.Integer()),
+        maxInstances: Type.Optional(Type.Integer()),
+        keepAliveMs: Type.Optional(Type.Integer()),
+      },
+      { additionalProperties: false },
+    ),
+  ),
 };
 
 export const DeployBody = Type.Object(

@@ -2,6 +2,7 @@
  * The control API's wire shapes, as docs/API.md defines them: the server builds them, the CLI
  * reads them (and stays tolerant of extra fields).
  */
+import type { ScalingConfig } from '../sandbox/types.js';
 
 export interface NamespaceInfo {
   name: string;
@@ -26,6 +27,8 @@ export interface FunctionInfo {
   services: Record<string, string>;
   /** Private hosts the function's fetch() may reach. */
   egress: { allow: string[] };
+  /** Scaling policy as deployed: only the fields set; the rest take the node's defaults. */
+  scaling: ScalingConfig;
   /** Names of the function's secrets (values are never returned). */
   secrets: string[];
   createdAt: string;
@@ -41,6 +44,8 @@ export interface VersionInfo {
   memory: number;
   timeout: number;
   routes: string[];
+  /** The version's scaling policy (fields set at its deploy only). */
+  scaling: ScalingConfig;
   /** (bytes) */
   size: number;
 }
@@ -84,6 +89,7 @@ export interface DeployBody {
   kv: Record<string, string>;
   services: Record<string, string>;
   egress?: { allow: string[] };
+  scaling?: ScalingConfig;
 }
 
 export interface DeployResponse {

@@ -1,10 +1,20 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { logLines } from './commands/activations.js';
-import { parseVar, defaultName } from './commands/deploy.js';
+import { parseKeepAlive, parseVar, defaultName } from './commands/deploy.js';
+import { scalingText } from './commands/functions.js';
 import { readEvent } from './commands/invoke.js';
 import { CliError } from './errors.js';
-import { bytes, isoTime, keyValues, parseSince, positiveInt, shortId, table } from './output.js';
+import {
+  bytes,
+  isoTime,
+  keyValues,
+  nonNegativeInt,
+  parseSince,
+  positiveInt,
+  shortId,
+  table,
+} from './output.js';
 
 void describe('table', () => {
   void it('aligns columns and does not pad the last one', () => {
@@ -89,6 +99,46 @@ void describe('option parsers', () => {
     assert.equal(positiveInt('--limit')('25'), 25);
     for (const bad of ['0', '-1', '1.5', 'ten', ''])
       assert.throws(() => positiveInt('--limit')(bad), /--limit must be/);
+  });
+
+  void it('parses integers from 0 for --min-instances', () => {
+    assert.equal(nonNegativeInt('--min-instances')('0'), 0);
+    assert.equal(nonNegativeInt('--min-instances')('12'), 12);
+    for (const bad of ['-1', '1.5', 'two', ''])
+      assert.throws(
+        () => nonNegativeInt('--min-instances')(bad),
+        (e: unknown) =>
+          e instanceof CliError &&
+          e.exitCode === 2 &&
+          e.message === `--min-instances must be an integer >= 0, got "${bad}"`,
+      );
+  });
+
+  void it('parses --keep-alive as a duration or plain ms', () => {
+    assert.equal(parseKeepAlive('30s'), 30_000);
+    assert.equal(parseKeepAlive('10m'), 600_000);
+    assert.equal(parseKeepAlive('1h'), 3_600_000);
+    assert.equal(parseKeepAlive('2500ms'), 2500);
+    assert.equal(parseKeepAlive('45000'), 45_000);
+    for (const bad of ['', '1.5s', '-5s', '10 minutes', 's', '1w', '99999999999999999999']) {
+      assert.throws(
+        () => parseKeepAlive(bad),
+        (e: unknown) =>
+          e instanceof CliError && e.exitCode === 2 && e.message.startsWith(`invalid --keep-alive "${bad}"`),
+        bad,
+      );
+    }
+  });
+
+  void it('shows scaling as set, and says when the node defaults apply', () => {
+    assert.equal(scalingText({}), 'node defaults');
+    assert.equal(
+      scalingText({ concurrency: 10, minInstances: 0, maxInstances: 4, keepAliveMs: 30_000 }),
+      'concurrency 10, min 0, max 4, keep-alive 30s',
+    );
+    assert.equal(scalingText({ keepAliveMs: 3_600_000 }), 'keep-alive 1h');
+    assert.equal(scalingText({ keepAliveMs: 90_000 }), 'keep-alive 90s');
+    assert.equal(scalingText({ keepAliveMs: 1500 }), 'keep-alive 1500ms');
   });
 
   void it('collects --var KEY=VALUE, values may contain =', () => {

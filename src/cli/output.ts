@@ -58,15 +58,21 @@ export function bytes(n: number): string {
   return `${(n / 1024 / 1024).toFixed(1)} MiB`;
 }
 
-const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `500ms`, `30s`, `10m`, `1h`, `2d` in ms; undefined when `value` is not such a duration. */
+export function durationMs(value: string): number | undefined {
+  const m = /^(\d+)(ms|[smhd])$/.exec(value.trim());
+  return m ? Number(m[1]) * (UNIT_MS[m[2] ?? 's'] ?? 1000) : undefined;
+}
 
 /**
  * `--since`: an ISO date/time, or a duration back from `now` such as `30s`, `10m`, `1h`, `2d`.
  * Returns an ISO string, the form the API's `since` takes.
  */
 export function parseSince(value: string, now: number = Date.now()): string {
-  const rel = /^(\d+)([smhd])$/.exec(value.trim());
-  if (rel) return new Date(now - Number(rel[1]) * (UNIT_MS[rel[2] ?? 's'] ?? 1000)).toISOString();
+  const back = durationMs(value);
+  if (back !== undefined) return new Date(now - back).toISOString();
   if (/^\d{4}-\d{2}-\d{2}/.test(value)) {
     const d = new Date(value);
     if (!Number.isNaN(d.getTime())) return d.toISOString();
@@ -76,9 +82,18 @@ export function parseSince(value: string, now: number = Date.now()): string {
 
 /** commander argument parser for positive integers, e.g. `--limit`, `--memory`. */
 export function positiveInt(name: string): (value: string) => number {
+  return wholeNumber(name, 1, 'a positive integer');
+}
+
+/** commander argument parser for integers from 0, e.g. `--min-instances`. */
+export function nonNegativeInt(name: string): (value: string) => number {
+  return wholeNumber(name, 0, 'an integer >= 0');
+}
+
+function wholeNumber(name: string, min: number, what: string): (value: string) => number {
   return (value) => {
-    if (!/^\d+$/.test(value) || Number(value) < 1)
-      throw usageError(`${name} must be a positive integer, got "${value}"`);
+    if (!/^\d+$/.test(value) || Number(value) < min)
+      throw usageError(`${name} must be ${what}, got "${value}"`);
     return Number(value);
   };
 }

@@ -9,8 +9,9 @@ import { bundleSource, formatBuildError, typecheckSource, type BuildError } from
 import { ProcyonError } from '../errors.js';
 import type { Invoker } from '../invoker/index.js';
 import { fnKey, parseRoute, type DeployedFunction, type Registry } from '../registry/index.js';
-import type { SandboxDriver } from '../sandbox/index.js';
+import type { SandboxDriver, ScalingConfig } from '../sandbox/index.js';
 import type { FunctionConfig, Store, VersionRecord } from '../store/index.js';
+import { scalingConfig } from './scaling.js';
 
 export const NAME_PATTERN = '^[a-z0-9][a-z0-9_-]{0,62}$';
 const NAME = new RegExp(NAME_PATTERN);
@@ -34,6 +35,8 @@ export interface DeployInput {
   services?: Record<string, string>;
   /** Private hosts the function's `fetch` may reach (`host[:port]` patterns). */
   egress?: { allow: string[] };
+  /** Scaling policy; only the fields given are stored (src/control/scaling.ts checks them). */
+  scaling?: ScalingConfig;
 }
 
 export interface FunctionServiceDeps {
@@ -43,6 +46,8 @@ export interface FunctionServiceDeps {
   invoker: Invoker;
   /** How long a delete waits for in-flight calls. (ms) */
   drainMs: number;
+  /** The node's limit of procs per version, which a deploy's `scaling.minInstances` must fit in. */
+  maxProcsPerVersion: number;
   baseUrl: () => string;
 }
 
@@ -63,6 +68,7 @@ export class FunctionService {
     input: DeployInput,
   ): Promise<{ fn: FunctionInfo; version: VersionInfo; created: boolean; changed: boolean }> {
     assertName('function', input.name);
+    const scaling = scalingConfig(input.scaling, this.deps.maxProcsPerVersion);
     const config: FunctionConfig = {
       memory: input.memory ?? LIMITS.memory.default,
       timeout: input.timeout ?? LIMITS.timeout.default,
@@ -72,6 +78,7 @@ export class FunctionService {
       ...(input.kv && Object.keys(input.kv).length ? { kv: input.kv } : {}),
       ...(input.services && Object.keys(input.services).length ? { services: input.services } : {}),
       ...(input.egress?.allow.length ? { egress: { allow: [...new Set(input.egress.allow)] } } : {}),
+      ...(scaling ? { scaling } : {}),
     };
     this.#checkEnvNames(namespace, input.name, config);
     const filename = input.filename ?? `${input.name}.ts`;
@@ -183,6 +190,7 @@ export class FunctionService {
       kv: config.kv ?? {},
       services: config.services ?? {},
       egress: config.egress ?? { allow: [] },
+      scaling: config.scaling ?? {},
       secrets: this.deps.registry.secretNames(f.record.namespace, f.record.name).sort(),
       createdAt: new Date(f.record.createdAt).toISOString(),
       updatedAt: new Date(f.record.updatedAt).toISOString(),
@@ -198,6 +206,7 @@ function versionInfo(v: VersionRecord): VersionInfo {
     memory: v.config.memory,
     timeout: v.config.timeout,
     routes: v.config.routes,
+    scaling: v.config.scaling ?? {},
     size: Buffer.byteLength(v.code),
   };
 }

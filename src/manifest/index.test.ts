@@ -27,6 +27,57 @@ describe('readManifest', () => {
     );
   });
 
+  it('reads a scaling table from JSON and TOML with the same camelCase keys', async () => {
+    const scaling = { concurrency: 10, minInstances: 1, maxInstances: 4, keepAliveMs: 30_000 };
+    const a = dir();
+    writeFileSync(join(a, 'procyon.json'), JSON.stringify({ main: 'x.ts', scaling }));
+    assert.deepEqual((await readManifest(a))?.functions[0]?.scaling, scaling);
+    const b = dir();
+    writeFileSync(
+      join(b, 'procyon.toml'),
+      'main = "x.ts"\n[scaling]\nconcurrency = 10\nminInstances = 1\nmaxInstances = 4\nkeepAliveMs = 30_000\n',
+    );
+    assert.deepEqual({ ...(await readManifest(b))?.functions[0]?.scaling }, scaling);
+    const partial = dir();
+    writeFileSync(join(partial, 'procyon.toml'), 'main = "x.ts"\n[scaling]\nmaxInstances = 2\n');
+    assert.deepEqual({ ...(await readManifest(partial))?.functions[0]?.scaling }, { maxInstances: 2 });
+  });
+
+  it('rejects unknown scaling keys and values that are not whole numbers, naming the field', async () => {
+    const cases: [string, string, RegExp][] = [
+      [
+        'procyon.json',
+        JSON.stringify({ main: 'x.ts', scaling: { keepAlive: 5 } }),
+        /procyon\.json: scaling: .*keepAlive/,
+      ],
+      [
+        'procyon.toml',
+        'main = "x.ts"\n[scaling]\nmax_instances = 2\n',
+        /procyon\.toml: scaling: .*max_instances/,
+      ],
+      [
+        'procyon.json',
+        JSON.stringify({ main: 'x.ts', scaling: { concurrency: 1.5 } }),
+        /procyon\.json: scaling\.concurrency: /,
+      ],
+      [
+        'procyon.json',
+        JSON.stringify({ main: 'x.ts', scaling: { minInstances: -1 } }),
+        /procyon\.json: scaling\.minInstances: /,
+      ],
+      [
+        'procyon.toml',
+        'main = "x.ts"\n[scaling]\nkeepAliveMs = "30s"\n',
+        /procyon\.toml: scaling\.keepAliveMs: /,
+      ],
+    ];
+    for (const [file, text, error] of cases) {
+      const d = dir();
+      writeFileSync(join(d, file), text);
+      await assert.rejects(readManifest(d), error, text);
+    }
+  });
+
   it('is null without a manifest and names the file and field when one is wrong', async () => {
     assert.equal(await readManifest(dir()), null);
     const bad = dir();

@@ -9,6 +9,7 @@ import { parse as parseToml } from 'smol-toml';
 import { z } from 'zod';
 
 const Name = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'use letters, digits and _');
+const Count = z.number().int().nonnegative();
 const FunctionManifest = z
   .object({
     name: z.string().optional(),
@@ -24,6 +25,17 @@ const FunctionManifest = z
     services: z.record(Name, z.string()).optional(),
     egress: z
       .object({ allow: z.array(z.string()) })
+      .strict()
+      .optional(),
+    /** The same fields, in the same camelCase, in JSON and TOML; the node checks the ranges. */
+    scaling: z
+      .object({
+        concurrency: Count.optional(),
+        minInstances: Count.optional(),
+        maxInstances: Count.optional(),
+        /** (ms) */
+        keepAliveMs: Count.optional(),
+      })
       .strict()
       .optional(),
   })

@@ -126,6 +126,7 @@ export class ProcyonNode {
       driver,
       invoker,
       drainMs: config.shutdownGraceMs,
+      maxProcsPerVersion: config.maxProcsPerVersion,
       baseUrl,
     });
     const http = createHttpServer({

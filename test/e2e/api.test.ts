@@ -151,6 +151,78 @@ describe('control API and gateway', () => {
     assert.equal((await t.api('GET', '/api/v1/namespaces/default/activations/nope')).status, 404);
   });
 
+  it('stores, returns and versions the scaling settings given, and nothing else', async () => {
+    const path = '/api/v1/namespaces/default/functions/scaled';
+    const scaling = { concurrency: 4, minInstances: 1, maxInstances: 3, keepAliveMs: 30_000 };
+    const first = await t.deploy('scaled', hello, { scaling });
+    assert.equal(first.status, 201);
+    assert.deepEqual(first.body.function.scaling, scaling);
+    assert.deepEqual(first.body.version.scaling, scaling);
+    assert.deepEqual((await t.api('GET', path)).body.scaling, scaling);
+    assert.equal(await (await fetch(`${t.url}/fn/default/scaled`)).text(), 'hello /fn/default/scaled');
+
+    // The same policy in another key order is the same version; another policy is a new one.
+    const reordered = { keepAliveMs: 30_000, maxInstances: 3, minInstances: 1, concurrency: 4 };
+    const same = await t.deploy('scaled', hello, { scaling: reordered });
+    assert.equal(same.body.changed, false);
+    assert.equal(same.body.version.id, first.body.version.id);
+    const changed = await t.deploy('scaled', hello, { scaling: { ...scaling, concurrency: 8 } });
+    assert.equal(changed.body.changed, true);
+    assert.notEqual(changed.body.version.id, first.body.version.id);
+
+    // Only what was given is stored: no node defaults filled in.
+    const partial = await t.deploy('scaled', hello, { scaling: { maxInstances: 2 } });
+    assert.deepEqual(partial.body.function.scaling, { maxInstances: 2 });
+    const none = await t.deploy('scaled', hello);
+    assert.deepEqual((await t.api('GET', path)).body.scaling, {});
+    assert.equal(none.body.version.id, (await t.deploy('scaled', hello, { scaling: {} })).body.version.id);
+    const versions = (await t.api('GET', `${path}/versions`)).body.versions;
+    assert.deepEqual(
+      versions.map((v: { scaling: unknown }) => v.scaling),
+      [{}, { maxInstances: 2 }, { ...scaling, concurrency: 8 }, scaling],
+    );
+  });
+
+  it('rejects each invalid scaling setting with 400 and one line, storing nothing', async () => {
+    const path = '/api/v1/namespaces/default/functions/scaled-bad';
+    const good = await t.deploy('scaled-bad', hello, { scaling: { concurrency: 2 } });
+    assert.equal(good.status, 201);
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ concurrency: 0 }, /^scaling\.concurrency must be an integer from 1 to 1000, got 0$/],
+      [{ concurrency: 1001 }, /scaling\.concurrency .* got 1001/],
+      [{ concurrency: 1.5 }, /concurrency must be integer/],
+      [{ concurrency: 'many' }, /concurrency must be integer/],
+      [{ minInstances: -1 }, /scaling\.minInstances must be an integer from 0 to 100/],
+      [{ minInstances: 101, maxInstances: 200 }, /scaling\.minInstances must be an integer from 0 to 100/],
+      [{ maxInstances: 0 }, /scaling\.maxInstances must be an integer from 1 to 1000/],
+      [{ maxInstances: 1001 }, /scaling\.maxInstances/],
+      [{ keepAliveMs: 0 }, /scaling\.keepAliveMs must be an integer from 1000 to 86400000, got 0/],
+      [{ keepAliveMs: 86_400_001 }, /scaling\.keepAliveMs/],
+      [
+        { minInstances: 3, maxInstances: 2 },
+        /minInstances \(3\) must not be more than scaling\.maxInstances \(2\)/,
+      ],
+      [
+        { minInstances: 9 },
+        /minInstances \(9\) is more than this node allows per version \(8, PROCYON_MAX_PROCS_PER_VERSION\)/,
+      ],
+      [{ keepAlive: 5000 }, /must NOT have additional properties/],
+    ];
+    for (const [scaling, message] of cases) {
+      const what = JSON.stringify(scaling);
+      const res = await t.deploy('scaled-bad', hello, { scaling });
+      assert.equal(res.status, 400, what);
+      assert.equal(res.body.error.code, 'PROCYON_VALIDATION', what);
+      assert.match(res.body.error.message, message, what);
+      assert.doesNotMatch(res.body.error.message, /\n/, what);
+      const fresh = await t.deploy('scaled-new', hello, { scaling });
+      assert.equal(fresh.status, 400, what);
+    }
+    assert.equal((await t.api('GET', `${path}/versions`)).body.versions.length, 1, 'no version stored');
+    assert.deepEqual((await t.api('GET', path)).body.scaling, { concurrency: 2 });
+    assert.equal((await t.api('GET', '/api/v1/namespaces/default/functions/scaled-new')).status, 404);
+  });
+
   it('validates bodies: malformed JSON, bad names, wrong types, __proto__, unknown fields', async () => {
     const raw = await fetch(`${t.url}/api/v1/namespaces/default/functions/x`, {
       method: 'PUT',

@@ -404,6 +404,95 @@ void describe('procyon CLI', () => {
     assert.deepEqual([fn.memory, fn.timeout], [64, 2000]);
   });
 
+  void it('deploys scaling flags, shows them in get, and refuses bad ones with one line', async () => {
+    const deploy = (...flags: string[]): string[] => ['deploy', 'echo.ts', '--name', 'scaled', ...flags];
+    const flags = [
+      '--concurrency',
+      '5',
+      '--min-instances',
+      '0',
+      '--max-instances',
+      '4',
+      '--keep-alive',
+      '30s',
+    ];
+    assert.match(await ok(deploy(...flags)), /^Deployed scaled version [0-9a-f]{8} \(new\)\n/);
+    const fn = await okJson<{ scaling: unknown }>(['get', 'scaled']);
+    assert.deepEqual(fn.scaling, { concurrency: 5, minInstances: 0, maxInstances: 4, keepAliveMs: 30_000 });
+    assert.match(await ok(['get', 'scaled']), /^scaling:\s+concurrency 5, min 0, max 4, keep-alive 30s$/m);
+    const again = [...flags.slice(0, 6), '--keep-alive', '30000'];
+    assert.match(await ok(deploy(...again)), /\(unchanged\)/, 'plain ms is the same setting');
+    assert.match(await ok(deploy(...flags, '--concurrency', '6')), /\(changed\)/, 'a new version');
+
+    const usage: string[][] = [
+      ['--concurrency', '0'],
+      ['--concurrency', 'lots'],
+      ['--max-instances', '1.5'],
+      ['--min-instances', 'none'],
+      ['--keep-alive', 'soon'],
+      ['--keep-alive', '10 minutes'],
+    ];
+    for (const bad of usage) assert.match(await fails(deploy(...bad), 2), new RegExp(bad[0] ?? ''));
+    const refused: [string[], RegExp][] = [
+      [
+        ['--concurrency', '1001'],
+        /PROCYON_VALIDATION: scaling\.concurrency must be an integer from 1 to 1000/,
+      ],
+      [['--keep-alive', '500ms'], /scaling\.keepAliveMs must be an integer from 1000 to 86400000, got 500$/],
+      [['--keep-alive', '2d'], /scaling\.keepAliveMs .* got 172800000$/],
+      [['--min-instances', '3', '--max-instances', '2'], /scaling\.minInstances \(3\) must not be more/],
+      [
+        ['--min-instances', '9'],
+        /more than this node allows per version \(8, PROCYON_MAX_PROCS_PER_VERSION\)/,
+      ],
+      [
+        ['--min-instances', '101', '--max-instances', '200'],
+        /scaling\.minInstances must be an integer from 0 to 100/,
+      ],
+    ];
+    for (const [bad, message] of refused) assert.match(await fails(deploy(...bad), 1), message);
+
+    const { versions } = await okJson<{ versions: unknown[] }>(['versions', 'scaled']);
+    assert.equal(versions.length, 2, 'no version stored by a refused deploy');
+    assert.deepEqual((await okJson<{ scaling: unknown }>(['get', 'scaled'])).scaling, {
+      concurrency: 6,
+      minInstances: 0,
+      maxInstances: 4,
+      keepAliveMs: 30_000,
+    });
+    assert.match(await ok(deploy()), /\(changed\)/, 'a deploy without scaling clears it');
+    assert.match(await ok(['get', 'scaled']), /^scaling:\s+node defaults$/m);
+  });
+
+  void it("takes scaling from the manifest's table, each flag overriding its field", async () => {
+    const dir = join(work, 'scaled-app');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'app.ts'), ECHO);
+    writeFileSync(
+      join(dir, 'procyon.toml'),
+      'name = "tomlscaled"\nmain = "app.ts"\n\n[scaling]\nconcurrency = 3\nkeepAliveMs = 60_000\n',
+    );
+    const app = join('scaled-app', 'app.ts');
+    await ok(['deploy', app]);
+    const get = async (): Promise<unknown> =>
+      (await okJson<{ scaling: unknown }>(['get', 'tomlscaled'])).scaling;
+    assert.deepEqual(await get(), { concurrency: 3, keepAliveMs: 60_000 });
+    await ok(['deploy', app, '--keep-alive', '2m', '--max-instances', '5']);
+    assert.deepEqual(await get(), { concurrency: 3, maxInstances: 5, keepAliveMs: 120_000 });
+
+    writeFileSync(
+      join(dir, 'procyon.toml'),
+      'name = "tomlscaled"\nmain = "app.ts"\n[scaling]\nconcurrency = 0\n',
+    );
+    assert.match(await fails(['deploy', app], 1), /scaling\.concurrency must be/);
+    writeFileSync(
+      join(dir, 'procyon.toml'),
+      'name = "tomlscaled"\nmain = "app.ts"\n[scaling]\nkeep_alive = "1m"\n',
+    );
+    assert.match(await fails(['deploy', app], 2), /procyon\.toml: scaling: .*keep_alive/);
+    assert.deepEqual(await get(), { concurrency: 3, maxInstances: 5, keepAliveMs: 120_000 }, 'unchanged');
+  });
+
   void it('exits 2 on usage errors', async () => {
     await fails(['deploy'], 2);
     await fails(['list', '--bogus'], 2);

@@ -3,17 +3,18 @@
  * node), then PUT the one module with the function's whole configuration: the manifest next to the
  * entry (procyon.json / procyon.toml, src/manifest) with flags on top. Routes, vars and bindings
  * given nowhere are cleared: a deploy describes the function completely, which keeps redeploys
- * reproducible.
+ * reproducible. The same goes for scaling: fields given nowhere take the node's defaults.
  */
 import { Command } from 'commander';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { readManifest, type FunctionManifest } from '../../manifest/index.js';
 import { bundleEntry, formatBuildError, typecheckEntry } from '../../build/index.js';
 import type { DeployBody, DeployResponse } from '../../api/types.js';
+import type { ScalingConfig } from '../../sandbox/types.js';
 import { seg } from '../client.js';
 import { contextFor, withCommonOptions } from '../context.js';
 import { CliError, usageError } from '../errors.js';
-import { positiveInt, printJson, shortId } from '../output.js';
+import { durationMs, nonNegativeInt, positiveInt, printJson, shortId } from '../output.js';
 
 const NAME_RE = /^[a-z0-9][a-z0-9-_]{0,62}$/;
 const VAR_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -27,6 +28,11 @@ interface DeployOptions {
   kv?: Record<string, string>;
   service?: Record<string, string>;
   egressAllow?: string[];
+  concurrency?: number;
+  minInstances?: number;
+  maxInstances?: number;
+  /** (ms) */
+  keepAlive?: number;
   /** false with --no-check. */
   check: boolean;
 }
@@ -60,6 +66,26 @@ export function deployCommand(): Command {
       '--egress-allow <host>',
       'let fetch() reach this host or host:port even if private (repeatable)',
       collect,
+    )
+    .option(
+      '--concurrency <n>',
+      'calls one isolate takes at once, 1..1000 (node default: 1)',
+      positiveInt('--concurrency'),
+    )
+    .option(
+      '--min-instances <n>',
+      'isolates kept warm with no traffic, 0..100 (node default: 0)',
+      nonNegativeInt('--min-instances'),
+    )
+    .option(
+      '--max-instances <n>',
+      'most isolates of this version on the node, 1..1000 (node default: PROCYON_MAX_PROCS_PER_VERSION)',
+      positiveInt('--max-instances'),
+    )
+    .option(
+      '--keep-alive <duration>',
+      'how long idle isolates stay warm: 30s, 10m, 1h or ms; 1s..24h (node default: PROCYON_KEEP_ALIVE_MS)',
+      parseKeepAlive,
     )
     .option(
       '--no-check',
@@ -99,6 +125,8 @@ export function deployCommand(): Command {
       const timeout = opts.timeout ?? manifest?.timeout;
       if (memory !== undefined) body.memory = memory;
       if (timeout !== undefined) body.timeout = timeout;
+      const scaling = scalingFrom(manifest?.scaling, opts);
+      if (Object.keys(scaling).length) body.scaling = scaling;
       const { status, data } = await ctx.client.json<DeployResponse>(
         'PUT',
         `${ctx.nsPath}/functions/${seg(name)}`,
@@ -154,6 +182,28 @@ async function locate(
 /** `hello.ts` -> `hello`; lowercased since names are lowercase. */
 export function defaultName(file: string): string {
   return basename(file, extname(file)).toLowerCase();
+}
+
+/** The manifest's scaling with each flag given on top of its field. */
+function scalingFrom(manifest: ScalingConfig | undefined, opts: DeployOptions): ScalingConfig {
+  const flags = {
+    concurrency: opts.concurrency,
+    minInstances: opts.minInstances,
+    maxInstances: opts.maxInstances,
+    keepAliveMs: opts.keepAlive,
+  };
+  return { ...manifest, ...Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined)) };
+}
+
+/** `--keep-alive`: a duration (`30s`, `10m`, `1h`) or a plain number of ms. The node checks the range. */
+export function parseKeepAlive(value: string): number {
+  const ms = /^\d+$/.test(value.trim()) ? Number(value) : durationMs(value);
+  if (ms === undefined || !Number.isSafeInteger(ms)) {
+    throw usageError(
+      `invalid --keep-alive "${value}"; expected a duration like 30s, 10m, 1h or a number of ms`,
+    );
+  }
+  return ms;
 }
 
 function collect(value: string, previous: string[] = []): string[] {

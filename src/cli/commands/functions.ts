@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { createInterface } from 'node:readline/promises';
 import type { FunctionInfo, VersionInfo } from '../../api/types.js';
+import type { ScalingConfig } from '../../sandbox/types.js';
 import { seg } from '../client.js';
 import { contextFor, withCommonOptions } from '../context.js';
 import { CliError, usageError } from '../errors.js';
@@ -49,6 +50,7 @@ export function getCommand(): Command {
           ['memory', `${f.memory}MB`],
           ['timeout', `${f.timeout}ms`],
           ['routes', f.routes.join(', ')],
+          ['scaling', scalingText(f.scaling ?? {})],
           ['vars', Object.keys(f.vars).join(', ')],
           ['secrets', (f.secrets ?? []).join(', ')],
           [
@@ -121,6 +123,29 @@ export function deleteCommand(): Command {
       if (ctx.json) return printJson(data);
       console.log(`Deleted ${data.name}`);
     });
+}
+
+/** `concurrency 10, min 1, max 4, keep-alive 30s`: what was set; the node's defaults for the rest. */
+export function scalingText(s: ScalingConfig): string {
+  const parts = [
+    s.concurrency === undefined ? '' : `concurrency ${s.concurrency}`,
+    s.minInstances === undefined ? '' : `min ${s.minInstances}`,
+    s.maxInstances === undefined ? '' : `max ${s.maxInstances}`,
+    s.keepAliveMs === undefined ? '' : `keep-alive ${duration(s.keepAliveMs)}`,
+  ].filter(Boolean);
+  return parts.length ? parts.join(', ') : 'node defaults';
+}
+
+/** The largest whole unit: 30000 → `30s`, 3600000 → `1h`, 1500 → `1500ms`. */
+function duration(ms: number): string {
+  for (const [unit, size] of [
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ] as const) {
+    if (ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
 }
 
 async function confirm(question: string): Promise<boolean> {
