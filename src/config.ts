@@ -2,7 +2,7 @@
  * Node configuration: one schema that turns flags, environment variables and defaults into one
  * readonly object. Every environment variable the node reads is listed in `ENV` below.
  */
-import { availableParallelism } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { parseEgressPattern } from './sandbox/index.js';
@@ -45,12 +45,34 @@ export const ConfigSchema = z.object({
     .max(64)
     .default(Math.min(8, Math.max(1, availableParallelism()))),
   /**
-   * Isolates one isolate host keeps per function version (each runs one call at a time); beyond
-   * this, calls wait for a free one. Many isolates of one version compete for the same 2 cores
-   * and lower throughput (measured: 32 → 3.2k calls/s, 2 → 7k calls/s per host), so keep it small.
-   * @default 8
+   * Default `maxInstances`: procs one function version may have on this node, over all isolate
+   * hosts; beyond it calls wait for a proc with room. Many isolates of one version compete for the
+   * same cores and lower throughput (measured: 32 → 3.2k calls/s, 2 → 7k calls/s per host), so
+   * keep it small. @default 8
    */
   maxProcsPerVersion: z.coerce.number().int().min(1).max(1024).default(8),
+  /**
+   * Memory all warm procs together may hold (their measured heaps); a new proc beyond it evicts
+   * idle procs, least recently used first. @default a quarter of the machine's memory (MiB)
+   */
+  memoryBudgetMb: z.coerce
+    .number()
+    .int()
+    .min(16)
+    .default(Math.floor(totalmem() / MB / 4)),
+  /**
+   * Trusted mode: run isolates inside the node process instead of isolate host children. Faster
+   * (no pipe, no second process), but a V8 crash or a runaway beyond an isolate's limits takes
+   * down the node. For code the operator trusts. Needs `node --no-node-snapshot`. @default false
+   */
+  trusted: z
+    .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
+    .transform((v) => v === true || v === 'true' || v === '1')
+    .default(false),
+  /** How often the autoscaler decides. @default 2000 (ms) */
+  autoscaleTickMs: z.coerce.number().int().min(10).default(2_000),
+  /** The autoscaler's stable window; its panic window is a tenth of it. @default 60000 (ms) */
+  autoscaleWindowMs: z.coerce.number().int().min(100).default(60_000),
   /**
    * Stem cells: isolates from the prelude snapshot, initialised and waiting, per memory size in
    * use, so a cold start only loads the function's module. Each holds ~2-3 MB. 0 turns them off.
@@ -83,7 +105,7 @@ export const ConfigSchema = z.object({
     .int()
     .min(256)
     .default(64 * 1024),
-  /** An idle warm isolate is disposed after this long. @default 600000 (ms) */
+  /** Default `keepAliveMs`: a version's last warm procs go after this long idle. @default 600000 (ms) */
   keepAliveMs: z.coerce.number().int().min(100).default(600_000),
   /** A client must send its request headers within this long, or get 408 and a closed socket. (ms) */
   headersTimeoutMs: z.coerce.number().int().min(100).default(10_000),
@@ -134,6 +156,10 @@ export const ENV: Partial<Record<keyof NodeConfigInput, string>> = {
   dataDir: 'PROCYON_DATA_DIR',
   isolateHosts: 'PROCYON_ISOLATE_HOSTS',
   maxProcsPerVersion: 'PROCYON_MAX_PROCS_PER_VERSION',
+  memoryBudgetMb: 'PROCYON_MEMORY_BUDGET_MB',
+  trusted: 'PROCYON_TRUSTED',
+  autoscaleTickMs: 'PROCYON_AUTOSCALE_TICK_MS',
+  autoscaleWindowMs: 'PROCYON_AUTOSCALE_WINDOW_MS',
   stemCells: 'PROCYON_STEM_CELLS',
   maxConcurrencyPerFunction: 'PROCYON_MAX_CONCURRENCY_PER_FUNCTION',
   maxConcurrencyPerNamespace: 'PROCYON_MAX_CONCURRENCY_PER_NAMESPACE',

@@ -50,7 +50,9 @@ export function serveCommand(): Command {
       const out = (line = ''): boolean => process.stdout.write(`${line}\n`);
       out(`Procyon node listening on ${node.url} (data: ${config.dataDir})`);
       out(
-        `Sandboxes: isolate driver, ${config.isolateHosts} isolate host process(es); process driver: not available in this version`,
+        config.trusted
+          ? 'Sandboxes: isolate driver in TRUSTED mode (isolates inside the node process); process driver: not available in this version'
+          : `Sandboxes: isolate driver, ${config.isolateHosts} isolate host process(es); process driver: not available in this version`,
       );
       if (node.adminKey) {
         out(`Admin API key (shown once; saved to ${join(config.dataDir, ADMIN_KEY_FILE)}, mode 0600):`);

@@ -32,6 +32,7 @@ const REAL_TIMERS: AdmissionTimers = {
 interface Waiter {
   namespace: string;
   fnKey: string;
+  fnLimit: number;
   admit: () => void;
   timer: unknown;
 }
@@ -57,18 +58,23 @@ export class Admission {
     return fn === undefined ? (this.#byNs.get(namespace) ?? 0) : (this.#byFn.get(`${namespace}/${fn}`) ?? 0);
   }
 
-  /** Resolves when the call may run; rejects with 429 when it may not. */
-  acquire(namespace: string, fn: string): Promise<Release> {
+  /**
+   * Resolves when the call may run; rejects with 429 when it may not. `capacity`: what the
+   * function itself can run at once (its maxInstances × concurrency), when lower than the limit.
+   */
+  acquire(namespace: string, fn: string, capacity = Infinity): Promise<Release> {
     const fnKey = `${namespace}/${fn}`;
+    const fnLimit = Math.min(capacity, this.limits.perFunction);
     // Waiters are admitted the moment a slot frees, so one that fits now jumps nobody: whoever
     // waits is waiting for a different function or namespace.
-    if (this.#fits(namespace, fnKey)) return Promise.resolve(this.#take(namespace, fnKey));
+    if (this.#fits(namespace, fnKey, fnLimit)) return Promise.resolve(this.#take(namespace, fnKey));
     if (this.#queue.length >= this.limits.queueSize)
       return Promise.reject(tooMany('the node is at capacity and its queue is full'));
     return new Promise((resolve, reject) => {
       const waiter: Waiter = {
         namespace,
         fnKey,
+        fnLimit,
         admit: () => resolve(this.#take(namespace, fnKey)),
         timer: this.timers.set(() => {
           this.#queue = this.#queue.filter((w) => w !== waiter);
@@ -79,10 +85,9 @@ export class Admission {
     });
   }
 
-  #fits(namespace: string, fnKey: string): boolean {
+  #fits(namespace: string, fnKey: string, fnLimit: number): boolean {
     return (
-      (this.#byFn.get(fnKey) ?? 0) < this.limits.perFunction &&
-      (this.#byNs.get(namespace) ?? 0) < this.limits.perNamespace
+      (this.#byFn.get(fnKey) ?? 0) < fnLimit && (this.#byNs.get(namespace) ?? 0) < this.limits.perNamespace
     );
   }
 
@@ -103,7 +108,7 @@ export class Admission {
   #drain(): void {
     const still: Waiter[] = [];
     for (const w of this.#queue) {
-      if (this.#fits(w.namespace, w.fnKey)) {
+      if (this.#fits(w.namespace, w.fnKey, w.fnLimit)) {
         this.timers.clear(w.timer);
         w.admit();
       } else still.push(w);

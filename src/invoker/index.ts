@@ -100,7 +100,9 @@ export class Invoker {
     const { spec, style } = await this.#resolve(req);
     // Service-binding calls skip admission: their caller was admitted and holds its slot, so
     // queueing them behind it could deadlock; their depth is bounded instead.
-    const release = req.depth ? undefined : await this.deps.admission?.acquire(req.namespace, req.fn);
+    const release = req.depth
+      ? undefined
+      : await this.deps.admission?.acquire(req.namespace, req.fn, this.deps.driver.capacity(spec));
     const key = `${req.namespace}/${req.fn}`;
     this.#enter(key);
     const activationId = randomUUID();

@@ -3,6 +3,7 @@
  * fed by every activation record, plus gauges read from the node when scraped.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { SchedulerStats } from '../scheduler/types.js';
 import type { ActivationRecord } from '../store/index.js';
 
 /** Call durations, in seconds: from a warm hello (~1 ms) to the longest timeout. */
@@ -15,6 +16,11 @@ export interface NodeGauges {
   isolateHosts(): number;
   hostRestarts(): number;
   pendingActivationWrites(): number;
+  /** Calls waiting in admission for a slot. */
+  queueDepth(): number;
+  procs(): SchedulerStats;
+  /** Resident memory of each isolate host, as last reported. (bytes) */
+  hostRss(): number[];
 }
 
 export class Metrics {
@@ -87,6 +93,87 @@ export class Metrics {
       'Activation records waiting for their batch write',
       gauges.pendingActivationWrites,
     );
+    gauge('procyon_queue_depth', 'Calls waiting for an admission slot', gauges.queueDepth);
+    this.#schedulerMetrics(gauges, registers);
+  }
+
+  /** Procs per function and state, autoscaler wishes, memory, evictions: read at scrape time. */
+  #schedulerMetrics(gauges: NodeGauges, registers: Registry[]): void {
+    new Gauge({
+      name: 'procyon_procs',
+      help: 'Procs (warm isolates) per function and state: starting, idle, busy',
+      labelNames: ['namespace', 'function', 'state'],
+      registers,
+      collect() {
+        this.reset();
+        for (const v of gauges.procs().versions) {
+          const fn = { namespace: v.namespace, function: v.fn };
+          this.inc({ ...fn, state: 'starting' }, v.starting);
+          this.inc({ ...fn, state: 'idle' }, v.idle);
+          this.inc({ ...fn, state: 'busy' }, v.busy);
+        }
+      },
+    });
+    new Gauge({
+      name: 'procyon_procs_desired',
+      help: 'Procs the autoscaler wants per function (KPA), before minInstances and keep-alive',
+      labelNames: ['namespace', 'function'],
+      registers,
+      collect() {
+        this.reset();
+        for (const v of gauges.procs().versions)
+          this.inc({ namespace: v.namespace, function: v.fn }, v.desired);
+      },
+    });
+    new Gauge({
+      name: 'procyon_proc_waiting',
+      help: 'Calls waiting for a proc of their function (at maxInstances)',
+      labelNames: ['namespace', 'function'],
+      registers,
+      collect() {
+        this.reset();
+        for (const v of gauges.procs().versions)
+          if (v.waiting > 0) this.inc({ namespace: v.namespace, function: v.fn }, v.waiting);
+      },
+    });
+    new Gauge({
+      name: 'procyon_proc_memory_bytes',
+      help: 'Heap held by all procs (measured by the hosts; estimated for new procs)',
+      registers,
+      collect() {
+        this.set(gauges.procs().memoryBytes);
+      },
+    });
+    new Gauge({
+      name: 'procyon_proc_memory_budget_bytes',
+      help: 'Memory budget for procs; beyond it idle procs are evicted, least recently used first',
+      registers,
+      collect() {
+        this.set(gauges.procs().memoryBudgetBytes);
+      },
+    });
+    new Gauge({
+      name: 'procyon_isolate_host_rss_bytes',
+      help: 'Resident memory of each isolate host process',
+      labelNames: ['host'],
+      registers,
+      collect() {
+        gauges.hostRss().forEach((rss, host) => this.set({ host: String(host) }, rss));
+      },
+    });
+    const seen: Record<string, number> = {};
+    new Counter({
+      name: 'procyon_proc_evictions_total',
+      help: 'Procs evicted, by reason: keepalive, scaledown, memory, retired',
+      labelNames: ['reason'],
+      registers,
+      collect() {
+        for (const [reason, n] of Object.entries(gauges.procs().evictions)) {
+          this.inc({ reason }, n - (seen[reason] ?? 0));
+          seen[reason] = n;
+        }
+      },
+    });
   }
 
   observe(a: ActivationRecord): void {

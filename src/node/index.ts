@@ -63,11 +63,26 @@ export class ProcyonNode {
       await chmod(file, 0o600);
     }
     const rpc = new RpcRouter();
+    // The registry is loaded once the driver exists; the driver asks it for deployed versions later.
+    const deployed: { registry?: Registry } = {};
+    if (config.trusted && !nodeSnapshotDisabled())
+      throw new Error(
+        'trusted mode runs isolated-vm in the node, which needs `node --no-node-snapshot` (or NODE_OPTIONS=--no-node-snapshot)',
+      );
     const driver = await IsolateDriver.create({
       rpc: rpc.handle,
-      hosts: config.isolateHosts,
-      keepAliveMs: config.keepAliveMs,
-      maxProcsPerVersion: config.maxProcsPerVersion,
+      trusted: config.trusted,
+      // One in-process host: isolated-vm runs each isolate on its own thread pool anyway.
+      hosts: config.trusted ? 1 : config.isolateHosts,
+      scheduler: {
+        maxProcsPerVersion: config.maxProcsPerVersion,
+        keepAliveMs: config.keepAliveMs,
+        memoryBudgetBytes: config.memoryBudgetMb * 1024 * 1024,
+        stableWindowMs: config.autoscaleWindowMs,
+        panicWindowMs: Math.max(1, Math.round(config.autoscaleWindowMs / 10)),
+      },
+      tickMs: config.autoscaleTickMs,
+      deployed: () => (deployed.registry?.list() ?? []).map((f) => f.spec),
       stemCells: config.stemCells,
       defaultMemoryMb: LIMITS.memory.default,
       denyEgress: [...config.denyEgress],
@@ -77,6 +92,7 @@ export class ProcyonNode {
     });
     const box = await SecretBox.open(config.dataDir, config.masterKey);
     const registry = await Registry.load(store, (ns, fn) => unsealSecrets(store, box, ns, fn));
+    deployed.registry = registry;
     const recorder = new ActivationRecorder(
       store,
       logger.child({ component: 'recorder' }),
@@ -84,20 +100,24 @@ export class ProcyonNode {
     );
     // Gauges are read at scrape time, through objects made below.
     const live: { invoker?: Invoker } = {};
+    const admission = new Admission({
+      perFunction: config.maxConcurrencyPerFunction,
+      perNamespace: config.maxConcurrencyPerNamespace,
+      queueSize: config.queueSize,
+      queueTimeoutMs: config.queueTimeoutMs,
+    });
     const metrics = new Metrics({
       inFlight: () => live.invoker?.inFlight ?? 0,
       isolateHosts: () => driver.stats().hosts,
       hostRestarts: () => driver.stats().hostRestarts,
       pendingActivationWrites: () => recorder.pendingCount,
+      queueDepth: () => admission.queued,
+      procs: () => driver.scheduler.stats(),
+      hostRss: () => driver.stats().hostRssBytes,
     });
     const invoker = new Invoker({
       metrics,
-      admission: new Admission({
-        perFunction: config.maxConcurrencyPerFunction,
-        perNamespace: config.maxConcurrencyPerNamespace,
-        queueSize: config.queueSize,
-        queueTimeoutMs: config.queueTimeoutMs,
-      }),
+      admission,
       registry,
       store,
       driver,
@@ -210,4 +230,12 @@ export class ProcyonNode {
 
 export async function writeReadyFile(path: string, url: string): Promise<void> {
   await writeFile(path, JSON.stringify({ url, pid: process.pid }));
+}
+
+/** isolated-vm's snapshots break under Node's own startup snapshot (Node 20+). */
+function nodeSnapshotDisabled(): boolean {
+  return (
+    process.execArgv.includes('--no-node-snapshot') ||
+    /--no-node-snapshot/.test(process.env.NODE_OPTIONS ?? '')
+  );
 }

@@ -145,6 +145,8 @@ export interface SandboxDriver {
   /** Compile and evaluate a module in a throwaway proc; reports its handler style or the error. */
   validate(spec: ProcSpec): Promise<ValidateOutput>;
   invoke(spec: ProcSpec, input: InvokeInput, opts: DriverCallOptions): Promise<DriverOutput>;
+  /** Calls of this version the driver runs at once (maxInstances × concurrency); more would wait. */
+  capacity(spec: ProcSpec): number;
   /** Drop warm procs of a version (or of every version of a function when `version` is omitted). */
   retire(namespace: string, fn: string, version?: string): void;
   stats(): DriverStats;

@@ -1,7 +1,7 @@
 /**
  * `procyon top`: live per-function load from the node's `/metrics`: calls per second, p50/p99
- * latency (estimated from the duration histogram's buckets over the last interval), errors and
- * cold starts as shares of the calls. `--once` prints one interval and exits (for scripts).
+ * latency (estimated from the duration histogram's buckets over the last interval), warm procs
+ * (busy/all, from the scheduler's gauge), errors and cold starts as shares of the calls. `--once` prints one interval and exits (for scripts).
  */
 import { Command } from 'commander';
 import { contextFor, withCommonOptions } from '../context.js';
@@ -10,7 +10,10 @@ import { positiveInt, printJson, table } from '../output.js';
 interface Sample {
   at: number;
   /** By `ns/fn`: counters, and cumulative histogram buckets (le → count). */
-  fns: Map<string, { calls: number; errors: number; cold: number; buckets: Map<number, number> }>;
+  fns: Map<
+    string,
+    { calls: number; errors: number; cold: number; procs: number; busy: number; buckets: Map<number, number> }
+  >;
 }
 
 const LINE = /^(procyon_[a-z_]+)\{([^}]*)\} (\S+)$/;
@@ -26,7 +29,7 @@ export function parseMetrics(text: string, at: number): Sample {
   const entry = (l: Record<string, string>) => {
     const key = `${l.namespace}/${l.function}`;
     let e = fns.get(key);
-    if (!e) fns.set(key, (e = { calls: 0, errors: 0, cold: 0, buckets: new Map() }));
+    if (!e) fns.set(key, (e = { calls: 0, errors: 0, cold: 0, procs: 0, busy: 0, buckets: new Map() }));
     return e;
   };
   for (const line of text.split('\n')) {
@@ -39,7 +42,10 @@ export function parseMetrics(text: string, at: number): Sample {
     if (name === 'procyon_invocations_total') entry(l).calls += value;
     else if (name === 'procyon_invocation_errors_total') entry(l).errors += value;
     else if (name === 'procyon_cold_starts_total') entry(l).cold += value;
-    else if (name === 'procyon_invocation_duration_seconds_bucket' && l.le !== undefined) {
+    else if (name === 'procyon_procs') {
+      entry(l).procs += value;
+      if (l.state === 'busy') entry(l).busy += value;
+    } else if (name === 'procyon_invocation_duration_seconds_bucket' && l.le !== undefined) {
       entry(l).buckets.set(l.le === '+Inf' ? Infinity : Number(l.le), value);
     }
   }
@@ -73,11 +79,13 @@ export function rows(prev: Sample, cur: Sample) {
         rps: Math.round((calls / seconds) * 10) / 10,
         p50Ms: quantileMs(p?.buckets, c.buckets, 0.5),
         p99Ms: quantileMs(p?.buckets, c.buckets, 0.99),
+        procs: c.procs,
+        busyProcs: c.busy,
         errorPct: calls > 0 ? Math.round(((c.errors - (p?.errors ?? 0)) / calls) * 1000) / 10 : 0,
         coldPct: calls > 0 ? Math.round(((c.cold - (p?.cold ?? 0)) / calls) * 1000) / 10 : 0,
       };
     })
-    .filter((r) => r.rps > 0)
+    .filter((r) => r.rps > 0 || r.procs > 0)
     .sort((a, b) => b.rps - a.rps);
 }
 
@@ -85,7 +93,9 @@ const ms = (v: number | null): string => (v === null ? '-' : v === Infinity ? '>
 
 export function topCommand(): Command {
   return withCommonOptions(new Command('top'))
-    .description('live calls/s, p50/p99 latency, error % and cold-start % per function (from /metrics)')
+    .description(
+      'live calls/s, p50/p99 latency, procs, error % and cold-start % per function (from /metrics)',
+    )
     .option('--interval <seconds>', 'seconds between samples', positiveInt('--interval'), 2)
     .option('--once', 'print one interval and exit')
     .action(async (opts: { interval: number; once?: boolean }, cmd: Command) => {
@@ -106,14 +116,15 @@ export function topCommand(): Command {
           console.log(`${ctx.client.url}  ${new Date(cur.at).toISOString()}  every ${opts.interval}s`);
           console.log(
             data.length === 0
-              ? 'no calls in this interval'
+              ? 'no calls and no warm procs in this interval'
               : table(
-                  ['FUNCTION', 'CALLS/S', 'P50', 'P99', 'ERR%', 'COLD%'],
+                  ['FUNCTION', 'CALLS/S', 'P50', 'P99', 'PROCS', 'ERR%', 'COLD%'],
                   data.map((r) => [
                     r.function,
                     String(r.rps),
                     ms(r.p50Ms),
                     ms(r.p99Ms),
+                    `${r.busyProcs}/${r.procs}`,
                     String(r.errorPct),
                     String(r.coldPct),
                   ]),

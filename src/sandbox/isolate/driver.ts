@@ -1,8 +1,11 @@
 /**
- * The isolate driver, node side: forks isolate host processes, routes each call to the host that
- * owns the function's namespace (tenants are partitioned across hosts), and restarts a host that
- * dies, failing only that host's in-flight calls with PROCYON_HOST_CRASHED.
+ * The isolate driver, node side: forks isolate host processes and runs each call on the proc the
+ * scheduler picks (src/scheduler), on whichever host that proc lives. It is the scheduler's
+ * backend: it makes procs ahead of demand and disposes them on its command. A host that dies is
+ * restarted; only its in-flight calls fail, with PROCYON_HOST_CRASHED, and its procs are forgotten.
  */
+import { Scheduler, type Lease } from '../../scheduler/scheduler.js';
+import type { ProcBackend, SchedulerOptions, SchedulerStats } from '../../scheduler/types.js';
 import type {
   DriverCallOptions,
   DriverOutput,
@@ -12,11 +15,16 @@ import type {
   SandboxDriver,
   ValidateOutput,
 } from '../types.js';
-import { HostHandle, type HostHandleOptions } from './host-handle.js';
-import type { LoadSpec } from './protocol.js';
+import { HostHandle, type CallAnswer, type HostHandleOptions } from './host-handle.js';
+import type { LoadSpec, TailMeta, ToHost } from './protocol.js';
 
-export interface IsolateDriverOptions extends HostHandleOptions {
+export interface IsolateDriverOptions extends Omit<HostHandleOptions, 'onStats'> {
   hosts: number;
+  scheduler: Omit<SchedulerOptions, 'homeHost'>;
+  /** How often the autoscaler decides. (ms) @default 2000 */
+  tickMs?: number;
+  /** The versions now deployed, so `minInstances` are warm before their first call. */
+  deployed?: () => Iterable<ProcSpec>;
 }
 
 function loadSpec(spec: ProcSpec): LoadSpec {
@@ -30,106 +38,204 @@ function hash(s: string): number {
   return h >>> 0;
 }
 
-export class IsolateDriver implements SandboxDriver {
+const DEFAULT_TICK_MS = 2_000;
+
+export class IsolateDriver implements SandboxDriver, ProcBackend {
   readonly name = 'isolate';
-  readonly #hosts: HostHandle[];
+  readonly #hosts: HostHandle[] = [];
+  readonly #rss: number[] = [];
+  readonly scheduler: Scheduler;
+  #tick: NodeJS.Timeout | undefined;
   #restarts = 0;
   #closed = false;
 
-  private constructor(hosts: HostHandle[]) {
-    this.#hosts = hosts;
+  private constructor(options: IsolateDriverOptions) {
+    this.scheduler = new Scheduler(this, {
+      ...options.scheduler,
+      // Tenants keep an affinity to one host: a namespace's first procs land there.
+      homeHost: (namespace) => hash(namespace) % options.hosts,
+    });
   }
 
   static async create(options: IsolateDriverOptions): Promise<IsolateDriver> {
-    const driver: IsolateDriver = new IsolateDriver([]);
+    const driver = new IsolateDriver(options);
+    const hostOptions: HostHandleOptions = {
+      ...options,
+      onStats: (host, rss, procs) => {
+        driver.#rss[host] = rss;
+        driver.scheduler.reportMemory(procs);
+      },
+    };
     for (let i = 0; i < options.hosts; i++) {
-      driver.#hosts.push(new HostHandle(i, options, () => driver.#restarts++));
+      driver.#hosts.push(
+        new HostHandle(i, hostOptions, () => {
+          driver.#restarts++;
+          driver.scheduler.dropHost(i);
+        }),
+      );
     }
     await Promise.all(driver.#hosts.map((h) => h.ready()));
+    const deployed = options.deployed;
+    const tick = (): void => {
+      for (const spec of deployed?.() ?? []) if (spec.scaling.minInstances) driver.scheduler.prewarm(spec);
+      driver.scheduler.tick();
+    };
+    driver.#tick = setInterval(tick, options.tickMs ?? DEFAULT_TICK_MS);
+    driver.#tick.unref();
     return driver;
+  }
+
+  get hostCount(): number {
+    return this.#hosts.length;
   }
 
   /** Pid of each host, for operators and crash tests. */
   hostPids(): number[] {
-    return this.#hosts.map((h) => h.child.pid ?? -1);
+    return this.#hosts.map((h) => h.pid);
   }
 
-  #hostFor(namespace: string): HostHandle {
-    const host = this.#hosts[hash(namespace) % this.#hosts.length];
-    if (!host) throw new Error('isolate driver has no hosts');
+  #host(index: number): HostHandle {
+    const host = this.#hosts[index];
+    if (!host) throw new Error(`isolate driver has no host ${index}`);
     return host;
   }
 
+  /** The version's code, the first time this host needs it. */
+  #code(host: HostHandle, spec: ProcSpec): { load?: LoadSpec } {
+    if (host.loaded.has(spec.key)) return {};
+    host.loaded.add(spec.key);
+    return { load: loadSpec(spec) };
+  }
+
   async validate(spec: ProcSpec): Promise<ValidateOutput> {
-    const host = this.#hostFor(spec.namespace);
+    const host = this.#host(hash(spec.namespace) % this.#hosts.length);
     await host.ready();
-    const crashed = (): ValidateOutput => ({
-      ok: false,
-      error: { code: 'PROCYON_HOST_CRASHED', message: 'the isolate host crashed while loading the module' },
-    });
-    return (await host.request(
+    return (await this.#request(
+      host,
       (id) => ({ t: 'validate', id, load: loadSpec(spec), timeoutMs: spec.timeoutMs }),
       'validate',
       spec.timeoutMs,
-      crashed,
-      crashed,
+      'the isolate host crashed while loading the module',
     )) as ValidateOutput;
   }
 
-  async invoke(spec: ProcSpec, input: InvokeInput, opts: DriverCallOptions): Promise<DriverOutput> {
-    const host = this.#hostFor(spec.namespace);
+  async spawn(id: number, index: number, spec: ProcSpec): Promise<void> {
+    const host = this.#host(index);
     await host.ready();
-    const load = host.loaded.has(spec.key) ? undefined : loadSpec(spec);
-    host.loaded.add(spec.key);
-    const fail = (code: 'PROCYON_HOST_CRASHED' | 'PROCYON_TIMEOUT', message: string) => (): DriverOutput => ({
-      ok: false,
-      error: { code, message },
-      activationId: opts.activationId,
-      cold: load !== undefined,
-      cpuMs: 0,
-      logs: [],
-      logsTruncated: false,
-    });
-    const out = (await host.request(
-      (id) => ({
-        t: 'invoke',
-        id,
-        key: spec.key,
-        ...(load ? { load } : {}),
-        input,
-        call: {
-          activationId: opts.activationId,
-          timeoutMs: spec.timeoutMs,
-          logLimitBytes: opts.logLimitBytes,
-          maxResponseBytes: opts.maxResponseBytes,
-          ...(opts.nested ? { nested: true } : {}),
-        },
-      }),
-      opts.activationId,
+    const out = (await this.#request(
+      host,
+      (rid) => ({ t: 'spawn', id: rid, proc: id, key: spec.key, ...this.#code(host, spec) }),
+      'spawn',
       spec.timeoutMs,
-      fail('PROCYON_HOST_CRASHED', 'the isolate host running this call crashed; it has been restarted'),
-      fail('PROCYON_TIMEOUT', `the function did not finish within ${spec.timeoutMs} ms`),
-    )) as DriverOutput;
+      'the isolate host crashed while pre-warming a proc',
+    )) as ValidateOutput;
+    if (!out.ok) throw new Error(out.error.message);
+  }
+
+  evict(id: number, index: number, key: string, last: boolean): void {
+    const host = this.#host(index);
+    if (last) host.loaded.delete(key);
+    host.send({ t: 'evict', proc: id, ...(last ? { forget: key } : {}) });
+  }
+
+  async invoke(spec: ProcSpec, input: InvokeInput, opts: DriverCallOptions): Promise<DriverOutput> {
+    const lease = await this.scheduler.acquire(spec, opts.nested);
+    const host = this.#host(lease.host);
+    let out: CallAnswer;
+    try {
+      await host.ready();
+      const withCode = this.#code(host, spec);
+      const fail = (code: 'PROCYON_HOST_CRASHED' | 'PROCYON_TIMEOUT', message: string) => (): CallAnswer => ({
+        ok: false,
+        error: { code, message },
+        activationId: opts.activationId,
+        cold: lease.cold,
+        cpuMs: 0,
+        logs: [],
+        logsTruncated: false,
+        procGone: true,
+      });
+      out = (await host.request(
+        (id) => ({
+          t: 'invoke',
+          id,
+          proc: lease.id,
+          key: spec.key,
+          ...withCode,
+          input,
+          call: {
+            activationId: opts.activationId,
+            timeoutMs: spec.timeoutMs,
+            logLimitBytes: opts.logLimitBytes,
+            maxResponseBytes: opts.maxResponseBytes,
+          },
+        }),
+        opts.activationId,
+        spec.timeoutMs,
+        fail('PROCYON_HOST_CRASHED', 'the isolate host running this call crashed; it has been restarted'),
+        fail('PROCYON_TIMEOUT', `the function did not finish within ${spec.timeoutMs} ms`),
+      )) as CallAnswer;
+    } catch (err) {
+      this.scheduler.release(lease, true);
+      throw err;
+    }
     if (!out.ok && out.error.code === 'PROCYON_HOST_CRASHED') host.loaded.delete(spec.key);
-    return out;
+    const { procGone, ...result } = out;
+    if (!result.tail) this.scheduler.release(lease, procGone);
+    else this.#releaseAfter(lease, result.tail.done as Promise<TailMeta>);
+    return result;
+  }
+
+  capacity(spec: ProcSpec): number {
+    return this.scheduler.capacity(spec);
+  }
+
+  #releaseAfter(lease: Lease, done: Promise<TailMeta>): void {
+    void done.then(
+      (meta) => this.scheduler.release(lease, meta.procGone === true),
+      () => this.scheduler.release(lease, true),
+    );
+  }
+
+  #request(
+    host: HostHandle,
+    build: (id: number) => ToHost,
+    label: string,
+    timeoutMs: number,
+    crashMessage: string,
+  ): Promise<ValidateOutput> {
+    const crashed = (): ValidateOutput => ({
+      ok: false,
+      error: { code: 'PROCYON_HOST_CRASHED', message: crashMessage },
+    });
+    return host.request(build, label, timeoutMs, crashed, crashed) as Promise<ValidateOutput>;
   }
 
   retire(namespace: string, fn: string, version?: string): void {
-    const prefix = version === undefined ? `${namespace}/${fn}@` : `${namespace}/${fn}@${version}`;
-    const host = this.#hostFor(namespace);
-    for (const key of host.loaded) if (key.startsWith(prefix)) host.loaded.delete(key);
-    host.send({ t: 'retire', prefix });
+    this.scheduler.retire(version === undefined ? `${namespace}/${fn}@` : `${namespace}/${fn}@${version}`);
   }
 
-  stats(): DriverStats {
+  /** Pre-warms a version's `minInstances` now (the periodic tick would, within a few seconds). */
+  prewarm(spec: ProcSpec): void {
+    if (spec.scaling.minInstances) this.scheduler.prewarm(spec);
+  }
+
+  stats(): DriverStats & { scheduler: SchedulerStats; hostRssBytes: number[] } {
     let inFlight = 0;
     for (const h of this.#hosts) inFlight += h.busy;
-    return { hosts: this.#hosts.length, hostRestarts: this.#restarts, inFlight };
+    return {
+      hosts: this.#hosts.length,
+      hostRestarts: this.#restarts,
+      inFlight,
+      scheduler: this.scheduler.stats(),
+      hostRssBytes: this.#hosts.map((_, i) => this.#rss[i] ?? 0),
+    };
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#tick);
     await Promise.all(this.#hosts.map((h) => h.close()));
   }
 }

@@ -1,19 +1,15 @@
 /**
- * The node's handle on one isolate host process: spawns it, frames messages on its channel,
- * matches answers to calls, streams call tails (bodies, waitUntil), serves its `rpc`s, and
+ * The node's handle on one isolate host: starts it (host-link.ts: a child process, or in-process
+ * in trusted mode), matches answers to calls, streams call tails (bodies, waitUntil), serves its `rpc`s, and
  * restarts it with backoff when it dies, answering its in-flight calls with HOST_CRASHED.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import type { Socket } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import type { WireError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
-import type { CallTail, DriverOutput, RpcHandler, TailResult, ValidateOutput } from '../types.js';
+import type { CallTail, DriverOutput, RpcHandler, ValidateOutput } from '../types.js';
 import type { BridgeReply } from './bridges/index.js';
-import type { FromHost, HostOptions, ToHost } from './protocol.js';
-import { encode, readFrames } from './wire.js';
+import type { FromHost, HostOptions, TailMeta, ToHost } from './protocol.js';
+import { localLink, processLink, type HostLink, type LinkEvents } from './host-link.js';
 
-const HOST_MAIN = fileURLToPath(new URL('./host-main.js', import.meta.url));
 /** Beyond the function's own timeout, how long a host may stay silent before we call it hung. (ms) */
 const HUNG_HOST_GRACE_MS = 5_000;
 const RESTART_BACKOFF_MS = [50, 200, 1_000, 5_000];
@@ -21,11 +17,17 @@ const RESTART_BACKOFF_MS = [50, 200, 1_000, 5_000];
 const CHUNK_BYTES = 64 * 1024;
 
 export interface HostHandleOptions extends HostOptions {
+  /** Run the host inside the node (trusted mode; see host-link.ts). */
+  trusted?: boolean;
   logger: Logger;
   rpc: RpcHandler;
+  /** The host's periodic memory report: its RSS and `[procId, heap bytes]` per proc. */
+  onStats?: (host: number, rss: number, procs: [number, number][]) => void;
 }
 
-type Answer = DriverOutput | ValidateOutput;
+/** A call's answer; `procGone`: the proc that ran it was disposed (a limit, or the host died). */
+export type CallAnswer = DriverOutput & { procGone?: boolean };
+type Answer = CallAnswer | ValidateOutput;
 
 interface Pending {
   activationId: string;
@@ -37,7 +39,7 @@ interface Pending {
 
 interface TailState {
   chunk: { resolve: (data: Uint8Array | null) => void; reject: (err: Error) => void } | null;
-  done: (meta: TailResult) => void;
+  done: (meta: TailMeta) => void;
 }
 
 const CRASHED: WireError = {
@@ -46,13 +48,12 @@ const CRASHED: WireError = {
 };
 
 export class HostHandle {
-  child!: ChildProcess;
+  #link: HostLink | undefined;
   readonly pending = new Map<number, Pending>();
   readonly #tails = new Map<number, TailState>();
   /** Version keys this host has been sent code for. */
   readonly loaded = new Set<string>();
   #ready!: Promise<void>;
-  #channel!: Socket;
   #nextId = 1;
   #crashes = 0;
   #closing = false;
@@ -69,49 +70,49 @@ export class HostHandle {
     return this.#ready;
   }
 
+  get pid(): number {
+    return this.#link?.pid ?? -1;
+  }
+
   get busy(): number {
     return this.pending.size + this.#tails.size;
   }
 
   #spawn(): void {
-    const child = spawn(process.execPath, ['--no-node-snapshot', '--enable-source-maps', HOST_MAIN], {
-      // fd 3 is the framed message channel (wire.ts); stdout/stderr are the node's.
-      stdio: ['ignore', 'inherit', 'inherit', 'pipe'],
-      env: {
-        PATH: process.env.PATH ?? '',
-        PROCYON_HOST_OPTIONS: JSON.stringify({
-          keepAliveMs: this.options.keepAliveMs,
-          maxProcsPerVersion: this.options.maxProcsPerVersion,
-          stemCells: this.options.stemCells,
-          defaultMemoryMb: this.options.defaultMemoryMb,
-          denyEgress: this.options.denyEgress,
-          fetchTimeoutMs: this.options.fetchTimeoutMs,
-          fetchMaxResponseBytes: this.options.fetchMaxResponseBytes,
-        } satisfies HostOptions),
+    const options: HostOptions = {
+      stemCells: this.options.stemCells,
+      defaultMemoryMb: this.options.defaultMemoryMb,
+      denyEgress: this.options.denyEgress,
+      fetchTimeoutMs: this.options.fetchTimeoutMs,
+      fetchMaxResponseBytes: this.options.fetchMaxResponseBytes,
+    };
+    let link: HostLink | undefined;
+    let resolveReady!: () => void;
+    this.#ready = new Promise((resolve) => (resolveReady = resolve));
+    const events: LinkEvents = {
+      message: (msg) => {
+        if (msg.t !== 'ready') return this.#receive(msg);
+        this.#crashes = 0;
+        this.options.logger.debug({ host: this.index, snapshotMs: msg.snapshotMs }, 'isolate host ready');
+        resolveReady();
       },
-    });
-    this.child = child;
-    this.#channel = child.stdio[3] as Socket;
-    // A write to a host that just died fails; its exit handler answers the calls.
-    this.#channel.on('error', () => undefined);
-    this.#ready = new Promise((resolve, reject) => {
-      readFrames<FromHost>(this.#channel, (msg) => {
-        if (msg.t === 'ready') {
-          this.#crashes = 0;
-          this.options.logger.debug({ host: this.index, snapshotMs: msg.snapshotMs }, 'isolate host ready');
-          resolve();
-        } else this.#receive(msg);
+      exit: (code, signal) => {
+        if (link && link === this.#link) this.#onExit(code, signal);
+      },
+    };
+    if (this.options.trusted) {
+      const ready = this.#ready;
+      this.#ready = localLink(options, events).then((l) => {
+        link = this.#link = l;
+        return ready;
       });
-      child.once('error', reject);
-    });
-    // A host that never becomes ready is handled by the exit path; never leave this unobserved.
-    this.#ready.catch(() => undefined);
-    child.once('exit', (code, signal) => this.#onExit(child, code, signal));
+    } else link = this.#link = processLink(options, events);
   }
 
   #receive(msg: FromHost): void {
     switch (msg.t) {
       case 'invoked':
+      case 'spawned':
       case 'validated': {
         const p = this.pending.get(msg.id);
         if (!p) return;
@@ -121,9 +122,13 @@ export class HostHandle {
           const streamed =
             msg.out.ok && msg.out.result.type === 'fetch' && msg.out.result.response.stream === true;
           p.resolve({ ...msg.out, tail: this.#openTail(msg.id, streamed) });
-        } else p.resolve(msg.out);
+        } else if (msg.t === 'invoked') p.resolve({ ...msg.out, procGone: msg.procGone === true });
+        else p.resolve(msg.out);
         return;
       }
+      case 'stats':
+        this.options.onStats?.(this.index, msg.rss, msg.procs);
+        return;
       case 'chunk': {
         const tail = this.#tails.get(msg.id);
         const waiter = tail?.chunk;
@@ -158,8 +163,8 @@ export class HostHandle {
   }
 
   #openTail(id: number, streamed: boolean): CallTail {
-    let resolveDone!: (meta: TailResult) => void;
-    const done = new Promise<TailResult>((resolve) => (resolveDone = resolve));
+    let resolveDone!: (meta: TailMeta) => void;
+    const done = new Promise<TailMeta>((resolve) => (resolveDone = resolve));
     const state: TailState = { chunk: null, done: resolveDone };
     this.#tails.set(id, state);
     const pull = (): Promise<Uint8Array | null> =>
@@ -188,8 +193,7 @@ export class HostHandle {
     return { body: streamed ? body() : null, done };
   }
 
-  #onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
-    if (child !== this.child) return;
+  #onExit(code: number | null, signal: NodeJS.Signals | null): void {
     this.loaded.clear();
     const failed = [...this.pending.values()];
     this.pending.clear();
@@ -201,7 +205,7 @@ export class HostHandle {
     this.#tails.clear();
     for (const t of tails) {
       t.chunk?.reject(new Error(CRASHED.message));
-      t.done({ cpuMs: 0, logs: [], logsTruncated: false, error: CRASHED });
+      t.done({ cpuMs: 0, logs: [], logsTruncated: false, error: CRASHED, procGone: true });
     }
     if (this.#closing) return;
     this.options.logger.warn(
@@ -233,27 +237,22 @@ export class HostHandle {
         this.pending.delete(id);
         resolve(onHung());
         this.options.logger.error({ host: this.index, activationId }, 'isolate host hung; killing it');
-        this.child.kill('SIGKILL');
+        this.#link?.kill();
       }, timeoutMs + HUNG_HOST_GRACE_MS);
       this.pending.set(id, { activationId, timer, resolve, onCrash });
       // If the host is gone the write fails silently and the exit handler answers this call.
-      this.#channel.write(encode(build(id)));
+      this.#link?.send(build(id));
     });
   }
 
   send(msg: ToHost): void {
-    if (this.#channel.writable) this.#channel.write(encode(msg));
+    // Before a trusted host exists there is nothing to tell it.
+    this.#link?.send(msg);
   }
 
   async close(): Promise<void> {
     this.#closing = true;
-    const child = this.child;
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    await new Promise<void>((resolve) => {
-      child.once('exit', () => resolve());
-      // The host exits when its channel closes.
-      this.#channel.end();
-      setTimeout(() => child.kill('SIGKILL'), 2_000).unref();
-    });
+    await this.#ready.catch(() => undefined);
+    await this.#link?.close();
   }
 }

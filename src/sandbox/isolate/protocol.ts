@@ -17,8 +17,6 @@ export interface CallSpec {
   timeoutMs: number;
   logLimitBytes: number;
   maxResponseBytes: number;
-  /** See DriverCallOptions.nested. */
-  nested?: boolean;
 }
 
 /** What the tail of a call adds to its activation. */
@@ -28,13 +26,30 @@ export interface TailMeta {
   logsTruncated: boolean;
   /** A stream that failed or a tail that ran past the timeout. */
   error?: WireError;
+  /** The proc was disposed (it hit a limit): the node forgets it. */
+  procGone?: boolean;
 }
 
+/**
+ * Procs are numbered by the node's scheduler, which decides which proc serves each call and when
+ * procs are made and disposed. A host keeps each version's code (`load`, sent once per host) until
+ * told to `forget` it with the version's last proc there.
+ */
 export type ToHost =
-  | { t: 'invoke'; id: number; key: string; load?: LoadSpec; input: InvokeInput; call: CallSpec }
+  /** Run a call on proc `proc`, creating the proc first if the host does not have it (cold). */
+  | {
+      t: 'invoke';
+      id: number;
+      proc: number;
+      key: string;
+      load?: LoadSpec;
+      input: InvokeInput;
+      call: CallSpec;
+    }
+  /** Create proc `proc` ahead of demand; answered by `spawned`. */
+  | { t: 'spawn'; id: number; proc: number; key: string; load?: LoadSpec }
+  | { t: 'evict'; proc: number; forget?: string }
   | { t: 'validate'; id: number; load: LoadSpec; timeoutMs: number }
-  /** Retire every pool whose key starts with `prefix` (a version key, or `ns/fn@` for all versions). */
-  | { t: 'retire'; prefix: string }
   /** Send the next chunk of call `id`'s streamed body. */
   | { t: 'pull'; id: number; maxBytes: number }
   /** The client went away: stop call `id`'s stream. */
@@ -44,18 +59,16 @@ export type ToHost =
 export type FromHost =
   | { t: 'ready'; snapshotMs: number }
   /** `tail`: a `finished` (and, for a stream, chunks) will follow. */
-  | { t: 'invoked'; id: number; out: InvokeOutput; tail: boolean }
-  | { t: 'validated'; id: number; out: ValidateOutput }
+  | { t: 'invoked'; id: number; out: InvokeOutput; tail: boolean; procGone?: boolean }
+  | { t: 'validated' | 'spawned'; id: number; out: ValidateOutput }
+  /** Every few seconds: the host's RSS and each proc's heap, for the node's memory budget. (bytes) */
+  | { t: 'stats'; rss: number; procs: [number, number][] }
   /** `data: null` ends the stream. */
   | { t: 'chunk'; id: number; data: Uint8Array | null }
   | { t: 'finished'; id: number; meta: TailMeta }
   | { t: 'rpc'; id: number; key: string; activationId: string; op: string; args: unknown[] };
 
 export interface HostOptions {
-  /** Idle procs are disposed after this long. (ms) */
-  keepAliveMs: number;
-  /** Procs per version a host creates before calls wait for one to be free. */
-  maxProcsPerVersion: number;
   /** Stem-cell isolates kept ready per memory size (0: none, every cold start makes its isolate). */
   stemCells: number;
   /** Functions' default memory size, stocked with stem cells from the start. (MB) */

@@ -1,0 +1,78 @@
+/**
+ * How the node reaches one isolate host: a child process over a framed pipe (the default: a crash
+ * or runaway V8 takes down only that host), or, in trusted mode, a HostRuntime inside the node
+ * itself — no pipe, no serialisation, no second process, for code the operator trusts as much as
+ * the node (a crash there is a crash of the node).
+ */
+import { spawn } from 'node:child_process';
+import type { Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import type { FromHost, HostOptions, ToHost } from './protocol.js';
+import { encode, readFrames } from './wire.js';
+
+const HOST_MAIN = fileURLToPath(new URL('./host-main.js', import.meta.url));
+
+export interface HostLink {
+  /** The host's process id (the node's own in trusted mode). */
+  readonly pid: number;
+  send(msg: ToHost): void;
+  /** Ends a hung host at once. */
+  kill(): void;
+  /** Asks the host to exit; resolves when it has. */
+  close(): Promise<void>;
+}
+
+export interface LinkEvents {
+  message(msg: FromHost): void;
+  exit(code: number | null, signal: NodeJS.Signals | null): void;
+}
+
+export function processLink(options: HostOptions, events: LinkEvents): HostLink {
+  const child = spawn(process.execPath, ['--no-node-snapshot', '--enable-source-maps', HOST_MAIN], {
+    // fd 3 is the framed message channel (wire.ts); stdout/stderr are the node's.
+    stdio: ['ignore', 'inherit', 'inherit', 'pipe'],
+    env: { PATH: process.env.PATH ?? '', PROCYON_HOST_OPTIONS: JSON.stringify(options) },
+  });
+  const channel = child.stdio[3] as Socket;
+  // A write to a host that just died fails; its exit handler answers the calls.
+  channel.on('error', () => undefined);
+  readFrames<FromHost>(channel, events.message);
+  // A host that cannot even start is reported through exit (with code null) and restarted.
+  child.once('error', () => undefined);
+  child.once('exit', events.exit);
+  return {
+    pid: child.pid ?? -1,
+    send: (msg) => {
+      if (channel.writable) channel.write(encode(msg));
+    },
+    kill: () => void child.kill('SIGKILL'),
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        // The host exits when its channel closes.
+        channel.end();
+        setTimeout(() => child.kill('SIGKILL'), 2_000).unref();
+      }),
+  };
+}
+
+/** Trusted mode: the host runs in the node. Messages still go through a microtask each way. */
+export async function localLink(options: HostOptions, events: LinkEvents): Promise<HostLink> {
+  // Loaded only in trusted mode: the default node never touches isolated-vm itself.
+  const { HostRuntime } = await import('./host-runtime.js');
+  const runtime = new HostRuntime(options, (msg) => queueMicrotask(() => events.message(msg)));
+  queueMicrotask(() => events.message({ t: 'ready', snapshotMs: runtime.snapshotMs }));
+  return {
+    pid: process.pid,
+    send: (msg) =>
+      queueMicrotask(() => {
+        runtime.handle(msg).catch((err: unknown) => {
+          // The node cannot restart itself: surface the bug loudly, keep serving.
+          process.emitWarning(`isolate host (in-process): ${err instanceof Error ? err.stack : String(err)}`);
+        });
+      }),
+    kill: () => process.emitWarning('trusted mode: a hung in-process isolate host cannot be killed'),
+    close: async () => runtime.close(),
+  };
+}

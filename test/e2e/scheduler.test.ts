@@ -1,0 +1,105 @@
+/**
+ * The scheduler on a real node: keep-alive and scale to zero, spreading a hot function over both
+ * isolate hosts, the memory budget's LRU eviction, and what /metrics says about procs.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startTestNode, type TestNode } from './node.js';
+
+const HELLO = `export default { fetch() { return new Response('hi'); } };`;
+const SLOW = `export default { async fetch() { await new Promise((r) => setTimeout(r, 150)); return new Response('done'); } };`;
+
+function versionRow(t: TestNode, fn: string) {
+  return t.node.driver.scheduler.stats().versions.find((v) => v.fn === fn);
+}
+
+async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (check()) return true;
+    await sleep(50);
+  }
+  return check();
+}
+
+describe('scheduler: keep-alive and scale to zero', () => {
+  let t: TestNode;
+  before(async () => {
+    t = await startTestNode({ keepAliveMs: 1_000, autoscaleTickMs: 100, autoscaleWindowMs: 500 });
+  });
+  after(() => t.stop());
+
+  it('keeps a warm proc between calls, then scales the function to zero; the next call is cold', async () => {
+    assert.equal((await t.deploy('hello', HELLO)).status, 201);
+    const first = await fetch(`${t.url}/fn/default/hello`);
+    assert.equal(await first.text(), 'hi');
+    const id1 = first.headers.get('x-procyon-activation-id');
+    const second = await fetch(`${t.url}/fn/default/hello`);
+    await second.text();
+    const id2 = second.headers.get('x-procyon-activation-id');
+    assert.ok((versionRow(t, 'hello')?.idle ?? 0) >= 1, 'a warm proc between calls');
+    assert.ok(await waitFor(() => (versionRow(t, 'hello')?.idle ?? 0) === 0, 4_000), 'scaled to zero');
+    const third = await fetch(`${t.url}/fn/default/hello`);
+    await third.text();
+    const id3 = third.headers.get('x-procyon-activation-id');
+    await t.node.recorder.flush();
+    const cold = async (id: string | null) =>
+      (await t.api('GET', `/api/v1/namespaces/default/activations/${id}`)).body.cold;
+    assert.deepEqual([await cold(id1), await cold(id2), await cold(id3)], [true, false, true]);
+    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    assert.match(metrics, /procyon_proc_evictions_total\{reason="keepalive"\} [1-9]/);
+  });
+});
+
+describe('scheduler: placement and metrics', () => {
+  let t: TestNode;
+  before(async () => {
+    t = await startTestNode({ isolateHosts: 2 });
+  });
+  after(() => t.stop());
+
+  it('spreads concurrent calls of one function over both isolate hosts', async () => {
+    assert.equal((await t.deploy('slow', SLOW)).status, 201);
+    const calls = Array.from({ length: 6 }, () => fetch(`${t.url}/fn/default/slow`).then((r) => r.text()));
+    await sleep(80);
+    const row = versionRow(t, 'slow');
+    assert.equal(row?.busy, 6);
+    assert.deepEqual(row?.perHost, [3, 3]);
+    assert.deepEqual(await Promise.all(calls), Array(6).fill('done'));
+  });
+
+  it('reports procs per function and state, queue depth and memory on /metrics', async () => {
+    const text = await (await fetch(`${t.url}/metrics`)).text();
+    assert.match(text, /procyon_procs\{namespace="default",function="slow",state="idle"\} 6/);
+    assert.match(text, /procyon_queue_depth 0/);
+    assert.match(text, /procyon_proc_memory_bytes [1-9]/);
+    assert.match(text, /procyon_proc_memory_budget_bytes [1-9]/);
+  });
+});
+
+describe('scheduler: memory budget', () => {
+  let t: TestNode;
+  before(async () => {
+    t = await startTestNode({ memoryBudgetMb: 16 });
+  });
+  after(() => t.stop());
+
+  it('evicts idle procs of other functions, least recently used first, to stay within the budget', async () => {
+    const names = Array.from({ length: 10 }, (_, i) => `f${i}`);
+    for (const name of names) {
+      assert.equal((await t.deploy(name, HELLO.replace('hi', name))).status, 201);
+      const res = await fetch(`${t.url}/fn/default/${name}`);
+      assert.equal(await res.text(), name);
+    }
+    const stats = t.node.driver.scheduler.stats();
+    assert.ok(stats.memoryBytes <= stats.memoryBudgetBytes, `${stats.memoryBytes} within the budget`);
+    assert.ok(stats.evictions.memory >= 1, 'some procs were evicted for memory');
+    const warm = new Set(stats.versions.filter((v) => v.idle > 0).map((v) => v.fn));
+    assert.ok(warm.has('f9'), 'the most recently used function stays warm');
+    assert.ok(!warm.has('f0'), 'the least recently used function went first');
+    // An evicted function still answers: it just starts cold again.
+    const res = await fetch(`${t.url}/fn/default/f0`);
+    assert.equal(await res.text(), 'f0');
+  });
+});
