@@ -103,3 +103,67 @@ describe('scheduler: memory budget', () => {
     assert.equal(await res.text(), 'f0');
   });
 });
+
+describe('scheduler: per-function scaling settings', () => {
+  let t: TestNode;
+  before(async () => {
+    t = await startTestNode({ autoscaleTickMs: 100 });
+  });
+  after(() => t.stop());
+
+  it('pre-warms minInstances before the first call, so it is warm', async () => {
+    const res = await t.deploy('eager', HELLO, { scaling: { minInstances: 2 } });
+    assert.equal(res.status, 201);
+    assert.ok(
+      await waitFor(() => versionRow(t, 'eager')?.idle === 2, 5_000),
+      'two procs ready with no traffic',
+    );
+    const call = await fetch(`${t.url}/fn/default/eager`);
+    await call.text();
+    await t.node.recorder.flush();
+    const id = call.headers.get('x-procyon-activation-id');
+    const record = await t.api('GET', `/api/v1/namespaces/default/activations/${id}`);
+    assert.equal(record.body.cold, false);
+  });
+
+  it('never runs more than maxInstances procs; extra calls wait their turn and succeed', async () => {
+    assert.equal((await t.deploy('single', SLOW, { scaling: { maxInstances: 1 } })).status, 201);
+    let peak = 0;
+    const watch = setInterval(() => {
+      const row = versionRow(t, 'single');
+      peak = Math.max(peak, (row?.busy ?? 0) + (row?.idle ?? 0) + (row?.starting ?? 0));
+    }, 10);
+    const t0 = Date.now();
+    const bodies = await Promise.all(
+      Array.from({ length: 3 }, () => fetch(`${t.url}/fn/default/single`).then((r) => r.text())),
+    );
+    clearInterval(watch);
+    assert.deepEqual(bodies, ['done', 'done', 'done']);
+    assert.equal(peak, 1);
+    assert.ok(Date.now() - t0 >= 400, 'the three 150 ms calls ran one after another');
+  });
+});
+
+describe('trusted mode (isolates inside the node process)', () => {
+  let t: TestNode;
+  before(async () => {
+    t = await startTestNode({ trusted: true });
+  });
+  after(() => t.stop());
+
+  it('runs functions with no isolate host process', async () => {
+    assert.deepEqual(t.node.driver.hostPids(), [process.pid]);
+    assert.equal((await t.deploy('hello', HELLO)).status, 201);
+    const res = await fetch(`${t.url}/fn/default/hello`);
+    assert.equal(await res.text(), 'hi');
+  });
+
+  it('still enforces the timeout on a busy loop', async () => {
+    const loop = `export default { fetch() { for (;;) {} } };`;
+    assert.equal((await t.deploy('loop', loop, { timeout: 300 })).status, 201);
+    const res = await fetch(`${t.url}/fn/default/loop`);
+    assert.equal(res.status, 504);
+    const ok = await fetch(`${t.url}/fn/default/hello`);
+    assert.equal(await ok.text(), 'hi');
+  });
+});
