@@ -79,12 +79,14 @@ export class Scheduler {
     options: SchedulerOptions,
     private readonly now: () => number = Date.now,
   ) {
+    const stableWindowMs = options.stableWindowMs ?? 60_000;
     this.#options = {
       targetUtilization: DEFAULT_UTILIZATION,
-      stableWindowMs: 60_000,
-      panicWindowMs: 6_000,
       procMemoryEstimateBytes: DEFAULT_PROC_MEMORY,
       ...options,
+      stableWindowMs,
+      // Knative's default: the panic window is a tenth of the stable one.
+      panicWindowMs: options.panicWindowMs ?? Math.max(1, Math.round(stableWindowMs / 10)),
     };
   }
 
