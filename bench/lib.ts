@@ -1,64 +1,90 @@
-/** Shared pieces of the benchmark programs: starting targets, load, percentiles. */
-import autocannon from 'autocannon';
-import { fork, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+/** Shared pieces of the benchmark: the hello function, percentiles, and a node's API. */
 
 /** A node in its own process, started as a user would (`procyon serve`); shared with the e2e tests. */
 export { startNode, type NodeProcess } from '../test/e2e/harness.js';
 import type { NodeProcess } from '../test/e2e/harness.js';
 
-export async function startPlain(): Promise<{ url: string; stop(): Promise<void> }> {
-  const proc = fork(fileURLToPath(new URL('./plain-server.js', import.meta.url)), { stdio: 'inherit' });
-  const url = await new Promise<string>((resolve) =>
-    proc.once('message', (m: { url: string }) => resolve(m.url)),
-  );
-  return { url, stop: () => stopChild(proc) };
+/** The one function every target serves: a Workers-style module, byte for byte the same everywhere. */
+export const HELLO_BODY = 'Hello, world!\n';
+export const HELLO = `export default { fetch() { return new Response(${JSON.stringify(HELLO_BODY)}, { headers: { 'content-type': 'text/plain; charset=utf-8' } }); } };`;
+
+/** A function that never returns: it holds a core until its timeout ends the call. */
+export const HOG = 'export default { fetch() { for (;;) {} } };';
+
+export const round = (n: number, digits = 2): number => Math.round(n * 10 ** digits) / 10 ** digits;
+
+/** The p-th percentile (nearest rank) of an ascending array. */
+export function percentile(sorted: ArrayLike<number>, p: number): number {
+  if (sorted.length === 0) return NaN;
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank] as number;
 }
 
-function stopChild(proc: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (proc.exitCode !== null) return resolve();
-    proc.once('exit', () => resolve());
-    proc.kill('SIGTERM');
-  });
+export interface Quantiles {
+  n: number;
+  p50: number;
+  p99: number;
+  mean: number;
+}
+
+/** Sorts `times` (ms) in place and summarises them. */
+export function quantiles(times: number[]): Quantiles {
+  times.sort((a, b) => a - b);
+  return {
+    n: times.length,
+    p50: round(percentile(times, 50)),
+    p99: round(percentile(times, 99)),
+    mean: round(times.reduce((a, b) => a + b, 0) / times.length),
+  };
+}
+
+export interface DeployOptions {
+  namespace?: string;
+  routes?: string[];
+  /** ms */
+  timeout?: number;
 }
 
 export async function deploy(
   node: NodeProcess,
   name: string,
   code: string,
-  routes: string[] = [],
+  opts: DeployOptions = {},
 ): Promise<void> {
-  const res = await fetch(`${node.url}/api/v1/namespaces/default/functions/${name}`, {
-    method: 'PUT',
-    headers: { authorization: `Bearer ${node.key}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ code, filename: `${name}.js`, routes }),
+  const { namespace = 'default', routes = [], timeout } = opts;
+  const res = await api(node, 'PUT', `/namespaces/${namespace}/functions/${name}`, {
+    code,
+    filename: `${name}.js`,
+    routes,
+    ...(timeout === undefined ? {} : { timeout }),
   });
-  if (!res.ok) throw new Error(`deploy ${name}: ${res.status} ${await res.text()}`);
+  if (!res.ok) throw new Error(`deploy ${namespace}/${name}: ${res.status} ${await res.text()}`);
 }
 
-export function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] as number;
+export async function createNamespace(node: NodeProcess, namespace: string): Promise<void> {
+  const res = await api(node, 'PUT', `/namespaces/${namespace}`);
+  if (!res.ok) throw new Error(`create namespace ${namespace}: ${res.status} ${await res.text()}`);
 }
 
-export interface LoadResult {
-  rps: number;
-  p50: number;
-  p99: number;
-  errors: number;
-  non2xx: number;
+function api(node: NodeProcess, method: string, path: string, body?: unknown): Promise<Response> {
+  return fetch(`${node.url}/api/v1${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${node.key}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
 }
 
-export async function load(url: string, seconds: number, connections: number): Promise<LoadResult> {
-  const r = await autocannon({ url, duration: seconds, connections, pipelining: 1 });
-  return {
-    rps: Math.round(r.requests.average),
-    p50: r.latency.p50,
-    p99: r.latency.p99,
-    errors: r.errors + r.timeouts,
-    non2xx: r.non2xx,
-  };
+/** The sum of every series of one metric on the node's /metrics; undefined if the node has none. */
+export async function metric(node: NodeProcess, name: string): Promise<number | undefined> {
+  const text = await (await fetch(`${node.url}/metrics`)).text();
+  let sum: number | undefined;
+  for (const line of text.split('\n')) {
+    // `name 123` or `name{labels} 123`; not `name_suffix`.
+    if (!line.startsWith(name) || !/^[ {]/.test(line.slice(name.length))) continue;
+    sum = (sum ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
 }
-
-export const round = (n: number, digits = 2): number => Math.round(n * 10 ** digits) / 10 ** digits;

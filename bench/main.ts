@@ -1,105 +1,82 @@
 /**
- * `npm run bench`: where the foundation stands against its anchors, measured side by side in one
- * run on this machine. (a) cold start: the first request of N fresh versions, end to end over
- * HTTP, with and without stem cells; (b) warm throughput: the hello function on Procyon against a plain Node `http` server
- * returning the same body, with the same load generator (autocannon) and settings.
- * Writes bench/results/foundation.json. Knobs: BENCH_COLD_N, BENCH_SECONDS, BENCH_CONNECTIONS.
+ * `npm run bench`: the race. In one run on this machine, with the same load generator (autocannon)
+ * and the same hello function: warm throughput, latency and CPU per request on Procyon (isolate
+ * hosts, and in-process trusted mode), workerd and a plain Node `http` server; cold-start latency
+ * and cold starts per second; memory per idle warm isolate; the noisy-neighbour p99.
+ * Writes bench/results/race.json and prints the README's table.
+ * Knobs (env): BENCH_SECONDS, BENCH_WARMUP_SECONDS, BENCH_CONNECTIONS, BENCH_COLD_N,
+ * BENCH_COLD_RATE_N, BENCH_COLD_CONCURRENCY, BENCH_NOISY_CONNECTIONS, BENCH_HOG_CLIENTS,
+ * BENCH_HOG_TIMEOUT_MS.
  */
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { cpus, totalmem } from 'node:os';
-import { deploy, load, percentile, round, startNode, startPlain } from './lib.js';
+import { coldLatency, coldRateAndMemory } from './cold.js';
+import { round } from './lib.js';
+import { noisyNeighbour } from './noisy.js';
+import { assess, table } from './report.js';
+import { warmRace } from './warm.js';
 
-const COLD_N = Number(process.env.BENCH_COLD_N ?? 200);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const knob = (name: string, fallback: number): number => {
+  const value = Number(process.env[name] ?? fallback);
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number`);
+  return value;
+};
 
-const HELLO = `export default { fetch() { return new Response('Hello, world!\\n', { headers: { 'content-type': 'text/plain; charset=utf-8' } }); } };`;
-
-async function coldStarts(
-  stemCells?: number,
-): Promise<{ n: number; p50: number; p99: number; mean: number }> {
-  const node = await startNode(
-    stemCells === undefined ? {} : { env: { PROCYON_STEM_CELLS: String(stemCells) } },
-  );
-  try {
-    const times: number[] = [];
-    for (let i = 0; i < COLD_N; i++) {
-      // A new constant makes a new version hash: new isolates, so the first request is cold.
-      await deploy(node, 'cold', HELLO.replace('Hello', `Hello ${i}`));
-      const t0 = performance.now();
-      const res = await fetch(`${node.url}/fn/default/cold`);
-      await res.text();
-      times.push(performance.now() - t0);
-      if (res.status !== 200) throw new Error(`cold call ${i}: ${res.status}`);
-    }
-    times.sort((a, b) => a - b);
-    return {
-      n: times.length,
-      p50: round(percentile(times, 50)),
-      p99: round(percentile(times, 99)),
-      mean: round(times.reduce((a, b) => a + b, 0) / times.length),
-    };
-  } finally {
-    await node.stop();
-  }
-}
-
-async function warm() {
-  const node = await startNode();
-  const plain = await startPlain();
-  try {
-    await deploy(node, 'hello', HELLO, ['GET /hello']);
-    const url = `${node.url}/hello`;
-    if ((await (await fetch(url)).text()) !== 'Hello, world!\n') throw new Error('hello answered wrongly');
-    await load(url, 2, CONNECTIONS); // warm the pool and the JIT
-    await load(plain.url, 2, CONNECTIONS);
-    const procyon = await load(url, SECONDS, CONNECTIONS);
-    const baseline = await load(plain.url, SECONDS, CONNECTIONS);
-    return { procyon, plainNode: baseline, ratio: round(procyon.rps / baseline.rps, 3) };
-  } finally {
-    await node.stop();
-    await plain.stop();
-  }
-}
+const settings = {
+  seconds: knob('BENCH_SECONDS', 10),
+  warmupSeconds: knob('BENCH_WARMUP_SECONDS', 2),
+  connections: knob('BENCH_CONNECTIONS', 50),
+  coldN: knob('BENCH_COLD_N', 200),
+  coldRateN: knob('BENCH_COLD_RATE_N', 300),
+  coldConcurrency: knob('BENCH_COLD_CONCURRENCY', 8),
+  noisyConnections: knob('BENCH_NOISY_CONNECTIONS', 10),
+  hogClients: knob('BENCH_HOG_CLIENTS', 3),
+  hogTimeoutMs: knob('BENCH_HOG_TIMEOUT_MS', 2_000),
+  loadGenerator: 'autocannon in the bench process (shares the cores with the server under test)',
+};
 
 const started = new Date().toISOString();
-console.log(`cold start: ${COLD_N} fresh versions...`);
-const cold = await coldStarts();
-// The same measurement with no stem cells: what a cold start costs when it makes its isolate.
-const coldNoStems = await coldStarts(0);
-console.log(`warm: ${SECONDS}s x ${CONNECTIONS} connections, Procyon then plain Node...`);
-const w = await warm();
+// The machine may be shared: its load before and after says how much to trust the numbers.
+const loadBefore = loadavg()[0] ?? 0;
+const t0 = performance.now();
+console.log(`warm race: ${settings.seconds}s x ${settings.connections} connections per target`);
+const warm = await warmRace(settings);
+console.log(`cold start: ${settings.coldN} fresh versions, with stem cells then without...`);
+const coldStart = await coldLatency(settings.coldN);
+// The same with no stem cells: what a cold start costs when it makes its own isolate.
+const coldStartNoStemCells = await coldLatency(settings.coldN, 0);
+console.log(
+  `cold rate and idle memory: ${settings.coldRateN} functions, ${settings.coldConcurrency} clients...`,
+);
+const { rate: coldRate, memory: idleMemory } = await coldRateAndMemory(
+  settings.coldRateN,
+  settings.coldConcurrency,
+);
+console.log(
+  `noisy neighbour: ${settings.noisyConnections} connections, ${settings.hogClients} hog clients...`,
+);
+const noisy = await noisyNeighbour({ ...settings, connections: settings.noisyConnections });
+
+const measured = { warm, coldStart, coldStartNoStemCells, coldRate, idleMemory, noisy };
 const result = {
-  bench: 'foundation',
+  bench: 'race',
   command: 'npm run bench',
   started,
+  durationS: round((performance.now() - t0) / 1000, 1),
   machine: {
     cpus: cpus().length,
     cpu: cpus()[0]?.model,
     memGiB: round(totalmem() / 2 ** 30, 1),
     node: process.version,
+    loadAverage1m: { before: round(loadBefore), after: round(loadavg()[0] ?? 0) },
   },
   // The in-isolate runtime is snapshotted; its size is what a cold start must not grow with.
   preludeBytes: statSync(fileURLToPath(new URL('../runtime/prelude.js', import.meta.url))).size,
-  settings: {
-    coldN: COLD_N,
-    seconds: SECONDS,
-    connections: CONNECTIONS,
-    loadGenerator: 'autocannon (in the bench process)',
-  },
-  coldStartMs: cold,
-  coldStartNoStemCellsMs: coldNoStems,
-  warm: w,
+  settings,
+  ...measured,
+  targets: assess(measured),
 };
 mkdirSync('bench/results', { recursive: true });
-writeFileSync('bench/results/foundation.json', `${JSON.stringify(result, null, 2)}\n`);
-console.log(`
-| measure | Procyon | plain Node http | ratio |
-|---|---|---|---|
-| warm req/s | ${w.procyon.rps} | ${w.plainNode.rps} | ${w.ratio} |
-| warm p50 / p99 latency (ms) | ${w.procyon.p50} / ${w.procyon.p99} | ${w.plainNode.p50} / ${w.plainNode.p99} | |
-| cold start, first request of a new version, p50 / p99 (ms) | ${cold.p50} / ${cold.p99} | | |
-| the same without stem cells, p50 / p99 (ms) | ${coldNoStems.p50} / ${coldNoStems.p99} | | |
-errors: procyon ${w.procyon.errors} (non-2xx ${w.procyon.non2xx}), plain ${w.plainNode.errors}
-written: bench/results/foundation.json`);
+writeFileSync('bench/results/race.json', `${JSON.stringify(result, null, 2)}\n`);
+console.log(`\n${table(measured)}\nwritten: bench/results/race.json (${result.durationS} s)`);
