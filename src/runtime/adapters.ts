@@ -5,7 +5,7 @@
  * - Lambda style, `export const handler = (event, context) => ...` (or the legacy 3-argument
  *   `(event, context, callback)`): the event goes in, the result comes back as JSON-safe data.
  */
-import { createEnv } from './bindings.js';
+import { envFactory, type EnvFor } from './bindings.js';
 import type { HttpRequestData } from '../sandbox/types.js';
 import type { BindMeta, CallOptions, DispatchedResponse, DispatchResult } from './contract.js';
 import { utf8ByteLength } from './encoding.js';
@@ -17,9 +17,10 @@ import type { ReadableStream } from './streams.js';
 
 type Fn = (...args: unknown[]) => unknown;
 
+/** A bound module; `envFor(callId)` is the `env` of a call (bindings.ts). */
 export type BoundModule =
-  | { style: 'fetch'; target: object; fetch: Fn; meta: BindMeta; env: Readonly<Record<string, unknown>> }
-  | { style: 'handler'; handler: Fn; meta: BindMeta; env: Readonly<Record<string, unknown>> };
+  | { style: 'fetch'; target: object; fetch: Fn; meta: BindMeta; envFor: EnvFor }
+  | { style: 'handler'; handler: Fn; meta: BindMeta; envFor: EnvFor };
 
 export const EXPORT_SHAPE =
   'the module must export default { fetch(request, env, ctx) } or export a handler(event, context) function';
@@ -32,17 +33,19 @@ export function bindModule(namespace: Record<string, unknown>, meta: BindMeta): 
       ? (def as { fetch?: unknown }).fetch
       : undefined;
   if (typeof fetch === 'function') {
-    const env = createEnv(meta);
-    return { style: 'fetch', target: def as object, fetch: fetch as Fn, meta, env };
+    const envFor = envFactory(meta);
+    return { style: 'fetch', target: def as object, fetch: fetch as Fn, meta, envFor };
   }
   if (typeof namespace.handler === 'function')
-    return { style: 'handler', handler: namespace.handler as Fn, meta, env: createEnv(meta) };
+    return { style: 'handler', handler: namespace.handler as Fn, meta, envFor: envFactory(meta) };
   const names = Object.keys(namespace);
   throw new TypeError(`${EXPORT_SHAPE} (it exports ${names.length === 0 ? 'nothing' : names.join(', ')})`);
 }
 
-/** What a fetch call hands to its host beyond the response (host.ts keeps them per call). */
+/** What a call hands to its host beyond the response (host.ts keeps them per call). */
 export interface CallScope {
+  /** Runs the synchronous part of the user's handler as this call's code (calls.ts). */
+  sync<T>(body: () => T): T;
   /** `ctx.waitUntil`: keeps the promise referenced; its rejection is logged. */
   waitUntil(promise: unknown): void;
   /** Takes a response body that is a real stream, for the host to pull. */
@@ -67,7 +70,8 @@ export async function runFetch(
   };
   let returned: unknown;
   try {
-    returned = await mod.fetch.call(mod.target, request, mod.env, ctx);
+    const env = mod.envFor(call.callId);
+    returned = await scope.sync(() => mod.fetch.call(mod.target, request, env, ctx));
   } catch (err) {
     return functionError(err);
   }
@@ -134,6 +138,7 @@ export async function runEvent(
   mod: Extract<BoundModule, { style: 'handler' }>,
   event: unknown,
   call: CallOptions,
+  scope: CallScope,
 ): Promise<DispatchResult> {
   const { meta } = mod;
   const context = {
@@ -147,11 +152,11 @@ export async function runEvent(
     callbackWaitsForEmptyEventLoop: false,
     getRemainingTimeInMillis: (): number => Math.max(0, call.deadline - Date.now()),
     // Procyon's addition: the same bindings a Workers-style handler gets as `env`.
-    env: mod.env,
+    env: mod.envFor(call.callId),
   };
   let value: unknown;
   try {
-    value = await callHandler(mod.handler, event, context);
+    value = await scope.sync(() => callHandler(mod.handler, event, context));
   } catch (err) {
     return functionError(err);
   }

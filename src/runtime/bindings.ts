@@ -3,10 +3,17 @@
  * bindings. KV and service calls go through the host bridge to the node, which checks each one
  * against the version's declared bindings.
  *
+ * A function with KV or service bindings gets an `env` per call whose binding objects carry the
+ * call's id, so what they do is attributed to that call exactly (a service call becomes a child of
+ * that call's activation), even when several calls overlap in the isolate and the code runs after
+ * an `await` (see calls.ts). An `env` kept from an earlier call still works: its operations are
+ * then attributed by the general rule. Without such bindings `env` holds only strings, and one
+ * frozen object serves every call.
+ *
  * Snapshot rule (see index.ts): this module runs while the snapshot is made, so no one-letter
  * module-level names, one-character string literals or one-character property keys.
  */
-import { hostCall } from './bridge.js';
+import { callToken, hostCall } from './bridge.js';
 import { TextDecoder, TextEncoder } from './encoding.js';
 import { Request } from './request.js';
 import { Response } from './response.js';
@@ -55,23 +62,33 @@ async function toBytes(value: unknown): Promise<Uint8Array> {
   throw new TypeError('KV put() accepts a string, ArrayBuffer, ArrayBufferView or ReadableStream');
 }
 
-/** A Workers-KV-compatible namespace bound under `binding`. */
+/** A Workers-KV-compatible namespace bound under `binding`, for call `callId`. */
 export class KVNamespace {
   readonly #binding: string;
+  readonly #callId: number;
 
-  constructor(binding: string) {
+  constructor(binding: string, callId: number) {
     this.#binding = binding;
+    this.#callId = callId;
   }
 
   async get(key: string, options?: unknown): Promise<unknown> {
     const type = kvType(options);
-    const found = (await hostCall('kv.get', [this.#binding, String(key)])) as KvRecord | null;
+    const found = (await hostCall(
+      'kv.get',
+      [this.#binding, String(key)],
+      callToken(this.#callId),
+    )) as KvRecord | null;
     return found === null ? null : decodeKv(found.value, type);
   }
 
   async getWithMetadata(key: string, options?: unknown): Promise<{ value: unknown; metadata: unknown }> {
     const type = kvType(options);
-    const found = (await hostCall('kv.get', [this.#binding, String(key)])) as KvRecord | null;
+    const found = (await hostCall(
+      'kv.get',
+      [this.#binding, String(key)],
+      callToken(this.#callId),
+    )) as KvRecord | null;
     return found === null
       ? { value: null, metadata: null }
       : { value: decodeKv(found.value, type), metadata: found.metadata ?? null };
@@ -86,11 +103,12 @@ export class KVNamespace {
     if (options?.expiration !== undefined) opts.expiration = Number(options.expiration);
     if (options?.expirationTtl !== undefined) opts.expirationTtl = Number(options.expirationTtl);
     if (options?.metadata !== undefined) opts.metadata = options.metadata;
-    await hostCall('kv.put', [this.#binding, String(key), await toBytes(value), opts]);
+    const bytes = await toBytes(value);
+    await hostCall('kv.put', [this.#binding, String(key), bytes, opts], callToken(this.#callId));
   }
 
   async delete(key: string): Promise<void> {
-    await hostCall('kv.delete', [this.#binding, String(key)]);
+    await hostCall('kv.delete', [this.#binding, String(key)], callToken(this.#callId));
   }
 
   async list(options?: { prefix?: string; limit?: number; cursor?: string }): Promise<unknown> {
@@ -98,7 +116,7 @@ export class KVNamespace {
     if (options?.prefix !== undefined) opts.prefix = String(options.prefix);
     if (options?.limit !== undefined) opts.limit = Number(options.limit);
     if (options?.cursor !== undefined) opts.cursor = String(options.cursor);
-    return hostCall('kv.list', [this.#binding, opts]);
+    return hostCall('kv.list', [this.#binding, opts], callToken(this.#callId));
   }
 }
 
@@ -107,9 +125,11 @@ const NULL_BODY_STATUS = [101, 103, 204, 205, 304];
 /** Another function, called in the node without an HTTP round trip: `env.AUTH.fetch(request)`. */
 export class ServiceBinding {
   readonly #binding: string;
+  readonly #callId: number;
 
-  constructor(binding: string) {
+  constructor(binding: string, callId: number) {
     this.#binding = binding;
+    this.#callId = callId;
   }
 
   async fetch(...args: ConstructorParameters<typeof Request>): Promise<Response> {
@@ -117,18 +137,31 @@ export class ServiceBinding {
     const body = request.body === null ? null : new Uint8Array(await request.arrayBuffer());
     const headers: [string, string][] = [];
     request.headers.forEach((value, name) => headers.push([name, value]));
-    const reply = (await hostCall('service.fetch', [
-      this.#binding,
-      { method: request.method, url: request.url, headers, body },
-    ])) as { status: number; headers: [string, string][]; body: Uint8Array };
+    const reply = (await hostCall(
+      'service.fetch',
+      [this.#binding, { method: request.method, url: request.url, headers, body }],
+      callToken(this.#callId),
+    )) as { status: number; headers: [string, string][]; body: Uint8Array };
     const nullBody = NULL_BODY_STATUS.includes(reply.status);
     return new Response(nullBody ? null : reply.body, { status: reply.status, headers: reply.headers });
   }
 }
 
-export function createEnv(meta: EnvMeta): Readonly<Record<string, unknown>> {
-  const env: Record<string, unknown> = { ...meta.vars, ...(meta.secrets ?? {}) };
-  for (const name of meta.bindings?.kv ?? []) env[name] = new KVNamespace(name);
-  for (const name of meta.bindings?.services ?? []) env[name] = new ServiceBinding(name);
-  return Object.freeze(env);
+export type EnvFor = (callId: number) => Readonly<Record<string, unknown>>;
+
+/** How each call gets its `env`: one shared object, or one per call when there are bindings. */
+export function envFactory(meta: EnvMeta): EnvFor {
+  const strings: Record<string, unknown> = { ...meta.vars, ...(meta.secrets ?? {}) };
+  const kv = meta.bindings?.kv ?? [];
+  const services = meta.bindings?.services ?? [];
+  if (kv.length === 0 && services.length === 0) {
+    const shared = Object.freeze(strings);
+    return () => shared;
+  }
+  return (callId) => {
+    const env: Record<string, unknown> = { ...strings };
+    for (const name of kv) env[name] = new KVNamespace(name, callId);
+    for (const name of services) env[name] = new ServiceBinding(name, callId);
+    return Object.freeze(env);
+  };
 }

@@ -2,8 +2,10 @@
  * Calls from the isolate into its isolate host: the one door through which host-backed globals
  * (timers, crypto, fetch, bindings) reach the outside. The host hands a reference to its
  * dispatcher to `init`; arguments and results are copied (structured clone), never shared, so no
- * host object ever becomes reachable from user code.
+ * host object ever becomes reachable from user code. Each operation carries the token of the call
+ * it is made for (calls.ts), which the host turns into that call's deadline, limits and abort signal.
  */
+import type { CallRegistry } from './calls.js';
 import { DOMException } from './dom-exception.js';
 
 /** The isolated-vm Reference the host passes to init, as seen from inside the isolate. */
@@ -20,10 +22,20 @@ export interface HostCallRef {
   ): unknown;
 }
 
-const state: { ref: HostCallRef | null } = { ref: null };
+const state: { ref: HostCallRef | null; calls: CallRegistry | null } = { ref: null, calls: null };
 
-export function attachHostCall(ref: HostCallRef | undefined): void {
+export function attachHostCall(ref: HostCallRef | undefined, calls: CallRegistry): void {
   if (ref) state.ref = ref;
+  state.calls = calls;
+}
+
+/**
+ * The token for operations made now (calls.ts); `explicit` is the call a per-call object belongs
+ * to. Operations that must reach the same host state as an earlier one (cancelling a timer,
+ * aborting a fetch) reuse that one's token.
+ */
+export function callToken(explicit?: number): number {
+  return state.calls === null ? 0 : state.calls.token(explicit);
 }
 
 function ref(): HostCallRef {
@@ -31,9 +43,12 @@ function ref(): HostCallRef {
   return state.ref;
 }
 
-/** Runs `op` in the host; rejects with the host's error (`{ name, message }` rebuilt as an Error). */
-export async function hostCall(op: string, args: unknown[]): Promise<unknown> {
-  const reply = (await ref().apply(undefined, [op, args], {
+/**
+ * Runs `op` in the host for the call of `token` (by default the one the code running now belongs
+ * to); rejects with the host's error (`{ name, message }` rebuilt as an Error).
+ */
+export async function hostCall(op: string, args: unknown[], token = callToken()): Promise<unknown> {
+  const reply = (await ref().apply(undefined, [op, args, token], {
     arguments: { copy: true },
     result: { promise: true, copy: true },
   })) as BridgeReply;
@@ -43,7 +58,7 @@ export async function hostCall(op: string, args: unknown[]): Promise<unknown> {
 /** The synchronous form, for APIs the web makes synchronous (`crypto.getRandomValues`). */
 export function hostCallSync(op: string, args: unknown[]): unknown {
   return unwrap(
-    ref().applySync(undefined, [op, args], {
+    ref().applySync(undefined, [op, args, callToken()], {
       arguments: { copy: true },
       result: { copy: true },
     }) as BridgeReply,

@@ -3,6 +3,17 @@
  * cross the isolate boundary. Types only, so the host may `import type` them too. Everything that
  * crosses is copied by isolated-vm, so values here are plain data (objects, arrays, strings,
  * numbers, Uint8Array), never class instances.
+ *
+ * Several calls may be in flight in one isolate at once (a function's `concurrency`). The host
+ * numbers them (`CallOptions.callId`) and names the call in `pull`, `settle` and `end`. A call is
+ * in flight from its dispatch until the host ends it; a call whose dispatch returns without a
+ * streamed body or pending waitUntil work ends by itself.
+ *
+ * Attribution (calls.ts): the isolate cannot tell which call code that runs after an `await`
+ * continues. Console lines are tagged with the call whose handler is in its synchronous part,
+ * otherwise with the oldest call in flight (0 when none is). Host operations (`HostCallRef`)
+ * carry a token: a call id when the call is known exactly (its handler's synchronous part, a
+ * per-call `env` binding, or the only call in flight), else 0, "whichever calls are in flight".
  */
 import type { WireError } from '../errors.js';
 import type { HandlerStyle, HttpResponseData, InvokeInput, LogLine } from '../sandbox/types.js';
@@ -10,8 +21,11 @@ import type { HostCallRef } from './bridge.js';
 
 export type LogLevel = LogLine['level'];
 
-/** The host's log sink, an isolated-vm Callback: fire-and-forget, one console line per call. */
-export type HostLog = (level: LogLevel, msg: string) => void;
+/**
+ * The host's log sink, an isolated-vm Callback: fire-and-forget, one console line per call of it.
+ * `callId` is the call the line is charged to (see the header), 0 for output outside calls.
+ */
+export type HostLog = (level: LogLevel, msg: string, callId: number) => void;
 
 export interface InitOptions {
   /** Budget for console output outside a call (module top level). @default 65_536 (bytes) */
@@ -35,6 +49,8 @@ export interface BindMeta {
 export type DispatchInput = InvokeInput;
 
 export interface CallOptions {
+  /** The host's number for this call, a positive integer not used by another call in flight. */
+  callId: number;
   activationId: string;
   /** When the host gives up on the call. (epoch ms) */
   deadline: number;
@@ -77,25 +93,35 @@ export interface ProcyonRuntime {
   /** Once, after the user module evaluated: detects the handler style or throws a TypeError. */
   bind(namespace: Record<string, unknown>, meta: BindMeta): HandlerStyle;
   /**
-   * One call at a time; never rejects: failures come back as `{ ok: false, error }`. Starting a
-   * call ends the previous one: its stream, if the host stopped pulling, is cancelled, and its
-   * waitUntil promises are no longer waited for.
+   * Runs one call; calls may overlap, each with its own `callId`, log budget, streamed body and
+   * waitUntil set. Never rejects: failures come back as `{ ok: false, error }` (a callId that is
+   * missing or already in flight is PROCYON_INTERNAL). A result with `stream: true` or
+   * `waitUntil: true` keeps the call in flight until `end`; any other result ends it.
    */
   dispatch(input: DispatchInput, call: CallOptions): Promise<DispatchResult>;
   /**
-   * The next chunk of the current call's streamed body: at most `maxBytes`, as much as the stream
-   * has ready (it waits only for the first chunk); null at the end, and when there is no stream.
+   * The next chunk of call `callId`'s streamed body: at most `maxBytes`, as much as the stream
+   * has ready (it waits only for the first chunk); null at the end, and when there is no stream
+   * (or no such call).
    * A stream that errors, or yields a chunk that is not a Uint8Array, gives
    * `{ ok: false, error: PROCYON_FUNCTION_ERROR }` (after a last chunk with the bytes read before
    * the failure, if any) and the stream is over. A maxBytes that is not a positive integer is
    * PROCYON_INTERNAL. Never rejects.
    */
-  pull(maxBytes: number): Promise<PullResult>;
+  pull(callId: number, maxBytes: number): Promise<PullResult>;
   /**
-   * Resolves once every promise passed to `ctx.waitUntil` in the current call has settled,
-   * including ones added while waiting; rejections are logged at level error, never thrown.
-   * `timeoutMs` bounds the wait once the isolate has timers (a global setTimeout); without them
-   * the host's own call timeout is the bound. Never rejects.
+   * Called once the host has stopped pulling: cancels call `callId`'s streamed body if it was not
+   * read to its end, then resolves once every promise passed to `ctx.waitUntil` in that call has
+   * settled, including ones added while waiting; rejections are logged at level error, never
+   * thrown. `timeoutMs` bounds the wait once the isolate has timers (a global setTimeout); without
+   * them the host's own call timeout is the bound. The call stays in flight until `end`. Never
+   * rejects.
    */
-  settle(timeoutMs?: number): Promise<SettleResult>;
+  settle(callId: number, timeoutMs?: number): Promise<SettleResult>;
+  /**
+   * Ends call `callId`: cancels its streamed body if still open and forgets its waitUntil set (the
+   * promises run on, unwatched). The host calls it once per call that had a tail, after `settle`
+   * or instead of it. Unknown ids are ignored.
+   */
+  end(callId: number): void;
 }

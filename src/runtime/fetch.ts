@@ -6,7 +6,7 @@
  * with a TypeError, as the Fetch standard's "network error" does; an aborted signal rejects with
  * its reason and stops the host's request.
  */
-import { hostCall } from './bridge.js';
+import { callToken, hostCall } from './bridge.js';
 import { DOMException } from './dom-exception.js';
 import { freezeHeaders, headerEntries } from './headers.js';
 import { Request, type RequestInfo, type RequestInit } from './request.js';
@@ -53,6 +53,9 @@ function signalOf(init: FetchInit, request: Request): AbortSignalLike | null {
 export async function fetch(input: RequestInfo, init?: FetchInit | null): Promise<Response> {
   if (init !== undefined && init !== null && typeof init !== 'object')
     throw new TypeError('fetch: init must be an object');
+  // Taken on entry, before any await: only then is the calling handler known to be running
+  // (calls.ts). The abort, if any, goes to the same call.
+  const token = callToken();
   const options: FetchInit = init ?? {};
   const request = new Request(input, options);
   const redirect = options.redirect === undefined ? request.redirect : String(options.redirect);
@@ -69,20 +72,26 @@ export async function fetch(input: RequestInfo, init?: FetchInit | null): Promis
   const body = method === 'GET' || method === 'HEAD' ? null : new Uint8Array(await request.arrayBuffer());
   if (signal?.aborted) throw abortReason(signal);
   const id = counter.nextId++;
-  const sent = hostCall('fetch.request', [
-    id,
-    { method, url, headers: headerEntries(request.headers), body, redirect },
-  ]);
-  const reply = (signal === null ? await sent : await untilAborted(sent, signal, id)) as FetchReply;
+  const sent = hostCall(
+    'fetch.request',
+    [id, { method, url, headers: headerEntries(request.headers), body, redirect }],
+    token,
+  );
+  const reply = (signal === null ? await sent : await untilAborted(sent, signal, id, token)) as FetchReply;
   return toResponse(reply);
 }
 
 /** Settles with `sent`, or rejects with the signal's reason as soon as it aborts. */
-function untilAborted(sent: Promise<unknown>, signal: AbortSignalLike, id: number): Promise<unknown> {
+function untilAborted(
+  sent: Promise<unknown>,
+  signal: AbortSignalLike,
+  id: number,
+  token: number,
+): Promise<unknown> {
   return new Promise((resolve, reject) => {
     const onAbort = (): void => {
       reject(abortReason(signal));
-      hostCall('fetch.abort', [id]).catch(() => undefined);
+      hostCall('fetch.abort', [id], token).catch(() => undefined);
     };
     signal.addEventListener('abort', onAbort, { once: true });
     sent.then(

@@ -1,11 +1,13 @@
 /**
- * The prelude's side of the host contract (see contract.ts): `init`, `bind`, `dispatch`, `pull` and
- * `settle`, the object the host finds at `globalThis.__procyon`. State here is per isolate (the log
- * sink, the bound module) plus the one current call: its streamed body and its waitUntil promises.
- * Nothing of a call outlives the next call's start.
+ * The prelude's side of the host contract (see contract.ts): `init`, `bind`, `dispatch`, `pull`,
+ * `settle` and `end`, the object the host finds at `globalThis.__procyon`. State here is per
+ * isolate (the log sink, the bound module) plus the calls in flight (calls.ts), each with its own
+ * streamed body and waitUntil promises, kept from its dispatch until the host ends it; a call that
+ * has neither is forgotten as soon as its dispatch returns.
  */
 import type { HandlerStyle } from '../sandbox/types.js';
 import { bindModule, runEvent, runFetch, type BoundModule, type CallScope } from './adapters.js';
+import type { CallRegistry, InFlightCall } from './calls.js';
 import type {
   BindMeta,
   CallOptions,
@@ -22,22 +24,9 @@ import { failure, messageOf } from './failures.js';
 import { format } from './format.js';
 import { DEFAULT_LOG_LIMIT_BYTES, type LogSink } from './logs.js';
 import { outgoingModule, waitUntilModule } from './lazy.js';
-import type { OutgoingStream } from './outgoing.js';
-import type { WaitUntil } from './wait-until.js';
 
-/** What a call has beyond its response; each part is made only when the call needs it. */
-interface CallTail {
-  stream: OutgoingStream | null;
-  waiting: WaitUntil | null;
-}
-
-export function createRuntime(sink: LogSink): ProcyonRuntime {
+export function createRuntime(sink: LogSink, calls: CallRegistry): ProcyonRuntime {
   let bound: BoundModule | null = null;
-  const reportWaitUntil = (err: unknown): void => {
-    sink.write('error', `Uncaught (in waitUntil) ${format([err])}`);
-  };
-  /** The current call's tail; a new call starts a new one. */
-  let current: CallTail = { stream: null, waiting: null };
 
   async function run(input: DispatchInput, call: CallOptions, scope: CallScope): Promise<DispatchResult> {
     if (bound === null) return failure('PROCYON_INTERNAL', 'dispatch was called before bind');
@@ -51,7 +40,7 @@ export function createRuntime(sink: LogSink): ProcyonRuntime {
     if (input.type === 'event') {
       if (bound.style !== 'handler')
         return failure('PROCYON_INTERNAL', 'an event was sent to a fetch-style module');
-      return runEvent(bound, input.event, call);
+      return runEvent(bound, input.event, call, scope);
     }
     return failure(
       'PROCYON_INTERNAL',
@@ -59,12 +48,27 @@ export function createRuntime(sink: LogSink): ProcyonRuntime {
     );
   }
 
+  function scopeOf(record: InFlightCall): CallScope {
+    return {
+      sync: (body) => calls.runSync(record, body),
+      waitUntil(promise: unknown): void {
+        record.waiting ??= new (waitUntilModule().WaitUntil)((err) =>
+          sink.write('error', `Uncaught (in waitUntil) ${format([err])}`, record.id),
+        );
+        record.waiting.add(promise);
+      },
+      streamBody(stream): void {
+        record.stream = new (outgoingModule().OutgoingStream)(stream);
+      },
+    };
+  }
+
   return {
     init(log: HostLog, options?: InitOptions, call?: HostCallRef): void {
       if (sink.attached) throw new Error('init was already called');
       if (typeof log !== 'function') throw new TypeError('init needs the host log callback');
       sink.attach(log, options?.logLimitBytes ?? DEFAULT_LOG_LIMIT_BYTES);
-      attachHostCall(call);
+      attachHostCall(call, calls);
     },
 
     bind(namespace: Record<string, unknown>, meta: BindMeta): HandlerStyle {
@@ -74,36 +78,49 @@ export function createRuntime(sink: LogSink): ProcyonRuntime {
     },
 
     async dispatch(input: DispatchInput, call: CallOptions): Promise<DispatchResult> {
-      current.stream?.cancel(new TypeError('the response stream was abandoned: a new call started'));
-      const tail: CallTail = { stream: null, waiting: null };
-      current = tail;
-      const scope: CallScope = {
-        waitUntil(promise: unknown): void {
-          tail.waiting ??= new (waitUntilModule().WaitUntil)(reportWaitUntil);
-          tail.waiting.add(promise);
-        },
-        streamBody(stream): void {
-          tail.stream = new (outgoingModule().OutgoingStream)(stream);
-        },
-      };
-      sink.startCall(call?.logLimitBytes);
+      const record =
+        typeof call === 'object' && call !== null ? calls.start(call.callId, call.logLimitBytes) : null;
+      if (record === null)
+        return failure('PROCYON_INTERNAL', 'dispatch needs call options with a callId not in flight');
       let result: DispatchResult;
       try {
-        result = await run(input, call, scope);
+        result = await run(input, call, scopeOf(record));
       } catch (err) {
         // Only the prelude's own faults get here: user code runs inside try blocks in adapters.
         result = failure('PROCYON_INTERNAL', `the runtime failed: ${messageOf(err)}`);
       }
-      if (result.ok && tail.waiting !== null && tail.waiting.outstanding > 0) result.waitUntil = true;
+      const waiting = record.waiting !== null && record.waiting.outstanding > 0;
+      if (result.ok && waiting) result.waitUntil = true;
+      // Nothing left for the host to pull or settle: the call needs no `end`.
+      if (!result.ok || (!waiting && record.stream === null)) calls.drop(record.id);
       return result;
     },
 
-    async pull(maxBytes: number): Promise<PullResult> {
-      return current.stream === null ? { ok: true, value: null } : current.stream.pull(maxBytes);
+    async pull(callId: number, maxBytes: number): Promise<PullResult> {
+      const record = calls.get(callId);
+      const stream = record?.stream;
+      if (record === undefined || stream === null || stream === undefined) return { ok: true, value: null };
+      // Reading may run the body's source (its pull()) synchronously: that is this call's code.
+      return calls.runSync(record, () => stream.pull(maxBytes));
     },
 
-    async settle(timeoutMs?: number): Promise<SettleResult> {
-      return current.waiting === null ? { pending: 0 } : current.waiting.settle(timeoutMs);
+    async settle(callId: number, timeoutMs?: number): Promise<SettleResult> {
+      const record = calls.get(callId);
+      if (record === undefined) return { pending: 0 };
+      // The host settles once it has stopped pulling; a body it did not read to the end is
+      // cancelled, which also frees waitUntil work that is blocked writing into it.
+      record.stream?.cancel(
+        new TypeError('the response stream was cancelled: the client stopped reading it'),
+      );
+      record.stream = null;
+      return record.waiting === null ? { pending: 0 } : record.waiting.settle(timeoutMs);
+    },
+
+    end(callId: number): void {
+      const record = calls.get(callId);
+      if (record === undefined) return;
+      calls.drop(callId);
+      record.stream?.cancel(new TypeError('the response stream was cancelled: its call ended'));
     },
   };
 }

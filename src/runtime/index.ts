@@ -2,7 +2,7 @@
  * The in-isolate runtime prelude. Bundled by scripts/build.mjs into dist/runtime/prelude.js, one
  * classic script that the isolate host evaluates once into an isolated-vm snapshot; every isolate
  * starts from that snapshot. So this code uses no Node API, reads nothing the host sets up, and keeps
- * no per-request state outside the current call.
+ * no per-request state outside the calls in flight (calls.ts).
  *
  * What it provides (globals.ts has one line per family):
  * - Fetch: Request, Response, Headers; bodies are bytes or ReadableStreams (body.ts, body-init.ts),
@@ -18,7 +18,8 @@
  *   queueMicrotask and reportError (report.ts).
  * - Host-backed families (host-globals.ts: timers, crypto, fetch) through the bridge (bridge.ts).
  * - `globalThis.__procyon`, the host's entry points (host.ts, contract.ts): init, bind, dispatch,
- *   pull (streamed response bodies, outgoing.ts) and settle (ctx.waitUntil, wait-until.ts). The
+ *   pull (streamed response bodies, outgoing.ts), settle (ctx.waitUntil, wait-until.ts) and end.
+ *   Calls may overlap; calls.ts tracks them and says which call running code belongs to. The
  *   host takes a reference to it and deletes the global.
  *
  * Cold starts: every class and function defined here is deserialised by every new isolate, so
@@ -35,13 +36,15 @@
  * lazily. Code that first runs inside a user's isolate is not affected.
  * test/runtime/snapshot.test.ts audits every function that runs while the snapshot is made.
  */
+import { CallRegistry } from './calls.js';
 import { defineGlobal } from './define.js';
 import { installGlobals } from './globals.js';
 import { createRuntime } from './host.js';
-import { LogSink } from './logs.js';
+import { DEFAULT_LOG_LIMIT_BYTES, LogSink } from './logs.js';
 import { warmCallPath } from './warm.js';
 
-const sink = new LogSink();
+const calls = new CallRegistry(DEFAULT_LOG_LIMIT_BYTES);
+const sink = new LogSink(calls);
 installGlobals(sink);
-defineGlobal('__procyon', Object.freeze(createRuntime(sink)));
+defineGlobal('__procyon', Object.freeze(createRuntime(sink, calls)));
 warmCallPath();

@@ -1,10 +1,11 @@
 /**
- * Where console output goes: to the host's log callback, within a byte budget per call. Each
- * dispatch opens a new budget (only one call runs per isolate at a time); output before the first
- * call (module top level) has a budget of its own, opened by init. The line that would pass the
- * budget is replaced by one marker line and everything after it is dropped, so a chatty function
- * cannot flood the host.
+ * Where console output goes: to the host's log callback, each line tagged with the call it is
+ * charged to (calls.ts has the rule), within that call's byte budget. Output while no call is in
+ * flight (module top level, work a finished call left running) has a budget of its own, opened by
+ * init. The line that would pass a budget is replaced by one marker line and everything after it is
+ * dropped, so a chatty function cannot flood the host.
  */
+import type { CallRegistry } from './calls.js';
 import type { HostLog, LogLevel } from './contract.js';
 import { utf8ByteLength } from './encoding.js';
 
@@ -23,7 +24,11 @@ export class LogBudget {
 
 export class LogSink {
   #host: HostLog | null = null;
-  #budget = new LogBudget(DEFAULT_LOG_LIMIT_BYTES);
+  readonly #calls: CallRegistry;
+
+  constructor(calls: CallRegistry) {
+    this.#calls = calls;
+  }
 
   get attached(): boolean {
     return this.#host !== null;
@@ -32,32 +37,32 @@ export class LogSink {
   /** Connects the host callback; until then (e.g. while the snapshot is made) output is dropped. */
   attach(host: HostLog, limit: number): void {
     this.#host = host;
-    this.#budget = new LogBudget(limit);
+    this.#calls.setOutsideLimit(limit);
   }
 
-  /** Starts the budget of a new call; it stays current until the next call starts. */
-  startCall(limit: number): void {
-    this.#budget = new LogBudget(limit);
-  }
-
-  write(level: LogLevel, msg: string): void {
+  /** Writes one line, charged to call `callId` if it is in flight, else by the rule in calls.ts. */
+  write(level: LogLevel, msg: string, callId?: number): void {
     const host = this.#host;
-    const budget = this.#budget;
-    if (host === null || budget.exhausted) return;
+    if (host === null) return;
+    const calls = this.#calls;
+    const owner = (callId === undefined ? undefined : calls.get(callId)) ?? calls.logOwner();
+    const budget = calls.budgetOf(owner);
+    if (budget.exhausted) return;
+    const tag = owner === null ? 0 : owner.id;
     const bytes = utf8ByteLength(msg);
     if (budget.used + bytes <= budget.limit) {
       budget.used += bytes;
-      send(host, level, msg);
+      send(host, level, msg, tag);
       return;
     }
     budget.exhausted = true;
-    send(host, 'warn', `[procyon] log limit of ${budget.limit} bytes reached; further output dropped`);
+    send(host, 'warn', `[procyon] log limit of ${budget.limit} bytes reached; further output dropped`, tag);
   }
 }
 
-function send(host: HostLog, level: LogLevel, msg: string): void {
+function send(host: HostLog, level: LogLevel, msg: string, tag: number): void {
   try {
-    host(level, msg);
+    host(level, msg, tag);
   } catch {
     // The host's callback is fire-and-forget; a failure there must not become the user's error.
   }

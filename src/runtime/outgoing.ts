@@ -1,8 +1,8 @@
 /**
  * The streamed response body, isolate side: when a fetch handler returns a Response whose body is
  * a real stream, dispatch answers `stream: true` and the host pulls the body with
- * `__procyon.pull(maxBytes)` (contract.ts). One stream per isolate at a time, since one call runs
- * at a time; a new dispatch cancels a stream the host stopped pulling. Loaded on first use (lazy.ts).
+ * `__procyon.pull(callId, maxBytes)` (contract.ts). One per call that has such a body; `settle`
+ * or `end` cancels a stream the host stopped pulling. Loaded on first use (lazy.ts).
  */
 import type { PullResult } from './contract.js';
 import { failure, functionError } from './failures.js';

@@ -4,9 +4,11 @@
  * timers.ts) that resolves after the delay, and the callback runs when it does, so a 0 ms timeout
  * runs after the current microtasks, as on the web. Timers are bounded by the invocation: they
  * fire during the call and its `ctx.waitUntil` tail; the host ends every pending sleep when the
- * call ends ("the invocation has ended"), and the timer is then dropped without running.
+ * call ends ("the invocation has ended"), and the timer is then dropped without running. Which
+ * call a timer belongs to is decided when it is set (calls.ts); its re-arms and its cancel go to
+ * the same call.
  */
-import { hostCall } from './bridge.js';
+import { callToken, hostCall } from './bridge.js';
 import { defineGlobal } from './define.js';
 import { DOMException } from './dom-exception.js';
 import { reportError } from './report.js';
@@ -23,6 +25,8 @@ interface Timer {
   args: unknown[];
   /** The period of an interval; null for a timeout. (ms) */
   period: number | null;
+  /** The host call token it was set under. */
+  token: number;
 }
 
 /** The timers of this isolate, by id; ids are never reused. */
@@ -34,7 +38,7 @@ function toDelay(ms: unknown): number {
 }
 
 function arm(id: number, timer: Timer, delay: number): void {
-  hostCall('timers.sleep', [id, delay]).then(
+  hostCall('timers.sleep', [id, delay], timer.token).then(
     () => fire(id, timer),
     () => {
       // The call ended (or the host refused): the timer will never run.
@@ -67,7 +71,12 @@ function schedule(what: string, handler: unknown, ms: unknown, args: unknown[], 
     throw new RangeError(`${what}: more than ${MAX_PENDING_TIMERS} timers pending`);
   const delay = toDelay(ms);
   const id = table.nextId++;
-  const timer: Timer = { handler: handler as Handler, args, period: repeat ? delay : null };
+  const timer: Timer = {
+    handler: handler as Handler,
+    args,
+    period: repeat ? delay : null,
+    token: callToken(),
+  };
   table.timers.set(id, timer);
   arm(id, timer, delay);
   return id;
@@ -75,9 +84,11 @@ function schedule(what: string, handler: unknown, ms: unknown, args: unknown[], 
 
 function clear(id: unknown): void {
   const key = Number(id);
-  if (!table.timers.delete(key)) return;
+  const timer = table.timers.get(key);
+  if (timer === undefined) return;
+  table.timers.delete(key);
   // Frees the host's timer; if the sleep has already ended, fire() finds the timer gone.
-  hostCall('timers.cancel', [key]).catch(() => undefined);
+  hostCall('timers.cancel', [key], timer.token).catch(() => undefined);
 }
 
 export function setTimeout(handler: unknown, ms?: unknown, ...args: unknown[]): number {

@@ -20,8 +20,8 @@ const refuse = (): never => {
 };
 
 export function warmCallPath(): void {
-  const scope: CallScope = { waitUntil: refuse, streamBody: refuse };
-  const call = { activationId: 'warming', deadline: 0, logLimitBytes: 0, maxResponseBytes: 1024 };
+  const scope: CallScope = { sync: (body) => body(), waitUntil: refuse, streamBody: refuse };
+  const call = { callId: 1, activationId: 'warming', deadline: 0, logLimitBytes: 0, maxResponseBytes: 1024 };
   const meta = { namespace: 'warming', fn: 'warming', version: 'warming', memoryMb: 0, vars: {} };
   const handler = async (request: Request): Promise<Response> => {
     if (request.method === 'GET') return new Response(request.url + (request.headers.get('accept') ?? ''));
@@ -33,7 +33,7 @@ export function warmCallPath(): void {
     target: {},
     fetch: handler as never,
     meta,
-    env: {},
+    envFor: () => ({}),
   };
   const wire = (method: string, body: Uint8Array | null): HttpRequestData => ({
     method,

@@ -53,7 +53,7 @@ export async function evalBridged<T = unknown>(
       maxResponseBytes: options.maxResponseBytes ?? 32 * 1024 * 1024,
     },
     rpc: () => Promise.reject(new Error('no node in this harness')),
-    log: (level, msg) => logs.push({ level, msg }),
+    log: (level, msg) => logs.push({ level, msg, call: 0 }),
   };
   const current: { ctx: BridgeContext | null } = { ctx };
   try {
@@ -61,8 +61,8 @@ export async function evalBridged<T = unknown>(
     const rt = (await context.global.get('__procyon', { reference: true })) as ivm.Reference;
     await context.eval('delete globalThis.__procyon');
     const init = (await rt.get('init', { reference: true })) as ivm.Reference;
-    const log = new ivm.Callback((level: string, msg: string) => {
-      logs.push({ level, msg });
+    const log = new ivm.Callback((level: string, msg: string, call: number) => {
+      logs.push({ level, msg, call });
     });
     const bridge = new ivm.Reference((op: unknown, args: unknown) =>
       runBridge(BRIDGES, current.ctx, op, args),

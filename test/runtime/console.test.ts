@@ -146,10 +146,10 @@ describe('log budget', () => {
         fetchResult(await proc.fetch({}, { logLimitBytes: 60 }));
         // Each line is 20 bytes: three fit in 60, the fourth would pass the limit.
         assert.deepEqual(proc.logs, [
-          { level: 'log', msg: 'line-0-xxxxxxxxxxxxx' },
-          { level: 'log', msg: 'line-1-xxxxxxxxxxxxx' },
-          { level: 'log', msg: 'line-2-xxxxxxxxxxxxx' },
-          { level: 'warn', msg: '[procyon] log limit of 60 bytes reached; further output dropped' },
+          { level: 'log', msg: 'line-0-xxxxxxxxxxxxx', call: 1 },
+          { level: 'log', msg: 'line-1-xxxxxxxxxxxxx', call: 1 },
+          { level: 'log', msg: 'line-2-xxxxxxxxxxxxx', call: 1 },
+          { level: 'warn', msg: '[procyon] log limit of 60 bytes reached; further output dropped', call: 1 },
         ]);
       },
     );

@@ -37,16 +37,24 @@ export function preludeSnapshot(): ivm.ExternalCopy<ArrayBuffer> {
 export interface LogEntry {
   level: string;
   msg: string;
+  /** The call the prelude charged the line to (0: none in flight). */
+  call: number;
 }
 
 export interface ProcOptions {
   /** @default 64 (MB) */
   memoryMb?: number;
   vars?: Record<string, string>;
+  bindings?: BindMeta['bindings'];
   init?: InitOptions;
+  /**
+   * The host's side of the bridge (bridge.ts): answers `op` with `{ ok: true, value }` and sees the
+   * call token the prelude sent. Without it, host operations fail as "not attached".
+   */
+  host?: (op: string, args: unknown[], token: number) => unknown;
 }
 
-export const DEFAULT_CALL: Omit<CallOptions, 'deadline'> = {
+export const DEFAULT_CALL: Omit<CallOptions, 'deadline' | 'callId'> = {
   activationId: 'act-1',
   logLimitBytes: 64 * 1024,
   maxResponseBytes: 1024 * 1024,
@@ -59,16 +67,23 @@ export interface FetchInput {
   body?: string | Uint8Array | null;
 }
 
-/** One isolate with a user module loaded, as the isolate host's proc holds it. */
+type Entry = 'dispatch' | 'pull' | 'settle' | 'end';
+
+/**
+ * One isolate with a user module loaded, as the isolate host's proc holds it. Calls are numbered
+ * 1, 2, ... in dispatch order; pull, settle and end act on the latest call unless given another.
+ */
 export class TestProc {
   readonly style: string;
   readonly logs: LogEntry[];
   readonly #isolate: ivm.Isolate;
-  readonly #entries: Record<'dispatch' | 'pull' | 'settle', ivm.Reference>;
+  readonly #entries: Record<Entry, ivm.Reference>;
+  /** The id of the latest call dispatched. */
+  lastCall = 0;
 
   private constructor(
     isolate: ivm.Isolate,
-    entries: Record<'dispatch' | 'pull' | 'settle', ivm.Reference>,
+    entries: Record<Entry, ivm.Reference>,
     style: string,
     logs: LogEntry[],
   ) {
@@ -88,24 +103,44 @@ export class TestProc {
       const rt = context.global.getSync('__procyon', { reference: true }) as ivm.Reference;
       context.global.deleteSync('__procyon');
       const init = rt.getSync('init', { reference: true }) as ivm.Reference;
-      const log = new ivm.Callback((level: string, msg: string) => {
-        logs.push({ level, msg });
+      const log = new ivm.Callback((level: string, msg: string, call: number) => {
+        logs.push({ level, msg, call });
       });
-      const initArgs: unknown[] =
-        options.init === undefined ? [log] : [log, new ivm.ExternalCopy(options.init).copyInto()];
+      const initArgs: unknown[] = [log, new ivm.ExternalCopy(options.init ?? {}).copyInto()];
+      const host = options.host;
+      if (host) {
+        initArgs.push(
+          new ivm.Reference((op: string, args: unknown[], token: number) => ({
+            ok: true,
+            value: host(op, args, token),
+          })),
+        );
+      }
       init.applySync(undefined, initArgs);
       const mod = isolate.compileModuleSync(code, { filename: 'user.js' });
       mod.instantiateSync(context, (specifier) => {
         throw new Error(`import of "${specifier}" is not allowed`);
       });
       await mod.evaluate({ timeout: 2_000 });
-      const meta: BindMeta = { namespace: 'ns', fn: 'fn', version: 'v1', memoryMb, vars: options.vars ?? {} };
+      const meta: BindMeta = {
+        namespace: 'ns',
+        fn: 'fn',
+        version: 'v1',
+        memoryMb,
+        vars: options.vars ?? {},
+        ...(options.bindings ? { bindings: options.bindings } : {}),
+      };
       const bind = rt.getSync('bind', { reference: true }) as ivm.Reference;
       const style = (await bind.apply(undefined, [mod.namespace.derefInto(), meta], {
         arguments: { copy: true },
       })) as string;
       const entry = (name: string): ivm.Reference => rt.getSync(name, { reference: true }) as ivm.Reference;
-      const entries = { dispatch: entry('dispatch'), pull: entry('pull'), settle: entry('settle') };
+      const entries = {
+        dispatch: entry('dispatch'),
+        pull: entry('pull'),
+        settle: entry('settle'),
+        end: entry('end'),
+      };
       return new TestProc(isolate, entries, style, logs);
     } catch (err) {
       isolate.dispose();
@@ -113,8 +148,11 @@ export class TestProc {
     }
   }
 
+  /** Dispatches a call (numbered after the latest one unless `call.callId` says otherwise). */
   async dispatch(input: DispatchInput, call: Partial<CallOptions> = {}): Promise<DispatchResult> {
-    const options: CallOptions = { ...DEFAULT_CALL, deadline: Date.now() + 5_000, ...call };
+    const callId = call.callId ?? this.lastCall + 1;
+    this.lastCall = Math.max(this.lastCall, callId);
+    const options: CallOptions = { ...DEFAULT_CALL, deadline: Date.now() + 5_000, ...call, callId };
     return (await this.#entries.dispatch.apply(undefined, [input, options], {
       arguments: { copy: true },
       result: { promise: true, copy: true },
@@ -122,29 +160,36 @@ export class TestProc {
     })) as DispatchResult;
   }
 
-  /** `__procyon.pull(maxBytes)`: the next chunk of the current call's streamed body. */
-  async pull(maxBytes: number): Promise<PullResult> {
-    return (await this.#entries.pull.apply(undefined, [maxBytes], {
+  /** `__procyon.pull(callId, maxBytes)`: the next chunk of a call's streamed body. */
+  async pull(maxBytes: number, callId = this.lastCall): Promise<PullResult> {
+    return (await this.#entries.pull.apply(undefined, [callId, maxBytes], {
       result: { promise: true, copy: true },
       timeout: 5_000,
     })) as PullResult;
   }
 
-  /** `__procyon.settle(timeoutMs)`: waits for the current call's waitUntil promises. */
-  async settle(timeoutMs?: number): Promise<SettleResult> {
-    return (await this.#entries.settle.apply(undefined, timeoutMs === undefined ? [] : [timeoutMs], {
+  /** `__procyon.settle(callId, timeoutMs)`: waits for a call's waitUntil promises. */
+  async settle(timeoutMs?: number, callId = this.lastCall): Promise<SettleResult> {
+    const args = timeoutMs === undefined ? [callId] : [callId, timeoutMs];
+    return (await this.#entries.settle.apply(undefined, args, {
       result: { promise: true, copy: true },
       timeout: 5_000,
     })) as SettleResult;
   }
 
+  /** `__procyon.end(callId)`: the host is done with a call. */
+  end(callId = this.lastCall): void {
+    this.#entries.end.applySync(undefined, [callId]);
+  }
+
   /** Pulls the streamed body to its end: the chunks as the host got them, or the error that ended it. */
   async drain(
     maxBytes: number,
+    callId = this.lastCall,
   ): Promise<{ chunks: Uint8Array[]; error?: { code: string; message: string } }> {
     const chunks: Uint8Array[] = [];
     for (;;) {
-      const result = await this.pull(maxBytes);
+      const result = await this.pull(maxBytes, callId);
       if (!result.ok) return { chunks, error: result.error };
       if (result.value === null) return { chunks };
       chunks.push(result.value);

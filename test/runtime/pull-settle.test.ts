@@ -123,25 +123,36 @@ describe('streamed response bodies: dispatch and pull', () => {
     });
   });
 
-  test('a new dispatch cancels the stream the host stopped pulling', async () => {
+  test('a new dispatch leaves an unread stream alone; settle, or end, cancels it', async () => {
     const code = `
-      let cancelled = 'not cancelled';
+      let cancelled = [];
       export default { fetch(request) {
-        if (request.method === 'GET') return new Response(cancelled);
+        if (request.method === 'GET') return Response.json(cancelled);
         return new Response(new ReadableStream({
           pull(c) { c.enqueue(new Uint8Array(8)); },
-          cancel(reason) { cancelled = String(reason); },
+          cancel(reason) { cancelled.push(String(reason)); },
         }));
       } };`;
     await withProc(code, async (proc) => {
       streamedResponse(await proc.fetch({ method: 'POST' }));
-      const first = await proc.pull(4);
+      const first = await proc.pull(4, 1);
       assert.equal(first.ok && first.value?.byteLength, 4);
-      assert.equal(
-        fetchResult(await proc.fetch()).text,
-        'TypeError: the response stream was abandoned: a new call started',
-      );
-      assert.deepEqual(await proc.pull(4), { ok: true, value: null }, 'the GET has no stream to pull');
+      assert.deepEqual(JSON.parse(fetchResult(await proc.fetch()).text), [], 'call 2 cancels nothing');
+      assert.deepEqual(await proc.pull(4, 2), { ok: true, value: null }, 'call 2 has no stream to pull');
+      const more = await proc.pull(4, 1);
+      assert.equal(more.ok && more.value?.byteLength, 4, 'call 1 still streams');
+
+      assert.deepEqual(await proc.settle(undefined, 1), { pending: 0 });
+      assert.deepEqual(await proc.pull(4, 1), { ok: true, value: null }, 'settled: the stream is over');
+      proc.end(1);
+
+      streamedResponse(await proc.fetch({ method: 'POST' }));
+      proc.end(3);
+      assert.deepEqual(await proc.pull(4, 3), { ok: true, value: null }, 'ended: the call is forgotten');
+      assert.deepEqual(JSON.parse(fetchResult(await proc.fetch()).text), [
+        'TypeError: the response stream was cancelled: the client stopped reading it',
+        'TypeError: the response stream was cancelled: its call ended',
+      ]);
     });
   });
 
@@ -263,7 +274,7 @@ describe('ctx.waitUntil and settle', () => {
       const result = await proc.fetch({ method: 'POST' });
       assert.equal(result.ok && result.waitUntil, true);
       assert.deepEqual(await proc.settle(5), { pending: 1 });
-      // The next call starts a new set: the forever-pending promise is no longer waited for.
+      // Each call has its own set: the next call does not wait for the forever-pending promise.
       const next = await proc.fetch();
       assert.equal(next.ok && next.waitUntil, undefined);
       assert.deepEqual(await proc.settle(), { pending: 0 });

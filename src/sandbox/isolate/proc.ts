@@ -1,50 +1,61 @@
 /**
  * One proc of the isolate driver: a V8 isolate (from the prelude snapshot) with one user module
- * loaded, running one call at a time. Runs inside an isolate host child process, never in the node.
+ * loaded, running the calls the node's scheduler sends it, several at once if the function's
+ * `concurrency` allows (the scheduler never sends more). Runs inside an isolate host child process,
+ * never in the node.
  *
  * A call is the dispatch (until the response exists) plus an optional tail: pulling a streamed
- * body and waiting for `ctx.waitUntil` work. The proc belongs to the call until the tail ends.
+ * body and waiting for `ctx.waitUntil` work. It is in flight until its tail ends; `inFlight`
+ * counts such calls. Each call has a number of its own (`callId`) by which the prelude keeps its
+ * body, waitUntil set and log budget apart from the others' (src/runtime/contract.ts).
  *
- * Limits: the heap limit is the isolate's `memoryLimit`; the wall-clock limit covers the whole
- * call and is enforced twice, by isolated-vm's `timeout` on the dispatch (which interrupts
- * synchronous loops and microtask storms) and by a host timer that disposes the isolate (which
- * also ends a call that is merely awaiting forever). A proc that hit a limit is never reused.
+ * Attribution while calls overlap (an isolate has no AsyncContext; src/runtime/calls.ts):
+ * - Console output made while a call's handler runs its synchronous part goes to that call; any
+ *   other output goes to the oldest call still in flight, so with one call at a time nothing
+ *   changes. Each call has its own log buffer and hard cap (`logLimitBytes` is per call); output
+ *   made while no call is in flight (module top level) goes to the next call.
+ * - Bridge operations (fetch, timers, crypto, KV, service bindings) run for the call the prelude
+ *   names: the one whose handler is in its synchronous part, the one a per-call `env` binding
+ *   belongs to (so KV and service calls are always exact), or the only call in flight. When it
+ *   cannot know (a global `fetch` or `setTimeout` after an `await` while calls overlap) the
+ *   operation runs in the proc's BusyScope: it lasts until no call is in flight, so one call
+ *   ending never aborts a sub-request another call is waiting for, and its logs and rpcs are
+ *   charged to the oldest call.
+ * - CPU time: the isolate's CPU time is measured at each call's start, dispatch end and tail end,
+ *   and what was spent since the last measurement is divided evenly between the calls in flight.
+ *   So the calls' cpuMs add up to the isolate's CPU time while it had calls, and with one call at
+ *   a time each call gets exactly the CPU time of its own span.
+ *
+ * Limits: the heap limit is the isolate's `memoryLimit`; the wall-clock limit of each call covers
+ * the whole call and is enforced twice, by isolated-vm's `timeout` on the dispatch (which
+ * interrupts synchronous loops and microtask storms) and by a host timer that disposes the isolate
+ * (which also ends a call that is merely awaiting forever). A proc that hit a limit is never
+ * reused: the call that hit it fails with PROCYON_TIMEOUT or PROCYON_MEMORY_LIMIT, and every other
+ * call in flight on the proc fails at once with PROCYON_PROC_LOST (retryable). A synchronous loop
+ * is charged to the call whose dispatch was running when the interrupt came; a heap overflow to
+ * the first call that reports it.
  */
 import ivm from 'isolated-vm';
 import type { WireError } from '../../errors.js';
-import type { HandlerStyle, InvokeInput, InvokeOutput, LogLine } from '../types.js';
+import type { HandlerStyle, InvokeInput, InvokeOutput } from '../types.js';
 import type { BridgeContext, EgressLimits } from './bridges/index.js';
-import { createStem, HARD_LOG_FACTOR, pushLog, redact, type LogSink, type Stem } from './stem.js';
+import { BusyScope, oldestOf, ProcCall, procVersion, type ProcVersion } from './proc-call.js';
+import {
+  errorMessage,
+  internalError,
+  limitIn,
+  loadError,
+  lossError,
+  type LimitCode,
+  type Loss,
+} from './proc-errors.js';
+import { HARD_LOG_FACTOR, LogBuffer, LogPolicy } from './proc-logs.js';
+import { createStem, type Stem } from './stem.js';
 import type { CallSpec, LoadSpec, TailMeta } from './protocol.js';
+import type { DispatchResult, PullResult } from '../../runtime/contract.js';
 
-/** The abort reason bridges see when their call ends. */
-const CALL_ENDED = new Error('the invocation has ended');
 /** Top-level module code gets this long to evaluate. (ms) */
 const MODULE_EVAL_TIMEOUT_MS = 5_000;
-
-type DispatchResult =
-  | {
-      ok: true;
-      /** The prelude has `ctx.waitUntil` work outstanding. */
-      waitUntil?: boolean;
-      result:
-        | {
-            type: 'fetch';
-            response: {
-              status: number;
-              headers: [string, string][];
-              body: Uint8Array | null;
-              stream?: boolean;
-            };
-          }
-        | { type: 'event'; value: unknown };
-    }
-  | { ok: false; error: WireError };
-
-type PullResult = { ok: true; value: Uint8Array | null } | { ok: false; error: WireError };
-
-/** Secrets shorter than this are not masked: doing so would garble ordinary output. */
-const MIN_REDACT_LENGTH = 4;
 
 /** What the host does with a call that outlives its response. */
 export interface CallTail {
@@ -68,39 +79,49 @@ export interface ProcHooks {
   rpc(ctx: { key: string; activationId: string }, op: string, args: unknown[]): Promise<unknown>;
 }
 
-/** The runtime's entry points, as the host holds them (pull/settle are optional prelude features). */
-interface RuntimeEntries {
-  dispatch: ivm.Reference;
-  pull: ivm.Reference | null;
-  settle: ivm.Reference | null;
-}
+type RuntimeEntries = Omit<Stem['entries'], 'bind'>;
 
 const EMPTY = new Uint8Array(0);
+const COPY = { result: { promise: true, copy: true } } as const;
 
 export class IsolateProc {
   readonly style: HandlerStyle;
   lastUsed = Date.now();
-  #isolate: ivm.Isolate;
-  #rt: RuntimeEntries;
-  #sink: LogSink;
-  #disposed = false;
-  /** The call in progress, which bridge operations act for; null between calls. */
-  readonly #current: { ctx: BridgeContext | null };
+  readonly #isolate: ivm.Isolate;
+  readonly #rt: RuntimeEntries;
+  readonly #logPolicy: LogPolicy;
+  /** Output made while no call was in flight; the next call's activation gets it. */
+  readonly #between: LogBuffer;
   /** The function's `egress.allow` patterns. */
-  #egressAllow: readonly string[] = [];
+  readonly #egressAllow: readonly string[];
+  /** Calls in flight, oldest first. */
+  readonly #calls = new Map<number, ProcCall>();
+  #nextCallId = 1;
+  #shared: ProcVersion | null = null;
+  #hooks: ProcHooks | null = null;
+  /** The context of operations no single call could be named for; while any call is in flight. */
+  #busy: BusyScope | null = null;
+  /** The isolate's CPU time when it was last divided between calls. (ns) */
+  #cpuSeen: bigint;
+  #lost: Loss<ProcCall> | null = null;
+  #disposed = false;
 
   private constructor(
-    isolate: ivm.Isolate,
-    rt: RuntimeEntries,
+    stem: Stem,
     style: HandlerStyle,
-    sink: LogSink,
-    current: { ctx: BridgeContext | null },
+    logPolicy: LogPolicy,
+    between: LogBuffer,
+    load: LoadSpec,
   ) {
-    this.#isolate = isolate;
-    this.#rt = rt;
+    this.#isolate = stem.isolate;
+    this.#rt = stem.entries;
     this.style = style;
-    this.#sink = sink;
-    this.#current = current;
+    this.#logPolicy = logPolicy;
+    this.#between = between;
+    this.#egressAllow = load.egress.allow;
+    this.#cpuSeen = stem.isolate.cpuTime;
+    stem.link.log = (level, msg, callId) => this.#logPolicy.push(this.#bufferFor(callId), level, msg);
+    stem.link.context = (token) => this.#contextFor(token);
   }
 
   /**
@@ -118,15 +139,13 @@ export class IsolateProc {
       const s = stem ?? (await createStem(snapshot, load.memoryMb, logLimit));
       const iso = s.isolate;
       isolate = iso;
-      const { context, sink, current } = s;
-      const { bind, dispatch, pull, settle } = s.entries;
-      sink.limit = logLimit * HARD_LOG_FACTOR;
-      sink.redact = Object.values(load.secrets)
-        .filter((v) => v.length >= MIN_REDACT_LENGTH)
-        .sort((a, b) => b.length - a.length);
+      const logPolicy = new LogPolicy(load.secrets);
+      // Output of the module's top level, which the first call's activation gets.
+      const between = new LogBuffer(logLimit * HARD_LOG_FACTOR);
+      s.link.log = (level, msg) => logPolicy.push(between, level, msg);
       const mod = await iso.compileModule(load.code, { filename: `${load.fn}.js` });
       // Synchronous: linking a bundle that may import nothing is cheap, and saves a thread hop.
-      mod.instantiateSync(context, (specifier) => {
+      mod.instantiateSync(s.context, (specifier) => {
         throw new Error(`import of "${specifier}" is not allowed: dependencies are bundled at deploy`);
       });
       await mod.evaluate({ timeout: MODULE_EVAL_TIMEOUT_MS });
@@ -139,100 +158,57 @@ export class IsolateProc {
         secrets: load.secrets,
         bindings: load.bindings,
       };
-      const style = (await bind.apply(
+      const style = (await s.entries.bind.apply(
         undefined,
         [mod.namespace.derefInto(), new ivm.ExternalCopy(meta).copyInto()],
-        {
-          timeout: MODULE_EVAL_TIMEOUT_MS,
-        },
+        { timeout: MODULE_EVAL_TIMEOUT_MS },
       )) as HandlerStyle;
-      const entry = { dispatch, pull, settle };
-      const proc = new IsolateProc(iso, entry, style, sink, current);
-      proc.#egressAllow = load.egress.allow;
-      return proc;
+      return new IsolateProc(s, style, logPolicy, between, load);
     } catch (err) {
       const error = isolate
-        ? classify(err, isolate, false, 'PROCYON_BUILD_FAILED')
+        ? loadError(err, isolate)
         : { code: 'PROCYON_INTERNAL' as const, message: `could not create an isolate: ${String(err)}` };
       if (isolate && !isolate.isDisposed) isolate.dispose();
       throw Object.assign(new Error(error.message), { wire: error });
     }
   }
 
+  /** Heap the isolate holds now (V8's committed heap plus external memory). (bytes) */
+  memoryBytes(): number {
+    if (this.disposed) return 0;
+    const h = this.#isolate.getHeapStatisticsSync();
+    return h.total_heap_size + h.externally_allocated_size;
+  }
+
   get disposed(): boolean {
     return this.#disposed || this.#isolate.isDisposed;
   }
 
-  #takeLogs(): { lines: LogLine[]; truncated: boolean } {
-    const out = { lines: this.#sink.lines, truncated: this.#sink.truncated };
-    this.#sink.lines = [];
-    this.#sink.bytes = 0;
-    this.#sink.truncated = false;
-    return out;
-  }
-
-  #cpu(): bigint {
-    return this.#isolate.isDisposed ? 0n : this.#isolate.cpuTime;
+  /** Calls whose dispatch or tail has not finished. */
+  get inFlight(): number {
+    return this.#calls.size;
   }
 
   async call(
     input: InvokeInput,
-    call: CallSpec,
+    spec: CallSpec,
     cold: boolean,
     hooks: ProcHooks,
     key: string,
   ): Promise<CallResult> {
     this.lastUsed = Date.now();
-    // Logs written while the module loaded belong to the first call's activation.
-    this.#sink.limit = call.logLimitBytes * HARD_LOG_FACTOR;
-    const cpu0 = this.#cpu();
-    const deadline = Date.now() + call.timeoutMs;
-    // Made on first use: most calls never ask for it, and an AbortController (with the
-    // DOMException its abort() builds) was ~10% of a host's CPU per call.
-    let abort: AbortController | undefined;
-    let ended = false;
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      this.dispose();
-    }, call.timeoutMs);
-    const ctx: BridgeContext = {
-      activationId: call.activationId,
-      key,
-      namespace: key.slice(0, key.indexOf('/')),
-      fn: key.slice(key.indexOf('/') + 1, key.lastIndexOf('@')),
-      version: key.slice(key.lastIndexOf('@') + 1),
-      deadline,
-      get signal(): AbortSignal {
-        if (!abort) {
-          abort = new AbortController();
-          if (ended) abort.abort(CALL_ENDED);
-        }
-        return abort.signal;
-      },
-      egress: { ...hooks.egress, allow: this.#egressAllow },
-      rpc: (op, args) => hooks.rpc({ key, activationId: call.activationId }, op, args),
-      log: (level, msg) => pushLog(this.#sink, level, msg),
-    };
-    this.#current.ctx = ctx;
-    const end = (): void => {
-      clearTimeout(timer);
-      ended = true;
-      abort?.abort(CALL_ENDED);
-      if (this.#current.ctx === ctx) this.#current.ctx = null;
-      this.lastUsed = Date.now();
-    };
-    const fail = (err: unknown): WireError => {
-      const error = classify(err, this.#isolate, timedOut, 'PROCYON_INTERNAL', call.timeoutMs);
-      this.dispose();
-      return error;
-    };
-
+    this.#chargeCpu();
+    const logs = new LogBuffer(spec.logLimitBytes * HARD_LOG_FACTOR);
+    if (this.#calls.size === 0) this.#between.moveTo(logs);
+    const call = new ProcCall(this.#nextCallId++, spec, this.#sharedFor(key, hooks), logs);
+    this.#calls.set(call.id, call);
+    call.arm(() => this.#hitLimit(call, 'PROCYON_TIMEOUT'));
     const callMeta = {
-      activationId: call.activationId,
-      deadline,
-      logLimitBytes: call.logLimitBytes,
-      maxResponseBytes: call.maxResponseBytes,
+      callId: call.id,
+      activationId: spec.activationId,
+      deadline: call.deadline,
+      logLimitBytes: spec.logLimitBytes,
+      maxResponseBytes: spec.maxResponseBytes,
     };
     let res: DispatchResult;
     try {
@@ -242,36 +218,30 @@ export class IsolateProc {
           new ivm.ExternalCopy(input).copyInto({ release: true }),
           new ivm.ExternalCopy(callMeta).copyInto({ release: true }),
         ],
-        { result: { promise: true, copy: true }, timeout: call.timeoutMs },
+        { ...COPY, timeout: spec.timeoutMs },
       )) as DispatchResult;
     } catch (err) {
-      res = { ok: false, error: fail(err) };
+      res = { ok: false, error: this.#fail(call, err) };
     }
-    const cpuMs = Number(this.#cpu() - cpu0) / 1e6;
-    const logs = this.#takeLogs();
+    this.#chargeCpu();
+    const taken = call.logs.take();
     if (!res.ok && res.error.stack) {
-      logs.lines.push({ ts: Date.now(), level: 'error', msg: redact(this.#sink, res.error.stack) });
+      taken.lines.push({ ts: Date.now(), level: 'error', msg: this.#logPolicy.redact(res.error.stack) });
     }
     const meta = {
-      activationId: call.activationId,
+      activationId: spec.activationId,
       cold,
-      cpuMs,
-      logs: logs.lines,
-      logsTruncated: logs.truncated,
+      cpuMs: call.takeCpuMs(),
+      logs: taken.lines,
+      logsTruncated: taken.truncated,
     };
     if (!res.ok) {
-      end();
-      return {
-        out: {
-          ok: false,
-          error: { code: res.error.code, message: redact(this.#sink, res.error.message) },
-          ...meta,
-        },
-        tail: null,
-      };
+      // The prelude has forgotten a failed call already (or its isolate is gone).
+      this.#end(call, false);
+      const error = { code: res.error.code, message: this.#logPolicy.redact(res.error.message) };
+      return { out: { ok: false, error, ...meta }, tail: null };
     }
-    const streamed =
-      res.result.type === 'fetch' && res.result.response.stream === true && this.#rt.pull !== null;
+    const streamed = res.result.type === 'fetch' && res.result.response.stream === true;
     const result =
       res.result.type === 'fetch'
         ? {
@@ -280,104 +250,147 @@ export class IsolateProc {
           }
         : res.result;
     const out: InvokeOutput = { ok: true, result, ...meta };
-    if (!streamed && !(res.waitUntil && this.#rt.settle)) {
-      end();
+    if (!streamed && !res.waitUntil) {
+      this.#end(call, false);
       return { out, tail: null };
     }
-    return {
-      out,
-      tail: this.#tail(streamed, cpu0 + BigInt(Math.round(cpuMs * 1e6)), () => timedOut, fail, end, call),
-    };
+    return { out, tail: this.#tail(call, streamed) };
   }
 
-  #tail(
-    streamed: boolean,
-    cpuMark: bigint,
-    timedOut: () => boolean,
-    fail: (err: unknown) => WireError,
-    end: () => void,
-    call: CallSpec,
-  ): CallTail {
+  #tail(call: ProcCall, streamed: boolean): CallTail {
     let error: WireError | undefined;
     let open = streamed;
-    const copy = { result: { promise: true, copy: true } } as const;
     return {
       pull: async (maxBytes) => {
-        if (!open || !this.#rt.pull) return null;
+        if (!open) return null;
         try {
-          const r = (await this.#rt.pull.apply(undefined, [maxBytes], copy)) as PullResult;
+          const r = (await this.#rt.pull.apply(undefined, [call.id, maxBytes], COPY)) as PullResult;
           if (r.ok && r.value !== null) return r.value;
-          if (!r.ok) error = { code: r.error.code, message: redact(this.#sink, r.error.message) };
+          if (!r.ok) error = { code: r.error.code, message: this.#logPolicy.redact(r.error.message) };
         } catch (err) {
-          error = fail(err);
+          error = this.#fail(call, err);
         }
         open = false;
         return null;
       },
       cancel: () => {
-        // Ending the pull loop is enough: the next dispatch cancels the isolate's stream.
+        // The prelude cancels the stream when it is settled.
         open = false;
       },
       finish: async () => {
         open = false;
-        if (!error && !timedOut() && this.#rt.settle && !this.disposed) {
+        if (!error && !this.disposed) {
           try {
-            await this.#rt.settle.apply(undefined, [Math.max(0, call.timeoutMs)], copy);
+            await this.#rt.settle.apply(undefined, [call.id, call.spec.timeoutMs], COPY);
           } catch (err) {
-            error = fail(err);
+            error = this.#fail(call, err);
           }
         }
-        if (timedOut() && !error)
-          error = {
-            code: 'PROCYON_TIMEOUT',
-            message: `the function did not finish within ${call.timeoutMs} ms`,
-          };
-        const logs = this.#takeLogs();
-        const cpuMs = Number(this.#cpu() - cpuMark) / 1e6;
-        end();
+        // The isolate went while the call waited between pulls, or right after it settled.
+        if (!error && this.disposed) error = this.#lossOf(call);
+        this.#chargeCpu();
+        const taken = call.logs.take();
+        const cpuMs = call.takeCpuMs();
+        this.#end(call, true);
         return {
-          cpuMs: Math.max(0, cpuMs),
-          logs: logs.lines,
-          logsTruncated: logs.truncated,
+          cpuMs,
+          logs: taken.lines,
+          logsTruncated: taken.truncated,
           ...(error ? { error } : {}),
         };
       },
     };
   }
 
+  /** The call is over: it leaves the proc, and the prelude forgets it if it still holds it. */
+  #end(call: ProcCall, inPrelude: boolean): void {
+    call.stop();
+    this.#calls.delete(call.id);
+    if (this.#calls.size === 0) {
+      this.#busy?.stop();
+      this.#busy = null;
+    }
+    if (inPrelude && !this.disposed) {
+      try {
+        // Fire and forget: the node need not wait for the isolate to drop the call's state.
+        this.#rt.end.applyIgnored(undefined, [call.id]);
+      } catch {
+        // The isolate went at this very moment (a heap overflow disposes it from its own thread).
+      }
+    }
+    this.lastUsed = Date.now();
+  }
+
+  /** Facts every call's bridge context shares, made on the first call. */
+  #sharedFor(key: string, hooks: ProcHooks): ProcVersion {
+    if (this.#shared?.key !== key || this.#hooks !== hooks) {
+      this.#hooks = hooks;
+      this.#shared = procVersion(key, { ...hooks.egress, allow: this.#egressAllow }, hooks, this.#logPolicy);
+    }
+    return this.#shared;
+  }
+
+  /** Where a console line the prelude charged to `callId` goes (see the header). */
+  #bufferFor(callId: number): LogBuffer {
+    const call = this.#calls.get(callId) ?? oldestOf(this.#calls);
+    return call ? call.logs : this.#between;
+  }
+
+  /** The context a bridge operation with the prelude's `token` runs in; null refuses it. */
+  #contextFor(token: unknown): BridgeContext | null {
+    if (typeof token === 'number' && token > 0) return this.#calls.get(token) ?? null;
+    if (this.#calls.size === 0 || !this.#shared) return null;
+    this.#busy ??= new BusyScope(this.#shared, this.#calls);
+    return this.#busy;
+  }
+
+  /** Divides the isolate CPU time spent since the last call of this between the calls in flight. */
+  #chargeCpu(): void {
+    let now: bigint;
+    try {
+      now = this.#isolate.cpuTime;
+    } catch {
+      return; // disposed: what it spent last is lost with it
+    }
+    const spent = Number(now - this.#cpuSeen);
+    this.#cpuSeen = now;
+    if (spent <= 0 || this.#calls.size === 0) return;
+    const share = spent / this.#calls.size;
+    for (const call of this.#calls.values()) call.cpuNs += share;
+  }
+
+  #hitLimit(call: ProcCall, code: LimitCode): void {
+    this.#lost ??= { by: call, code };
+    this.dispose();
+  }
+
+  /** What `call` failed with when the isolate threw or went away; the proc is discarded. */
+  #fail(call: ProcCall, err: unknown): WireError {
+    if (!this.#lost && !call.timedOut) {
+      const limit = limitIn(errorMessage(err));
+      if (limit) this.#lost = { by: call, code: limit };
+      else if (!this.disposed) {
+        this.dispose();
+        return internalError(err);
+      }
+    }
+    this.dispose();
+    return this.#lossOf(call);
+  }
+
+  /** The error of a call whose isolate was disposed under it. */
+  #lossOf(call: ProcCall): WireError {
+    const lost = this.#lost;
+    const own = call.timedOut ? 'PROCYON_TIMEOUT' : lost?.by === call ? lost.code : null;
+    return lossError(own, call.spec.timeoutMs, lost?.code ?? null);
+  }
+
   dispose(): void {
     this.#disposed = true;
+    // Every call in flight ends now: their timers stop and their bridge operations abort.
+    for (const call of this.#calls.values()) call.stop();
+    this.#busy?.stop();
+    this.#busy = null;
     if (!this.#isolate.isDisposed) this.#isolate.dispose();
   }
-}
-
-/** Turns whatever isolated-vm threw into a typed error. */
-function classify(
-  err: unknown,
-  isolate: ivm.Isolate,
-  timedOut: boolean,
-  fallback: WireError['code'],
-  timeoutMs?: number,
-): WireError {
-  const message =
-    err instanceof Error
-      ? err.name && err.name !== 'Error'
-        ? `${err.name}: ${err.message}`
-        : err.message
-      : String(err);
-  const stack = err instanceof Error ? err.stack : undefined;
-  if (/memory limit/i.test(message)) {
-    return { code: 'PROCYON_MEMORY_LIMIT', message: 'the function exceeded its memory limit' };
-  }
-  if (timedOut || /timed out/i.test(message)) {
-    return {
-      code: 'PROCYON_TIMEOUT',
-      message:
-        timeoutMs === undefined
-          ? 'module evaluation timed out'
-          : `the function did not finish within ${timeoutMs} ms`,
-    };
-  }
-  if (isolate.isDisposed) return { code: 'PROCYON_INTERNAL', message: `isolate disposed: ${message}` };
-  return stack === undefined ? { code: fallback, message } : { code: fallback, message, stack };
 }

@@ -5,23 +5,22 @@
  * user's module. Stems are made off the request path, refilled after each use.
  */
 import ivm from 'isolated-vm';
-import type { LogLine } from '../types.js';
 import { BRIDGES, runBridge, type BridgeContext } from './bridges/index.js';
 
 /** Pause before and between stem refills. (ms) */
 const REFILL_DELAY_MS = 10;
 /** Top-level runtime calls get this long. (ms) */
 const INIT_TIMEOUT_MS = 5_000;
-/** The prelude caps logs per call; this is the host's own hard cap in case the prelude is bypassed. */
-export const HARD_LOG_FACTOR = 2;
 
-export interface LogSink {
-  lines: LogLine[];
-  bytes: number;
-  limit: number;
-  truncated: boolean;
-  /** Secret values to mask in log lines. */
-  redact: string[];
+/**
+ * Where the isolate's console lines and bridge operations go. A stem serves no function yet:
+ * lines are dropped and operations refused. The proc made from it points both at itself.
+ */
+export interface StemLink {
+  /** One console line; `callId` is the call the prelude charged it to (0: none). */
+  log(level: string, msg: string, callId: number): void;
+  /** The call (or calls) a bridge operation with this token runs for; null refuses it. */
+  context(token: unknown): BridgeContext | null;
 }
 
 export interface Stem {
@@ -32,42 +31,11 @@ export interface Stem {
   entries: {
     bind: ivm.Reference;
     dispatch: ivm.Reference;
-    /** Optional prelude features: streamed bodies, waitUntil. */
-    pull: ivm.Reference | null;
-    settle: ivm.Reference | null;
+    pull: ivm.Reference;
+    settle: ivm.Reference;
+    end: ivm.Reference;
   };
-  sink: LogSink;
-  /** The call in progress, which bridge operations act for; null between calls. */
-  current: { ctx: BridgeContext | null };
-}
-
-const LEVELS = new Set<LogLine['level']>(['debug', 'info', 'log', 'warn', 'error']);
-
-/** Masks the function's secrets wherever they appear verbatim. */
-export function redact(sink: LogSink, text: string): string {
-  for (const secret of sink.redact) if (text.includes(secret)) text = text.split(secret).join('[REDACTED]');
-  return text;
-}
-
-export function pushLog(sink: LogSink, level: string, msg: string): void {
-  if (sink.truncated) return;
-  const text = redact(sink, String(msg));
-  sink.bytes += text.length;
-  if (sink.bytes > sink.limit) {
-    sink.truncated = true;
-    sink.lines.push({
-      ts: Date.now(),
-      level: 'warn',
-      msg: `[procyon] log limit reached; further output dropped`,
-    });
-    return;
-  }
-  if (text.startsWith('[procyon] log limit')) sink.truncated = true;
-  sink.lines.push({
-    ts: Date.now(),
-    level: LEVELS.has(level as LogLine['level']) ? (level as LogLine['level']) : 'log',
-    msg: text,
-  });
+  link: StemLink;
 }
 
 export async function createStem(
@@ -77,45 +45,33 @@ export async function createStem(
 ): Promise<Stem> {
   const isolate = new ivm.Isolate({ memoryLimit: memoryMb, snapshot });
   try {
-    const sink: LogSink = {
-      lines: [],
-      bytes: 0,
-      limit: logLimit * HARD_LOG_FACTOR,
-      truncated: false,
-      redact: [],
-    };
-    const current: { ctx: BridgeContext | null } = { ctx: null };
+    const link: StemLink = { log: () => undefined, context: () => null };
     const context = await isolate.createContext();
     const rt = (await context.global.get('__procyon', { reference: true })) as ivm.Reference;
     if (rt.typeof !== 'object') throw new Error('runtime prelude missing from snapshot');
     // User code must not reach the runtime's entry points; the host keeps the only reference.
     await context.eval('delete globalThis.__procyon');
-    const entry = async (name: string): Promise<ivm.Reference | null> => {
+    const entry = async (name: string): Promise<ivm.Reference> => {
       const ref = (await rt.get(name, { reference: true })) as ivm.Reference;
-      return ref.typeof === 'function' ? ref : null;
+      if (ref.typeof !== 'function') throw new Error(`runtime prelude has no ${name}`);
+      return ref;
     };
     const init = await entry('init');
-    if (!init) throw new Error('runtime prelude has no init');
-    const log = new ivm.Callback((level: string, msg: string) => pushLog(sink, level, msg));
-    const bridge = new ivm.Reference((op: unknown, args: unknown) =>
-      runBridge(BRIDGES, current.ctx, op, args),
+    const log = new ivm.Callback((level: string, msg: string, callId: number) =>
+      link.log(level, msg, callId),
+    );
+    const bridge = new ivm.Reference((op: unknown, args: unknown, token: unknown) =>
+      runBridge(BRIDGES, link.context(token), op, args),
     );
     await init.apply(undefined, [log, new ivm.ExternalCopy({ logLimitBytes: logLimit }).copyInto(), bridge], {
       timeout: INIT_TIMEOUT_MS,
     });
     // Fetched now, not at the cold start: each is a round trip to the isolate's thread.
-    const [bind, dispatch, pull, settle] = await Promise.all(
-      ['bind', 'dispatch', 'pull', 'settle'].map(entry),
+    const [bind, dispatch, pull, settle, end] = await Promise.all(
+      ['bind', 'dispatch', 'pull', 'settle', 'end'].map(entry),
     );
-    if (!bind || !dispatch) throw new Error('runtime prelude has no bind/dispatch');
-    return {
-      isolate,
-      context,
-      memoryMb,
-      entries: { bind, dispatch, pull: pull ?? null, settle: settle ?? null },
-      sink,
-      current,
-    };
+    if (!bind || !dispatch || !pull || !settle || !end) throw new Error('runtime prelude entry missing');
+    return { isolate, context, memoryMb, entries: { bind, dispatch, pull, settle, end }, link };
   } catch (err) {
     if (!isolate.isDisposed) isolate.dispose();
     throw err;

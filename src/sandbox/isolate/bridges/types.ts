@@ -9,7 +9,11 @@ import type { LogLine } from '../../types.js';
 export type BridgeReply =
   { ok: true; value: unknown } | { ok: false; error: { name: string; message: string } };
 
-/** The call a bridge operation runs on behalf of. */
+/**
+ * The call a bridge operation runs on behalf of. When calls overlap in one isolate and the prelude
+ * cannot tell which of them the operation is for, it is the proc's BusyScope instead, which stands
+ * for all the calls in flight (src/sandbox/isolate/proc.ts explains the rule).
+ */
 export interface BridgeContext {
   activationId: string;
   namespace: string;
