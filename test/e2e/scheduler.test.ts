@@ -144,6 +144,24 @@ describe('scheduler: per-function scaling settings', () => {
   });
 });
 
+describe('scheduler: several calls per proc', () => {
+  let t: TestNode;
+  before(async () => {
+    t = await startTestNode({ isolateHosts: 2 });
+  });
+  after(() => t.stop());
+
+  it("packs calls onto one proc up to the function's concurrency", async () => {
+    assert.equal((await t.deploy('shared', SLOW, { scaling: { concurrency: 8 } })).status, 201);
+    const calls = Array.from({ length: 8 }, () => fetch(`${t.url}/fn/default/shared`).then((r) => r.text()));
+    await sleep(80);
+    const row = versionRow(t, 'shared');
+    assert.equal(row?.inFlight, 8);
+    assert.equal(row?.busy, 1, 'one proc holds all eight calls');
+    assert.deepEqual(await Promise.all(calls), Array(8).fill('done'));
+  });
+});
+
 describe('trusted mode (isolates inside the node process)', () => {
   let t: TestNode;
   before(async () => {
