@@ -83,6 +83,12 @@ export const ConfigSchema = z.object({
   maxConcurrencyPerFunction: z.coerce.number().int().min(1).default(64),
   /** Calls one namespace may run at once on this node; more wait in the queue. @default 256 */
   maxConcurrencyPerNamespace: z.coerce.number().int().min(1).default(256),
+  /**
+   * A function whose calls average more CPU than this (a timed-out call counts its whole
+   * duration) is CPU-heavy: at most half the cores' worth of its calls run at once, so it cannot
+   * starve other functions. @default 100 (ms)
+   */
+  heavyCpuMs: z.coerce.number().int().min(1).default(100),
   /** Calls that may wait for a slot, node-wide; beyond it, 429. @default 512 */
   queueSize: z.coerce.number().int().min(0).default(512),
   /** How long a call may wait for a slot before 429. @default 5000 (ms) */
@@ -164,6 +170,7 @@ export const ENV: Partial<Record<keyof NodeConfigInput, string>> = {
   maxConcurrencyPerFunction: 'PROCYON_MAX_CONCURRENCY_PER_FUNCTION',
   maxConcurrencyPerNamespace: 'PROCYON_MAX_CONCURRENCY_PER_NAMESPACE',
   queueSize: 'PROCYON_QUEUE_SIZE',
+  heavyCpuMs: 'PROCYON_HEAVY_CPU_MS',
   queueTimeoutMs: 'PROCYON_QUEUE_TIMEOUT_MS',
   maxPayloadBytes: 'PROCYON_MAX_PAYLOAD_BYTES',
   logLimitBytes: 'PROCYON_LOG_LIMIT_BYTES',

@@ -21,10 +21,12 @@ import type {
 import type { ActivationRecord, HandlerStyle, Store, Trigger } from '../store/index.js';
 import { fromLambdaResult, toApiGatewayEvent, type RouteContext } from './lambda.js';
 import type { Admission } from './admission.js';
+import type { CpuGovernor } from './cpu-governor.js';
 import type { ActivationRecorder } from './recorder.js';
 
 export { ActivationRecorder } from './recorder.js';
 export { Admission, type AdmissionLimits } from './admission.js';
+export { CpuGovernor } from './cpu-governor.js';
 
 export type InvocationInput =
   | { kind: 'http'; request: HttpRequestData; route: RouteContext }
@@ -68,6 +70,8 @@ export interface InvokerDeps {
   maxPayloadBytes: number;
   /** Concurrency limits per function and namespace, with a bounded queue (429 beyond it). */
   admission?: Admission;
+  /** Learns which functions are CPU-heavy and caps how many of their calls run at once. */
+  cpuGovernor?: CpuGovernor;
   /** Sees every activation record (Prometheus counters). */
   metrics?: { observe(record: ActivationRecord): void };
 }
@@ -98,12 +102,16 @@ export class Invoker {
       throw new ProcyonError('PROCYON_SHUTTING_DOWN', 'the node is shutting down; retry on another node');
     }
     const { spec, style } = await this.#resolve(req);
+    const key = `${req.namespace}/${req.fn}`;
     // Service-binding calls skip admission: their caller was admitted and holds its slot, so
     // queueing them behind it could deadlock; their depth is bounded instead.
     const release = req.depth
       ? undefined
-      : await this.deps.admission?.acquire(req.namespace, req.fn, this.deps.driver.capacity(spec));
-    const key = `${req.namespace}/${req.fn}`;
+      : await this.deps.admission?.acquire(
+          req.namespace,
+          req.fn,
+          Math.min(this.deps.driver.capacity(spec), this.deps.cpuGovernor?.limit(key) ?? Infinity),
+        );
     this.#enter(key);
     const activationId = randomUUID();
     if (req.depth) this.#depths.set(activationId, req.depth);
@@ -161,6 +169,7 @@ export class Invoker {
       };
       this.deps.recorder.add(record);
       this.deps.metrics?.observe(record);
+      this.deps.cpuGovernor?.observe(key, record.cpuMs, durationMs, record.errorCode === 'PROCYON_TIMEOUT');
     };
     if (out?.tail) void out.tail.done.then(close);
     else close();

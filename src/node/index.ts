@@ -3,13 +3,14 @@
  * gracefully. Lifecycle: 'starting' → 'ready' → 'draining' → 'stopped'.
  */
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { createApiKey } from '../auth/keys.js';
 import type { NodeConfig } from '../config.js';
 import { FunctionService, LIMITS } from '../control/functions.js';
-import { ActivationRecorder, Admission, Invoker } from '../invoker/index.js';
+import { ActivationRecorder, Admission, CpuGovernor, Invoker } from '../invoker/index.js';
 import type { Logger } from '../logger.js';
 import { Registry } from '../registry/index.js';
 import { IsolateDriver } from '../sandbox/index.js';
@@ -118,6 +119,11 @@ export class ProcyonNode {
     const invoker = new Invoker({
       metrics,
       admission,
+      cpuGovernor: new CpuGovernor({
+        heavyCpuMs: config.heavyCpuMs,
+        // Leave at least half the cores to everyone else (the isolate hosts run on all of them).
+        heavyLimit: Math.max(1, Math.floor(availableParallelism() / 2)),
+      }),
       registry,
       store,
       driver,

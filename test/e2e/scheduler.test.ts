@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { availableParallelism } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startTestNode, type TestNode } from './node.js';
 
@@ -159,6 +160,30 @@ describe('scheduler: several calls per proc', () => {
     assert.equal(row?.inFlight, 8);
     assert.equal(row?.busy, 1, 'one proc holds all eight calls');
     assert.deepEqual(await Promise.all(calls), Array(8).fill('done'));
+  });
+});
+
+describe('CPU-heavy functions', () => {
+  let t: TestNode;
+  before(async () => {
+    t = await startTestNode({ isolateHosts: 2 });
+  });
+  after(() => t.stop());
+
+  it('once a function is known to spin until its timeout, its calls run one at a time and others keep answering', async () => {
+    const hog = `export default { fetch() { for (;;) {} } };`;
+    assert.equal((await t.deploy('hog', hog, { timeout: 300 })).status, 201);
+    assert.equal((await t.deploy('hello', HELLO)).status, 201);
+    assert.equal((await fetch(`${t.url}/fn/default/hog`)).status, 504); // the node learns
+    const t0 = Date.now();
+    const hogs = Array.from({ length: 3 }, () => fetch(`${t.url}/fn/default/hog`).then((r) => r.status));
+    await sleep(100);
+    const hello = await fetch(`${t.url}/fn/default/hello`);
+    assert.equal(await hello.text(), 'hi');
+    assert.deepEqual(await Promise.all(hogs), [504, 504, 504]);
+    // Half the cores' worth at once (one on this 2-core kind): three 300 ms timeouts in that many rounds.
+    const rounds = Math.ceil(3 / Math.max(1, Math.floor(availableParallelism() / 2)));
+    assert.ok(Date.now() - t0 >= rounds * 300 - 50, `hog calls were limited (${Date.now() - t0} ms)`);
   });
 });
 

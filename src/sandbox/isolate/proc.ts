@@ -176,8 +176,12 @@ export class IsolateProc {
   /** Heap the isolate holds now (V8's committed heap plus external memory). (bytes) */
   memoryBytes(): number {
     if (this.disposed) return 0;
+    // A synchronous call into an isolate that is running waits for it to yield: a call spinning
+    // until its timeout would block the whole host. Busy procs report their last idle measure.
+    if (this.#calls.size > 0) return this.#memory;
     const h = this.#isolate.getHeapStatisticsSync();
-    return h.total_heap_size + h.externally_allocated_size;
+    this.#memory = h.total_heap_size + h.externally_allocated_size;
+    return this.#memory;
   }
 
   get disposed(): boolean {
@@ -185,6 +189,9 @@ export class IsolateProc {
   }
 
   /** Calls whose dispatch or tail has not finished. */
+  /** Heap at the last idle measure. (bytes) */
+  #memory = 0;
+
   get inFlight(): number {
     return this.#calls.size;
   }
