@@ -61,17 +61,29 @@ function ticksOf(pids: number[]): Map<number, number> {
   return out;
 }
 
+/** CPU time used by a process tree (ms), and the part of it its root used. */
+export interface CpuUse {
+  total: number;
+  root: number;
+}
+
 /**
- * Starts counting the CPU time of `root`'s tree; the returned function gives the milliseconds
- * used since. A process born during the window counts from zero; one that died during it is
- * lost (the hosts do not come and go under a steady load).
+ * Starts counting the CPU time of `root`'s tree; the returned function gives what was used since.
+ * A process born during the window counts from zero; one that died during it is lost (the hosts
+ * do not come and go under a steady load).
  */
-export function cpuMeter(root: number): () => number {
+export function cpuMeter(root: number): () => CpuUse {
   const before = ticksOf(processTree(root));
   return () => {
-    let ticks = 0;
-    for (const [pid, now] of ticksOf(processTree(root))) ticks += now - (before.get(pid) ?? 0);
-    return (ticks * 1000) / TICKS_PER_SECOND;
+    let total = 0;
+    let rootTicks = 0;
+    for (const [pid, now] of ticksOf(processTree(root))) {
+      const used = now - (before.get(pid) ?? 0);
+      total += used;
+      if (pid === root) rootTicks = used;
+    }
+    const ms = (ticks: number): number => (ticks * 1000) / TICKS_PER_SECOND;
+    return { total: ms(total), root: ms(rootTicks) };
   };
 }
 

@@ -82,6 +82,7 @@ export function table(m: Measured): string {
     `| req/s | ${cells(m, (x) => String(x.rps))} |`,
     `| latency p50 / p99 / p99.9 (ms) | ${cells(m, (x) => `${x.p50} / ${x.p99} / ${x.p999}`)} |`,
     `| CPU per request, server process tree (µs) | ${cells(m, (x) => String(x.cpuUsPerRequest))} |`,
+    `| of which the main process (Procyon: the node) (µs) | ${cells(m, (x) => String(x.cpuUsPerRequestRoot))} |`,
     `| cores busy (server) | ${cells(m, (x) => String(x.coresBusy))} |`,
     `| req/s ÷ workerd (target > 1.25) | ${ratio(v.vsWorkerd)} | ${ratio(v.trustedVsWorkerd)} | 1 | |`,
     `| req/s ÷ plain Node (target > 0.5) | ${ratio(v.vsPlain)} | ${ratio(v.trustedVsPlain)} | | 1 |`,

@@ -18,6 +18,8 @@ export interface WarmSettings {
 export interface WarmRow extends LoadResult {
   /** CPU time of the server's process tree per 2xx response (µs) */
   cpuUsPerRequest: number;
+  /** the part of it spent in the tree's root: the node itself, not its isolate hosts (µs) */
+  cpuUsPerRequestRoot: number;
   /** CPU time over wall time: how many cores the server kept busy */
   coresBusy: number;
   version?: string;
@@ -47,12 +49,14 @@ export async function warmRace(settings: WarmSettings): Promise<Record<TargetNam
       const cpu = cpuMeter(target.pid);
       const started = performance.now();
       const result = await load(target.url, settings.seconds, settings.connections);
-      const cpuMs = cpu();
+      const used = cpu();
       const wallMs = performance.now() - started;
+      const perRequest = (ms: number): number => round((ms * 1000) / result.requests, 1);
       rows[name] = {
         ...result,
-        cpuUsPerRequest: round((cpuMs * 1000) / result.requests, 1),
-        coresBusy: round(cpuMs / wallMs),
+        cpuUsPerRequest: perRequest(used.total),
+        cpuUsPerRequestRoot: perRequest(used.root),
+        coresBusy: round(used.total / wallMs),
         ...(target.version ? { version: target.version } : {}),
       };
     } finally {
