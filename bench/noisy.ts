@@ -53,8 +53,9 @@ export async function noisyNeighbour(settings: NoisySettings): Promise<NoisyResu
         }
       };
       const clients = Array.from({ length: settings.hogClients }, client);
-      // Let the hogs get hold of their cores before the measured window opens.
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      // The node learns that the hog is CPU-heavy from its first calls, which spin until their
+      // timeout (src/invoker/cpu-governor.ts); measure the steady state after that.
+      await new Promise((resolve) => setTimeout(resolve, settings.hogTimeoutMs + 500));
       const hello = await load(target.url, settings.seconds, settings.connections);
       stopped = true;
       await Promise.all(clients);
