@@ -66,6 +66,11 @@ export class ProcyonNode {
     const rpc = new RpcRouter();
     // The registry is loaded once the driver exists; the driver asks it for deployed versions later.
     const deployed: { registry?: Registry } = {};
+    const cpuGovernor = new CpuGovernor({
+      heavyCpuMs: config.heavyCpuMs,
+      // Leave at least half the cores to everyone else (the isolate hosts run on all of them).
+      heavyLimit: Math.max(1, Math.floor(availableParallelism() / 2)),
+    });
     if (config.trusted && !nodeSnapshotDisabled())
       throw new Error(
         'trusted mode runs isolated-vm in the node, which needs `node --no-node-snapshot` (or NODE_OPTIONS=--no-node-snapshot)',
@@ -81,6 +86,7 @@ export class ProcyonNode {
         memoryBudgetBytes: config.memoryBudgetMb * 1024 * 1024,
         stableWindowMs: config.autoscaleWindowMs,
         panicWindowMs: Math.max(1, Math.round(config.autoscaleWindowMs / 10)),
+        heavy: (namespace, fn) => cpuGovernor.heavy(`${namespace}/${fn}`),
       },
       tickMs: config.autoscaleTickMs,
       deployed: () => (deployed.registry?.list() ?? []).map((f) => f.spec),
@@ -119,11 +125,7 @@ export class ProcyonNode {
     const invoker = new Invoker({
       metrics,
       admission,
-      cpuGovernor: new CpuGovernor({
-        heavyCpuMs: config.heavyCpuMs,
-        // Leave at least half the cores to everyone else (the isolate hosts run on all of them).
-        heavyLimit: Math.max(1, Math.floor(availableParallelism() / 2)),
-      }),
+      cpuGovernor,
       registry,
       store,
       driver,

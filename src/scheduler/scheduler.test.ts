@@ -25,11 +25,12 @@ function spec(fn: string, scaling: ScalingConfig = {}, namespace = 'ns', version
 }
 
 /** A backend that records commands; spawns settle when the test says so. */
-function fakeBackend(hostCount = 2) {
+function fakeBackend(hostCount = 2, backgroundHost?: number) {
   const spawned: { id: number; host: number; key: string; settle: (ok: boolean) => void }[] = [];
   const evicted: { id: number; host: number; key: string; last: boolean }[] = [];
   const backend: ProcBackend = {
     hostCount,
+    ...(backgroundHost === undefined ? {} : { backgroundHost }),
     spawn: (id, host, s) =>
       new Promise<void>((resolve, reject) => {
         spawned.push({ id, host, key: s.key, settle: (ok) => (ok ? resolve() : reject(new Error('load'))) });
@@ -39,9 +40,9 @@ function fakeBackend(hostCount = 2) {
   return { backend, spawned, evicted };
 }
 
-function setup(options: Partial<SchedulerOptions> = {}, hostCount = 2) {
+function setup(options: Partial<SchedulerOptions> = {}, hostCount = 2, backgroundHost?: number) {
   let now = 1_000_000;
-  const fake = fakeBackend(hostCount);
+  const fake = fakeBackend(hostCount, backgroundHost);
   const scheduler = new Scheduler(
     fake.backend,
     {
@@ -124,6 +125,19 @@ describe('Scheduler: picking procs', () => {
     const b = await scheduler.acquire(s);
     const c = await scheduler.acquire(s);
     assert.deepEqual([a.host, b.host, c.host], [1, 0, 1]);
+  });
+
+  it('puts CPU-heavy functions on the background host, and only them', async () => {
+    const heavy = new Set(['hog']);
+    const { scheduler } = setup({ heavy: (_ns, fn) => heavy.has(fn) }, 2, 2);
+    const hogs = [await scheduler.acquire(spec('hog')), await scheduler.acquire(spec('hog'))];
+    assert.deepEqual(
+      hogs.map((l) => l.host),
+      [2, 2],
+    );
+    const light = [await scheduler.acquire(spec('f')), await scheduler.acquire(spec('f'))];
+    assert.deepEqual(light.map((l) => l.host).sort(), [0, 1]);
+    assert.deepEqual(scheduler.stats().versions.find((v) => v.fn === 'hog')?.perHost, [0, 0, 2]);
   });
 
   it('forgets a proc whose call reports it gone, and the next call is cold', async () => {

@@ -68,7 +68,8 @@ export class Scheduler {
   readonly #slots = new Map<number, Slot>();
   /** A lease's slot, even after the slot left the table (its host died mid-call). */
   readonly #leases = new WeakMap<Lease, Slot>();
-  readonly #options: Required<Omit<SchedulerOptions, 'homeHost'>> & Pick<SchedulerOptions, 'homeHost'>;
+  readonly #options: Required<Omit<SchedulerOptions, 'homeHost' | 'heavy'>> &
+    Pick<SchedulerOptions, 'homeHost' | 'heavy'>;
   readonly #evictions: Record<EvictReason, number> = { keepalive: 0, scaledown: 0, memory: 0, retired: 0 };
   #nextId = 1;
   /** Sum and count of measured proc memory, for the estimate of unmeasured procs. */
@@ -203,7 +204,9 @@ export class Scheduler {
         idle: 0,
         busy: 0,
         inFlight: group.inFlight,
-        perHost: new Array<number>(this.backend.hostCount).fill(0),
+        perHost: new Array<number>(
+          this.backend.hostCount + (this.backend.backgroundHost === undefined ? 0 : 1),
+        ).fill(0),
         waiting: group.waiters.length,
         desired: group.decision.desired,
         panic: group.decision.panic,
@@ -343,14 +346,20 @@ export class Scheduler {
     }
   }
 
-  /** The host with the fewest procs of this version; then the least busy; then the home host. */
+  /**
+   * A CPU-heavy function's procs go to the background host. Others: the host with the fewest procs
+   * of this version; then the least busy; then the home host.
+   */
   #place(group: Group): number {
+    const { spec } = group;
+    const background = this.backend.backgroundHost;
+    if (background !== undefined && this.#options.heavy?.(spec.namespace, spec.fn)) return background;
     const hosts = this.backend.hostCount;
     const mine = new Array<number>(hosts).fill(0);
     const load = new Array<number>(hosts).fill(0);
     for (const slot of group.slots.values()) mine[slot.host] = (mine[slot.host] ?? 0) + 1;
     for (const slot of this.#slots.values()) load[slot.host] = (load[slot.host] ?? 0) + slot.inFlight;
-    const home = this.#options.homeHost?.(group.spec.namespace) ?? 0;
+    const home = this.#options.homeHost?.(spec.namespace) ?? 0;
     let best = home;
     for (let h = 0; h < hosts; h++) {
       const [bm, bl, hm, hl] = [mine[best] ?? 0, load[best] ?? 0, mine[h] ?? 0, load[h] ?? 0];

@@ -8,6 +8,11 @@ import type { ProcSpec } from '../sandbox/types.js';
 export interface ProcBackend {
   /** Places to put procs (isolate hosts). Numbered 0..hostCount-1. */
   readonly hostCount: number;
+  /**
+   * A host running at low OS priority, numbered hostCount, for procs of CPU-heavy functions: the
+   * kernel then gives everyone else's calls the cores first. Absent: heavy procs go anywhere.
+   */
+  readonly backgroundHost?: number;
   /** Creates proc `id` of `spec` on `host` ahead of demand; rejects if the module fails to load. */
   spawn(id: number, host: number, spec: ProcSpec): Promise<void>;
   /** Disposes an idle proc. `last`: it was the version's last proc on that host (its code may go too). */
@@ -30,6 +35,8 @@ export interface SchedulerOptions {
   procMemoryEstimateBytes?: number;
   /** The tenant-affinity host of a namespace, preferred on ties. */
   homeHost?: (namespace: string) => number;
+  /** Whether a function is CPU-heavy now (src/invoker/cpu-governor.ts): its new procs go to the background host. */
+  heavy?: (namespace: string, fn: string) => boolean;
 }
 
 export type ProcState = 'starting' | 'idle' | 'busy';

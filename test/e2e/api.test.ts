@@ -313,7 +313,7 @@ describe('control API and gateway', () => {
       value('procyon_invocation_duration_seconds_count{namespace="default",function="metered"}'),
       3,
     );
-    assert.equal(value('procyon_isolate_hosts'), 2);
+    assert.equal(value('procyon_isolate_hosts'), 3, 'two hosts and the background host');
     assert.match(text, /^procyon_node_process_cpu_seconds_total /m);
   });
 });

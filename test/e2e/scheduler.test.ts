@@ -66,7 +66,7 @@ describe('scheduler: placement and metrics', () => {
     await sleep(80);
     const row = versionRow(t, 'slow');
     assert.equal(row?.busy, 6);
-    assert.deepEqual(row?.perHost, [3, 3]);
+    assert.deepEqual(row?.perHost, [3, 3, 0]);
     assert.deepEqual(await Promise.all(calls), Array(6).fill('done'));
   });
 
@@ -181,6 +181,9 @@ describe('CPU-heavy functions', () => {
     const hello = await fetch(`${t.url}/fn/default/hello`);
     assert.equal(await hello.text(), 'hi');
     assert.deepEqual(await Promise.all(hogs), [504, 504, 504]);
+    // Its procs now live on the low-priority background host (index 2, after the two normal ones).
+    const row = versionRow(t, 'hog');
+    assert.equal(row?.perHost[2], row?.busy);
     // Half the cores' worth at once (one on this 2-core kind): three 300 ms timeouts in that many rounds.
     const rounds = Math.ceil(3 / Math.max(1, Math.floor(availableParallelism() / 2)));
     assert.ok(Date.now() - t0 >= rounds * 300 - 50, `hog calls were limited (${Date.now() - t0} ms)`);

@@ -18,7 +18,7 @@ import type {
 import { HostHandle, type CallAnswer, type HostHandleOptions } from './host-handle.js';
 import type { LoadSpec, TailMeta, ToHost } from './protocol.js';
 
-export interface IsolateDriverOptions extends Omit<HostHandleOptions, 'onStats'> {
+export interface IsolateDriverOptions extends Omit<HostHandleOptions, 'onStats' | 'nice'> {
   hosts: number;
   scheduler: Omit<SchedulerOptions, 'homeHost'>;
   /** How often the autoscaler decides. (ms) @default 2000 */
@@ -39,6 +39,8 @@ function hash(s: string): number {
 }
 
 const DEFAULT_TICK_MS = 2_000;
+/** OS priority of the background host (0 normal, 19 lowest): heavy procs yield the cores to the rest. */
+const BACKGROUND_NICE = 15;
 
 export class IsolateDriver implements SandboxDriver, ProcBackend {
   readonly name = 'isolate';
@@ -49,7 +51,13 @@ export class IsolateDriver implements SandboxDriver, ProcBackend {
   #restarts = 0;
   #closed = false;
 
+  readonly #normalHosts: number;
+  readonly backgroundHost: number | undefined;
+
   private constructor(options: IsolateDriverOptions) {
+    this.#normalHosts = options.hosts;
+    // In trusted mode there is no process to lower the priority of.
+    this.backgroundHost = options.trusted ? undefined : options.hosts;
     this.scheduler = new Scheduler(this, {
       ...options.scheduler,
       // Tenants keep an affinity to one host: a namespace's first procs land there.
@@ -66,9 +74,11 @@ export class IsolateDriver implements SandboxDriver, ProcBackend {
         driver.scheduler.reportMemory(procs);
       },
     };
-    for (let i = 0; i < options.hosts; i++) {
+    const total = options.hosts + (driver.backgroundHost === undefined ? 0 : 1);
+    for (let i = 0; i < total; i++) {
+      const nice = i === driver.backgroundHost ? BACKGROUND_NICE : undefined;
       driver.#hosts.push(
-        new HostHandle(i, hostOptions, () => {
+        new HostHandle(i, nice === undefined ? hostOptions : { ...hostOptions, nice }, () => {
           driver.#restarts++;
           driver.scheduler.dropHost(i);
         }),
@@ -86,7 +96,7 @@ export class IsolateDriver implements SandboxDriver, ProcBackend {
   }
 
   get hostCount(): number {
-    return this.#hosts.length;
+    return this.#normalHosts;
   }
 
   /** Pid of each host, for operators and crash tests. */
@@ -108,7 +118,7 @@ export class IsolateDriver implements SandboxDriver, ProcBackend {
   }
 
   async validate(spec: ProcSpec): Promise<ValidateOutput> {
-    const host = this.#host(hash(spec.namespace) % this.#hosts.length);
+    const host = this.#host(hash(spec.namespace) % this.#normalHosts);
     await host.ready();
     return (await this.#request(
       host,

@@ -19,6 +19,8 @@ const CHUNK_BYTES = 64 * 1024;
 export interface HostHandleOptions extends HostOptions {
   /** Run the host inside the node (trusted mode; see host-link.ts). */
   trusted?: boolean;
+  /** OS priority (nice) of the host process; the background host for CPU-heavy procs runs low. */
+  nice?: number;
   logger: Logger;
   rpc: RpcHandler;
   /** The host's periodic memory report: its RSS and `[procId, heap bytes]` per proc. */
@@ -106,7 +108,7 @@ export class HostHandle {
         link = this.#link = l;
         return ready;
       });
-    } else link = this.#link = processLink(options, events);
+    } else link = this.#link = processLink(options, events, this.options.nice);
   }
 
   #receive(msg: FromHost): void {

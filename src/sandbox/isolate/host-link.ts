@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { Socket } from 'node:net';
+import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { FromHost, HostOptions, ToHost } from './protocol.js';
 import { encode, readFrames } from './wire.js';
@@ -27,12 +28,19 @@ export interface LinkEvents {
   exit(code: number | null, signal: NodeJS.Signals | null): void;
 }
 
-export function processLink(options: HostOptions, events: LinkEvents): HostLink {
+export function processLink(options: HostOptions, events: LinkEvents, nice?: number): HostLink {
   const child = spawn(process.execPath, ['--no-node-snapshot', '--enable-source-maps', HOST_MAIN], {
     // fd 3 is the framed message channel (wire.ts); stdout/stderr are the node's.
     stdio: ['ignore', 'inherit', 'inherit', 'pipe'],
     env: { PATH: process.env.PATH ?? '', PROCYON_HOST_OPTIONS: JSON.stringify(options) },
   });
+  if (nice !== undefined && child.pid !== undefined) {
+    try {
+      setPriority(child.pid, nice);
+    } catch {
+      // Not permitted here: the host runs at normal priority, which is only less fair.
+    }
+  }
   const channel = child.stdio[3] as Socket;
   // A write to a host that just died fails; its exit handler answers the calls.
   channel.on('error', () => undefined);
