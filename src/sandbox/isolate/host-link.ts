@@ -45,8 +45,10 @@ export function processLink(options: HostOptions, events: LinkEvents, nice?: num
   // A write to a host that just died fails; its exit handler answers the calls.
   channel.on('error', () => undefined);
   readFrames<FromHost>(channel, events.message);
-  // A host that cannot even start is reported through exit (with code null) and restarted.
-  child.once('error', () => undefined);
+  // A host that cannot even start emits no exit: report one, so it is restarted with backoff.
+  child.once('error', () => {
+    if (child.pid === undefined) events.exit(null, null);
+  });
   child.once('exit', events.exit);
   return {
     pid: child.pid ?? -1,
