@@ -27,6 +27,8 @@ interface Timer {
   period: number | null;
   /** The host call token it was set under. */
   token: number;
+  /** When it is due (ms since epoch): equal-due timers fire in the order they were set. */
+  due: number;
 }
 
 /** The timers of this isolate, by id; ids are never reused. */
@@ -38,6 +40,7 @@ function toDelay(ms: unknown): number {
 }
 
 function arm(id: number, timer: Timer, delay: number): void {
+  timer.due = Date.now() + delay;
   hostCall('timers.sleep', [id, delay], timer.token).then(
     () => fire(id, timer),
     () => {
@@ -49,6 +52,13 @@ function arm(id: number, timer: Timer, delay: number): void {
 
 function fire(id: number, timer: Timer): void {
   // Cleared (or cleared and the id's sleep cancelled) while the sleep was under way.
+  if (table.timers.get(id) !== timer) return;
+  // Host sleeps may resolve out of order; timers set earlier and due no later fire first (their
+  // own sleeps, when they end, find them gone). The table iterates in the order ids were made.
+  for (const [earlierId, earlier] of table.timers) {
+    if (earlierId >= id) break;
+    if (earlier.due <= timer.due) fire(earlierId, earlier);
+  }
   if (table.timers.get(id) !== timer) return;
   if (timer.period === null) table.timers.delete(id);
   try {
@@ -76,6 +86,7 @@ function schedule(what: string, handler: unknown, ms: unknown, args: unknown[], 
     args,
     period: repeat ? delay : null,
     token: callToken(),
+    due: 0,
   };
   table.timers.set(id, timer);
   arm(id, timer, delay);
