@@ -52,7 +52,7 @@ export function serveCommand(): Command {
       out(
         config.trusted
           ? 'Sandboxes: isolate driver in TRUSTED mode (isolates inside the node process); process driver: not available in this version'
-          : `Sandboxes: isolate driver, ${config.isolateHosts} isolate host process(es); process driver: not available in this version`,
+          : `Sandboxes: isolate driver, ${config.isolateHosts} isolate host process(es) + 1 low-priority host for CPU-heavy functions; process driver: not available in this version`,
       );
       if (node.adminKey) {
         out(`Admin API key (shown once; saved to ${join(config.dataDir, ADMIN_KEY_FILE)}, mode 0600):`);
