@@ -2,7 +2,7 @@
 
 /** A node in its own process, started as a user would (`procyon serve`); shared with the e2e tests. */
 export { startNode, type NodeProcess } from '../test/e2e/harness.js';
-import type { NodeProcess } from '../test/e2e/harness.js';
+import { nodeApi as api, type NodeProcess } from '../test/e2e/harness.js';
 
 /** The one function every target serves: a Workers-style module, byte for byte the same everywhere. */
 export const HELLO_BODY = 'Hello, world!\n';
@@ -43,6 +43,10 @@ export interface DeployOptions {
   routes?: string[];
   /** ms */
   timeout?: number;
+  /** Deploy the module's export of this name as a process class. */
+  process?: string;
+  /** KV bindings: binding name → KV namespace. */
+  kv?: Record<string, string>;
 }
 
 export async function deploy(
@@ -51,12 +55,14 @@ export async function deploy(
   code: string,
   opts: DeployOptions = {},
 ): Promise<void> {
-  const { namespace = 'default', routes = [], timeout } = opts;
+  const { namespace = 'default', routes = [], timeout, process, kv } = opts;
   const res = await api(node, 'PUT', `/namespaces/${namespace}/functions/${name}`, {
     code,
     filename: `${name}.js`,
     routes,
     ...(timeout === undefined ? {} : { timeout }),
+    ...(process === undefined ? {} : { process: { className: process } }),
+    ...(kv === undefined ? {} : { kv }),
   });
   if (!res.ok) throw new Error(`deploy ${namespace}/${name}: ${res.status} ${await res.text()}`);
 }
@@ -64,17 +70,6 @@ export async function deploy(
 export async function createNamespace(node: NodeProcess, namespace: string): Promise<void> {
   const res = await api(node, 'PUT', `/namespaces/${namespace}`);
   if (!res.ok) throw new Error(`create namespace ${namespace}: ${res.status} ${await res.text()}`);
-}
-
-function api(node: NodeProcess, method: string, path: string, body?: unknown): Promise<Response> {
-  return fetch(`${node.url}/api/v1${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${node.key}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
 }
 
 /** The sum of every series of one metric on the node's /metrics; undefined if the node has none. */

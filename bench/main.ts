@@ -3,10 +3,12 @@
  * and the same hello function: warm throughput, latency and CPU per request on Procyon (isolate
  * hosts, and in-process trusted mode), workerd and a plain Node `http` server; cold-start latency
  * and cold starts per second; memory per idle warm isolate; the noisy-neighbour p99.
- * Writes bench/results/race.json and prints the README's table.
- * Knobs (env): BENCH_SECONDS, BENCH_WARMUP_SECONDS, BENCH_CONNECTIONS, BENCH_COLD_N,
- * BENCH_COLD_RATE_N, BENCH_COLD_CONCURRENCY, BENCH_NOISY_CONNECTIONS, BENCH_HOG_CLIENTS,
- * BENCH_HOG_TIMEOUT_MS.
+ * Then stateful processes (bench/procs.ts): message round trip, the KV baseline, one hot instance,
+ * swap-out / swap-in and revival.
+ * Writes bench/results/race.json and bench/results/procs.json and prints the README's tables.
+ * Knobs (env): BENCH_PARTS (default "race,procs"), BENCH_SECONDS, BENCH_WARMUP_SECONDS,
+ * BENCH_CONNECTIONS, BENCH_COLD_N, BENCH_COLD_RATE_N, BENCH_COLD_CONCURRENCY,
+ * BENCH_NOISY_CONNECTIONS, BENCH_HOG_CLIENTS, BENCH_HOG_TIMEOUT_MS, BENCH_ROUNDS, BENCH_SWAPS.
  */
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -14,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { coldLatency, coldRateAndMemory } from './cold.js';
 import { round } from './lib.js';
 import { noisyNeighbour } from './noisy.js';
+import { processBench, procsTable } from './procs.js';
 import { assess, table } from './report.js';
 import { warmRace } from './warm.js';
 
@@ -33,50 +36,78 @@ const settings = {
   noisyConnections: knob('BENCH_NOISY_CONNECTIONS', 10),
   hogClients: knob('BENCH_HOG_CLIENTS', 3),
   hogTimeoutMs: knob('BENCH_HOG_TIMEOUT_MS', 2_000),
+  rounds: knob('BENCH_ROUNDS', 2_000),
+  swapRepeats: knob('BENCH_SWAPS', 10),
   loadGenerator: 'autocannon in the bench process (shares the cores with the server under test)',
 };
+const parts = new Set((process.env.BENCH_PARTS ?? 'race,procs').split(','));
 
-const started = new Date().toISOString();
-// The machine may be shared: its load before and after says how much to trust the numbers.
-const loadBefore = loadavg()[0] ?? 0;
-const t0 = performance.now();
-console.log(`warm race: ${settings.seconds}s x ${settings.connections} connections per target`);
-const warm = await warmRace(settings);
-console.log(`cold start: ${settings.coldN} fresh versions, with stem cells then without...`);
-const coldStart = await coldLatency(settings.coldN);
-// The same with no stem cells: what a cold start costs when it makes its own isolate.
-const coldStartNoStemCells = await coldLatency(settings.coldN, 0);
-console.log(
-  `cold rate and idle memory: ${settings.coldRateN} functions, ${settings.coldConcurrency} clients...`,
-);
-const { rate: coldRate, memory: idleMemory } = await coldRateAndMemory(
-  settings.coldRateN,
-  settings.coldConcurrency,
-);
-console.log(
-  `noisy neighbour: ${settings.noisyConnections} connections, ${settings.hogClients} hog clients...`,
-);
-const noisy = await noisyNeighbour({ ...settings, connections: settings.noisyConnections });
-
-const measured = { warm, coldStart, coldStartNoStemCells, coldRate, idleMemory, noisy };
-const result = {
-  bench: 'race',
-  command: 'npm run bench',
-  started,
-  durationS: round((performance.now() - t0) / 1000, 1),
-  machine: {
+function machine(loadBefore: number) {
+  return {
     cpus: cpus().length,
     cpu: cpus()[0]?.model,
     memGiB: round(totalmem() / 2 ** 30, 1),
     node: process.version,
     loadAverage1m: { before: round(loadBefore), after: round(loadavg()[0] ?? 0) },
-  },
-  // The in-isolate runtime is snapshotted; its size is what a cold start must not grow with.
-  preludeBytes: statSync(fileURLToPath(new URL('../runtime/prelude.js', import.meta.url))).size,
-  settings,
-  ...measured,
-  targets: assess(measured),
-};
+  };
+}
 mkdirSync('bench/results', { recursive: true });
-writeFileSync('bench/results/race.json', `${JSON.stringify(result, null, 2)}\n`);
-console.log(`\n${table(measured)}\nwritten: bench/results/race.json (${result.durationS} s)`);
+
+if (parts.has('race')) {
+  const started = new Date().toISOString();
+  // The machine may be shared: its load before and after says how much to trust the numbers.
+  const loadBefore = loadavg()[0] ?? 0;
+  const t0 = performance.now();
+  console.log(`warm race: ${settings.seconds}s x ${settings.connections} connections per target`);
+  const warm = await warmRace(settings);
+  console.log(`cold start: ${settings.coldN} fresh versions, with stem cells then without...`);
+  const coldStart = await coldLatency(settings.coldN);
+  // The same with no stem cells: what a cold start costs when it makes its own isolate.
+  const coldStartNoStemCells = await coldLatency(settings.coldN, 0);
+  console.log(
+    `cold rate and idle memory: ${settings.coldRateN} functions, ${settings.coldConcurrency} clients...`,
+  );
+  const { rate: coldRate, memory: idleMemory } = await coldRateAndMemory(
+    settings.coldRateN,
+    settings.coldConcurrency,
+  );
+  console.log(
+    `noisy neighbour: ${settings.noisyConnections} connections, ${settings.hogClients} hog clients...`,
+  );
+  const noisy = await noisyNeighbour({ ...settings, connections: settings.noisyConnections });
+
+  const measured = { warm, coldStart, coldStartNoStemCells, coldRate, idleMemory, noisy };
+  const result = {
+    bench: 'race',
+    command: 'npm run bench',
+    started,
+    durationS: round((performance.now() - t0) / 1000, 1),
+    machine: machine(loadBefore),
+    // The in-isolate runtime is snapshotted; its size is what a cold start must not grow with.
+    preludeBytes: statSync(fileURLToPath(new URL('../runtime/prelude.js', import.meta.url))).size,
+    settings,
+    ...measured,
+    targets: assess(measured),
+  };
+  writeFileSync('bench/results/race.json', `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`\n${table(measured)}\nwritten: bench/results/race.json (${result.durationS} s)`);
+}
+
+if (parts.has('procs')) {
+  const started = new Date().toISOString();
+  const loadBefore = loadavg()[0] ?? 0;
+  const t0 = performance.now();
+  console.log(`processes: ${settings.rounds} round trips, ${settings.swapRepeats} swaps per size...`);
+  const procs = await processBench(settings);
+  const result = {
+    bench: 'procs',
+    command: 'npm run bench',
+    started,
+    durationS: round((performance.now() - t0) / 1000, 1),
+    machine: machine(loadBefore),
+    settings,
+    ...procs,
+  };
+  writeFileSync('bench/results/procs.json', `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`\n${procsTable(procs)}\nwritten: bench/results/procs.json (${result.durationS} s)`);
+}

@@ -91,6 +91,10 @@ export const ConfigSchema = z.object({
   heavyCpuMs: z.coerce.number().int().min(1).default(100),
   /** Calls that may wait for a slot, node-wide; beyond it, 429. @default 512 */
   queueSize: z.coerce.number().int().min(0).default(512),
+  /** Events one process instance may have waiting or running; beyond it, 429. @default 256 */
+  procMailbox: z.coerce.number().int().min(1).default(256),
+  /** Storage one process instance may hold (keys + serialised values). @default 1024 (MB) */
+  procStorageMb: z.coerce.number().int().min(1).default(1024),
   /** How long a call may wait for a slot before 429. @default 5000 (ms) */
   queueTimeoutMs: z.coerce.number().int().min(1).default(5_000),
   /** Largest request or response body of a synchronous call. @default 6 MiB (bytes) */
@@ -170,6 +174,8 @@ export const ENV: Partial<Record<keyof NodeConfigInput, string>> = {
   maxConcurrencyPerFunction: 'PROCYON_MAX_CONCURRENCY_PER_FUNCTION',
   maxConcurrencyPerNamespace: 'PROCYON_MAX_CONCURRENCY_PER_NAMESPACE',
   queueSize: 'PROCYON_QUEUE_SIZE',
+  procMailbox: 'PROCYON_PROC_MAILBOX',
+  procStorageMb: 'PROCYON_PROC_STORAGE_MB',
   heavyCpuMs: 'PROCYON_HEAVY_CPU_MS',
   queueTimeoutMs: 'PROCYON_QUEUE_TIMEOUT_MS',
   maxPayloadBytes: 'PROCYON_MAX_PAYLOAD_BYTES',

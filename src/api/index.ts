@@ -12,6 +12,8 @@ import { sendResponse } from '../http/reply.js';
 import { InvocationError, type ActivationRecorder, type Invoker } from '../invoker/index.js';
 import type { ActivationRecord, Store } from '../store/index.js';
 import type { Activation } from './types.js';
+import type { ProcessManager } from '../procs/index.js';
+import { procRoutes } from './procs.js';
 import {
   ActivationParams,
   ActivationQuery,
@@ -40,6 +42,7 @@ export interface ApiOptions {
   maxPayloadBytes: number;
   maxDeployBytes: number;
   baseUrl: () => string;
+  procs: ProcessManager;
 }
 
 type NsReq = FastifyRequest<{ Params: { ns: string } }>;
@@ -62,6 +65,7 @@ function activationJson(a: ActivationRecord, withLogs: boolean): Activation {
     errorCode: a.errorCode,
     logsTruncated: a.logsTruncated,
     parentId: a.parentId ?? null,
+    ...(a.instance ? { instance: a.instance } : {}),
     ...(withLogs
       ? { logs: a.logs.map((l) => ({ ts: new Date(l.ts).toISOString(), level: l.level, msg: l.msg })) }
       : {}),
@@ -95,6 +99,8 @@ export async function apiPlugin(app: FastifyInstance, opts: ApiOptions): Promise
       }
     }
   });
+
+  procRoutes(app, opts.procs);
 
   const requireAdmin = async (req: FastifyRequest): Promise<void> => {
     const key = await authorize(store, req.headers.authorization);

@@ -1,13 +1,24 @@
 /** Request schemas of the control API (TypeBox → JSON Schema, validated by Fastify's Ajv). */
 import { Type, type Static } from '@sinclair/typebox';
-import { LIMITS, NAME_PATTERN } from '../control/functions.js';
+import { FN_OR_CLASS_PATTERN, LIMITS, NAME_PATTERN } from '../control/functions.js';
+import { CLASS_NAME_RE } from '../procs/names.js';
 import { EGRESS_PATTERN_SOURCE } from '../sandbox/index.js';
 
 export const NsParams = Type.Object({ ns: Type.String({ pattern: NAME_PATTERN }) });
 export const FnParams = Type.Object({
   ns: Type.String({ pattern: NAME_PATTERN }),
-  name: Type.String({ pattern: NAME_PATTERN }),
+  name: Type.String({ pattern: FN_OR_CLASS_PATTERN }),
 });
+/** A process instance: its class and name are checked by the manager (src/procs/names.ts). */
+export const ProcParams = Type.Object({
+  ns: Type.String({ pattern: NAME_PATTERN }),
+  className: Type.String({ minLength: 1, maxLength: 256 }),
+  name: Type.String({ minLength: 1, maxLength: 256 }),
+});
+export const ProcListQuery = Type.Object({
+  class: Type.Optional(Type.String({ pattern: CLASS_NAME_RE.source })),
+});
+export const MessageBody = Type.Object({ message: Type.Unknown() }, { additionalProperties: false });
 export const ActivationParams = Type.Object({
   ns: Type.String({ pattern: NAME_PATTERN }),
   id: Type.String({ minLength: 1, maxLength: 64 }),
@@ -35,6 +46,13 @@ const DeployFields = {
   ),
   kv: BindingMap,
   services: BindingMap,
+  /** Deploy the module's export of this name as a process class (docs/processes.md). */
+  process: Type.Optional(
+    Type.Object(
+      { className: Type.String({ pattern: CLASS_NAME_RE.source }) },
+      { additionalProperties: false },
+    ),
+  ),
   /** Private hosts the function's `fetch` may reach: `host[:port]` patterns (see src/sandbox/types.ts). */
   egress: Type.Optional(
     Type.Object(
@@ -64,7 +82,7 @@ const DeployFields = {
 };
 
 export const DeployBody = Type.Object(
-  { name: Type.String({ pattern: NAME_PATTERN }), ...DeployFields },
+  { name: Type.String({ pattern: FN_OR_CLASS_PATTERN }), ...DeployFields },
   { additionalProperties: false },
 );
 export const DeployByNameBody = Type.Object(DeployFields, { additionalProperties: false });
@@ -76,7 +94,7 @@ export const InvokeQuery = Type.Object({
 });
 
 export const ActivationQuery = Type.Object({
-  fn: Type.Optional(Type.String({ pattern: NAME_PATTERN })),
+  fn: Type.Optional(Type.String({ pattern: FN_OR_CLASS_PATTERN })),
   status: Type.Optional(Type.Union([Type.Literal('success'), Type.Literal('error')])),
   since: Type.Optional(Type.String({ maxLength: 40 })),
   until: Type.Optional(Type.String({ maxLength: 40 })),

@@ -14,7 +14,9 @@ export interface FunctionInfo {
   name: string;
   /** Version id the function currently runs. */
   latest: string;
-  style: 'fetch' | 'handler';
+  style: 'fetch' | 'handler' | 'process';
+  /** Set for a process class: the export its instances are made from. */
+  process?: { className: string };
   /** (MB) */
   memory: number;
   /** (ms) */
@@ -62,9 +64,11 @@ export interface Activation {
   namespace: string;
   function: string;
   version: string;
-  trigger: 'http' | 'invoke' | 'service';
-  /** Set on activations started through a service binding: the caller's activation. */
+  trigger: 'http' | 'invoke' | 'service' | 'message' | 'alarm';
+  /** Set on activations started through a service binding or a process message: the caller's activation. */
   parentId: string | null;
+  /** The process instance, for activations of a process class. */
+  instance?: string;
   /** ISO */
   start: string;
   durationMs: number;
@@ -90,6 +94,8 @@ export interface DeployBody {
   services: Record<string, string>;
   egress?: { allow: string[] };
   scaling?: ScalingConfig;
+  /** Deploy this export as a process class (docs/processes.md). */
+  process?: { className: string };
 }
 
 export interface DeployResponse {

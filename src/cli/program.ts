@@ -15,6 +15,7 @@ import { loginCommand } from './commands/login.js';
 import { logsCommand } from './commands/logs.js';
 import { secretCommand } from './commands/secret.js';
 import { kvCommand } from './commands/kv.js';
+import { procCommand } from './commands/procs.js';
 import { keyCommand, namespaceCommand } from './commands/access.js';
 import { topCommand } from './commands/top.js';
 import { CLI_ENV } from './config.js';
@@ -50,6 +51,7 @@ Run "procyon <command> --help" for a command's options.`,
     logsCommand(),
     secretCommand(),
     kvCommand(),
+    procCommand(),
     namespaceCommand(),
     keyCommand(),
     topCommand(),

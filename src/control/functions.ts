@@ -12,9 +12,12 @@ import { fnKey, parseRoute, type DeployedFunction, type Registry } from '../regi
 import type { SandboxDriver, ScalingConfig } from '../sandbox/index.js';
 import type { FunctionConfig, Store, VersionRecord } from '../store/index.js';
 import { scalingConfig } from './scaling.js';
+import { CLASS_NAME_RE } from '../procs/names.js';
+import { assertName, checkKind, checkStyle, NAME_PATTERN } from './kind.js';
 
-export const NAME_PATTERN = '^[a-z0-9][a-z0-9_-]{0,62}$';
-const NAME = new RegExp(NAME_PATTERN);
+export { assertName, NAME_PATTERN };
+/** What the API takes where a function or a process class is named (checked further by kind). */
+export const FN_OR_CLASS_PATTERN = `^(?:${NAME_PATTERN.slice(1, -1)}|${CLASS_NAME_RE.source.slice(1, -1)})$`;
 
 export const LIMITS = {
   memory: { min: 16, max: 2048, default: 128 },
@@ -37,6 +40,8 @@ export interface DeployInput {
   egress?: { allow: string[] };
   /** Scaling policy; only the fields given are stored (src/control/scaling.ts checks them). */
   scaling?: ScalingConfig;
+  /** Deploy the module's export `className` as a process class (docs/processes.md). */
+  process?: { className: string };
 }
 
 export interface FunctionServiceDeps {
@@ -51,15 +56,6 @@ export interface FunctionServiceDeps {
   baseUrl: () => string;
 }
 
-export function assertName(kind: string, name: string): void {
-  if (!NAME.test(name)) {
-    throw new ProcyonError(
-      'PROCYON_VALIDATION',
-      `invalid ${kind} name "${name.slice(0, 80)}": use 1-63 lowercase letters, digits, "-" or "_", starting with a letter or digit`,
-    );
-  }
-}
-
 export class FunctionService {
   constructor(private readonly deps: FunctionServiceDeps) {}
 
@@ -67,7 +63,7 @@ export class FunctionService {
     namespace: string,
     input: DeployInput,
   ): Promise<{ fn: FunctionInfo; version: VersionInfo; created: boolean; changed: boolean }> {
-    assertName('function', input.name);
+    checkKind(input);
     const scaling = scalingConfig(input.scaling, this.deps.maxProcsPerVersion);
     const config: FunctionConfig = {
       memory: input.memory ?? LIMITS.memory.default,
@@ -79,6 +75,7 @@ export class FunctionService {
       ...(input.services && Object.keys(input.services).length ? { services: input.services } : {}),
       ...(input.egress?.allow.length ? { egress: { allow: [...new Set(input.egress.allow)] } } : {}),
       ...(scaling ? { scaling } : {}),
+      ...(input.process ? { process: { className: input.process.className } } : {}),
     };
     this.#checkEnvNames(namespace, input.name, config);
     const filename = input.filename ?? `${input.name}.ts`;
@@ -116,6 +113,7 @@ export class FunctionService {
           `${filename}: ${checked.error.message}${locate(checked.error.stack, input.name)}`,
         );
       }
+      checkStyle(input, checked.style, filename);
       version = { ...draft, style: checked.style };
     }
     const previous = this.deps.registry.get(namespace, input.name);
@@ -176,7 +174,9 @@ export class FunctionService {
   info(f: DeployedFunction): FunctionInfo {
     const base = this.deps.baseUrl();
     const { config } = f.version;
-    const urls = [`${base}/fn/${f.record.namespace}/${f.record.name}`];
+    const urls = config.process
+      ? [`${base}/p/${f.record.namespace}/${f.record.name}/<name>`]
+      : [`${base}/fn/${f.record.namespace}/${f.record.name}`];
     for (const raw of config.routes) urls.push(`${base}${parseRoute(raw).path}`);
     return {
       namespace: f.record.namespace,
@@ -191,6 +191,7 @@ export class FunctionService {
       services: config.services ?? {},
       egress: config.egress ?? { allow: [] },
       scaling: config.scaling ?? {},
+      ...(config.process ? { process: { className: config.process.className } } : {}),
       secrets: this.deps.registry.secretNames(f.record.namespace, f.record.name).sort(),
       createdAt: new Date(f.record.createdAt).toISOString(),
       updatedAt: new Date(f.record.updatedAt).toISOString(),

@@ -1,6 +1,7 @@
 /**
- * The gateway: public HTTP traffic for functions. Matches `/fn/:ns/:name/*` and the routes
- * declared at deploy, turns the request into plain data and hands it to the invoker. Bodies are
+ * The gateway: public HTTP traffic for functions and process instances. Matches `/fn/:ns/:name/*`,
+ * `/p/:ns/:class/:name/*` (docs/processes.md) and the routes declared at deploy, turns the request
+ * into plain data and hands it to the invoker (instances: through the process manager). Bodies are
  * read raw (never parsed) and capped at the payload limit while streaming in, so an oversized
  * upload is refused with 413 without being buffered whole.
  */
@@ -9,16 +10,20 @@ import { ProcyonError } from '../errors.js';
 import { InvocationError, type Invoker } from '../invoker/index.js';
 import type { Registry } from '../registry/index.js';
 import { sendResponse } from '../http/reply.js';
+import { checkAddress, type ProcessManager } from '../procs/index.js';
+import type { HttpResponseData } from '../sandbox/index.js';
 
 export interface GatewayOptions {
   registry: Registry;
   invoker: Invoker;
+  procs: ProcessManager;
   maxPayloadBytes: number;
   /** Used when a client sends no usable Host header. */
   defaultHost: () => string;
 }
 
 const FN_PATH = /^\/fn\/([^/?#]+)\/([^/?#]+)(\/[^?#]*)?$/;
+const PROC_PATH = /^\/p\/([^/?#]+)\/([^/?#]+)\/([^/?#]+)(\/[^?#]*)?$/;
 const HOST = /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/;
 
 export async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promise<void> {
@@ -34,6 +39,28 @@ export async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions):
   app.all('/*', { bodyLimit: opts.maxPayloadBytes }, async (req: FastifyRequest, reply: FastifyReply) => {
     const path = req.url.split('?', 1)[0] ?? '/';
     const method = req.method;
+    const hostHeader = req.headers.host;
+    const host = hostHeader && HOST.test(hostHeader) ? hostHeader : opts.defaultHost();
+    const headers: [string, string][] = [];
+    const raw = req.raw.rawHeaders;
+    for (let i = 0; i + 1 < raw.length; i += 2) headers.push([raw[i] as string, raw[i + 1] as string]);
+    const body = Buffer.isBuffer(req.body) && req.body.byteLength > 0 ? new Uint8Array(req.body) : null;
+    const request = { method, url: `http://${host}${req.url}`, headers, body };
+    if (path.startsWith('/p/')) {
+      const proc = PROC_PATH.exec(path);
+      if (!proc)
+        throw new ProcyonError(
+          'PROCYON_BAD_REQUEST',
+          'address a process instance as /p/<namespace>/<Class>/<name>/...',
+        );
+      // Checked here as well as in the manager, so a bad name is a 400 before anything is looked up.
+      const address = checkAddress({
+        namespace: decodeURIComponent(proc[1] ?? ''),
+        className: decodeURIComponent(proc[2] ?? ''),
+        name: decodeURIComponent(proc[3] ?? ''),
+      });
+      return respond(reply, () => opts.procs.fetch(address, request, { from: { type: 'api' } }));
+    }
     let target: { namespace: string; fn: string; routeKey: string; params: Record<string, string> };
     const direct = FN_PATH.exec(path);
     if (direct) {
@@ -53,29 +80,34 @@ export async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions):
         params: match.params,
       };
     }
-    const hostHeader = req.headers.host;
-    const host = hostHeader && HOST.test(hostHeader) ? hostHeader : opts.defaultHost();
-    const headers: [string, string][] = [];
-    const raw = req.raw.rawHeaders;
-    for (let i = 0; i + 1 < raw.length; i += 2) headers.push([raw[i] as string, raw[i + 1] as string]);
-    const body = Buffer.isBuffer(req.body) && req.body.byteLength > 0 ? new Uint8Array(req.body) : null;
-    try {
+    return respond(reply, async () => {
       const result = await opts.invoker.invoke({
         namespace: target.namespace,
         fn: target.fn,
         trigger: 'http',
         input: {
           kind: 'http',
-          request: { method, url: `http://${host}${req.url}`, headers, body },
+          request,
           route: { routeKey: target.routeKey, pathParameters: target.params },
         },
       });
       if (result.kind !== 'http')
         throw new ProcyonError('PROCYON_INTERNAL', 'an HTTP call produced no HTTP response');
-      return sendResponse(reply, result.response, result.activationId, result.body);
-    } catch (err) {
-      if (err instanceof InvocationError) void reply.header('x-procyon-activation-id', err.activationId);
-      throw err;
-    }
+      return result;
+    });
   });
+}
+
+/** Sends what a call answered; a failed call's activation id goes out with its error. */
+async function respond(
+  reply: FastifyReply,
+  run: () => Promise<{ activationId: string; response: HttpResponseData; body?: AsyncIterable<Uint8Array> }>,
+): Promise<FastifyReply> {
+  try {
+    const result = await run();
+    return sendResponse(reply, result.response, result.activationId, result.body);
+  } catch (err) {
+    if (err instanceof InvocationError) void reply.header('x-procyon-activation-id', err.activationId);
+    throw err;
+  }
 }

@@ -8,18 +8,17 @@ import { ProcyonError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Registry } from '../registry/index.js';
 import type {
-  CallTail,
   DriverOutput,
   TailResult,
   HttpRequestData,
   HttpResponseData,
-  InvokeInput,
-  InvokeOutput,
+  MessageFrom,
   ProcSpec,
   SandboxDriver,
 } from '../sandbox/index.js';
 import type { ActivationRecord, HandlerStyle, Store, Trigger } from '../store/index.js';
-import { fromLambdaResult, toApiGatewayEvent, type RouteContext } from './lambda.js';
+import type { RouteContext } from './lambda.js';
+import { checkInput, fromSandboxOutput, toSandboxInput } from './inputs.js';
 import type { Admission } from './admission.js';
 import type { CpuGovernor } from './cpu-governor.js';
 import type { ActivationRecorder } from './recorder.js';
@@ -30,7 +29,11 @@ export { CpuGovernor } from './cpu-governor.js';
 
 export type InvocationInput =
   | { kind: 'http'; request: HttpRequestData; route: RouteContext }
-  | { kind: 'event'; event: unknown; url: string };
+  | { kind: 'event'; event: unknown; url: string }
+  /** To a process instance's `onMessage`; `reply`: the caller waits for its return value. */
+  | { kind: 'message'; from: MessageFrom; message: unknown; reply: boolean }
+  /** A process instance's alarm. */
+  | { kind: 'alarm'; retryCount: number };
 
 export interface InvocationRequest {
   namespace: string;
@@ -43,6 +46,8 @@ export interface InvocationRequest {
   parentId?: string;
   /** How many service-binding hops led here (0 for outside calls). */
   depth?: number;
+  /** The instance, when `fn` is a process class (docs/processes.md). */
+  instance?: string;
 }
 
 export type InvocationResult =
@@ -104,14 +109,17 @@ export class Invoker {
     const { spec, style } = await this.#resolve(req);
     const key = `${req.namespace}/${req.fn}`;
     // Service-binding calls skip admission: their caller was admitted and holds its slot, so
-    // queueing them behind it could deadlock; their depth is bounded instead.
-    const release = req.depth
-      ? undefined
-      : await this.deps.admission?.acquire(
-          req.namespace,
-          req.fn,
-          Math.min(this.deps.driver.capacity(spec), this.deps.cpuGovernor?.limit(key) ?? Infinity),
-        );
+    // queueing them behind it could deadlock; their depth is bounded instead. Process instance
+    // events have their own bound, the instance's mailbox (src/procs), and must not time out in
+    // a queue once a sender was told its message was accepted.
+    const release =
+      req.depth || req.instance !== undefined
+        ? undefined
+        : await this.deps.admission?.acquire(
+            req.namespace,
+            req.fn,
+            Math.min(this.deps.driver.capacity(spec), this.deps.cpuGovernor?.limit(key) ?? Infinity),
+          );
     this.#enter(key);
     const activationId = randomUUID();
     if (req.depth) this.#depths.set(activationId, req.depth);
@@ -166,6 +174,7 @@ export class Invoker {
         logs: tail ? [...(out?.logs ?? []), ...tail.logs] : (out?.logs ?? []),
         logsTruncated: (out?.logsTruncated ?? false) || (tail?.logsTruncated ?? false),
         parentId: req.parentId ?? null,
+        instance: req.instance ?? null,
       };
       this.deps.recorder.add(record);
       this.deps.metrics?.observe(record);
@@ -178,6 +187,13 @@ export class Invoker {
   }
 
   async #resolve(req: InvocationRequest): Promise<{ spec: ProcSpec; style: HandlerStyle }> {
+    const found = await this.#version(req);
+    checkInput(req, found.style);
+    if (req.instance === undefined) return found;
+    return { spec: this.deps.registry.instanceSpecOf(found.spec, req.instance), style: found.style };
+  }
+
+  async #version(req: InvocationRequest): Promise<{ spec: ProcSpec; style: HandlerStyle }> {
     const deployed = this.deps.registry.get(req.namespace, req.fn);
     if (!deployed) {
       throw new ProcyonError(
@@ -238,42 +254,4 @@ export class Invoker {
     this.#state = 'stopped';
     return drained;
   }
-}
-
-function toSandboxInput(input: InvocationInput, style: HandlerStyle, activationId: string): InvokeInput {
-  if (input.kind === 'http') {
-    return style === 'fetch'
-      ? { type: 'fetch', request: input.request }
-      : { type: 'event', event: toApiGatewayEvent(input.request, input.route, activationId) };
-  }
-  if (style === 'handler') return { type: 'event', event: input.event };
-  // A Workers-style function invoked with an event sees it as a JSON POST.
-  return {
-    type: 'fetch',
-    request: {
-      method: 'POST',
-      url: input.url,
-      headers: [['content-type', 'application/json']],
-      body: Buffer.from(JSON.stringify(input.event ?? null)),
-    },
-  };
-}
-
-function fromSandboxOutput(
-  input: InvocationInput,
-  result: Extract<InvokeOutput, { ok: true }>['result'],
-  activationId: string,
-  maxBytes: number,
-  tail: CallTail | undefined,
-): InvocationResult {
-  if (result.type === 'fetch') {
-    const body = result.response.stream ? (tail?.body ?? undefined) : undefined;
-    return { activationId, kind: 'http', response: result.response, ...(body ? { body } : {}) };
-  }
-  if (input.kind === 'event') return { activationId, kind: 'event', value: result.value };
-  const response = fromLambdaResult(result.value);
-  if (response.body.byteLength > maxBytes) {
-    throw new ProcyonError('PROCYON_RESPONSE_TOO_LARGE', `the response body exceeds ${maxBytes} bytes`);
-  }
-  return { activationId, kind: 'http', response };
 }

@@ -78,6 +78,26 @@ describe('readManifest', () => {
     }
   });
 
+  it('reads "process" from JSON and TOML, also in a list, and refuses a name that is not a class', async () => {
+    const a = dir();
+    writeFileSync(join(a, 'procyon.json'), JSON.stringify({ main: 'counter.ts', process: 'Counter' }));
+    assert.equal((await readManifest(a))?.functions[0]?.process, 'Counter');
+    const b = dir();
+    writeFileSync(
+      join(b, 'procyon.toml'),
+      '[[functions]]\nmain = "room.ts"\nprocess = "Chat_Room2"\n\n[[functions]]\nmain = "hello.ts"\n',
+    );
+    assert.deepEqual(
+      (await readManifest(b))?.functions.map((f) => f.process),
+      ['Chat_Room2', undefined],
+    );
+    for (const bad of ['2Counter', 'Count-er', '', 'C'.repeat(64), 7]) {
+      const d = dir();
+      writeFileSync(join(d, 'procyon.json'), JSON.stringify({ main: 'x.ts', process: bad }));
+      await assert.rejects(readManifest(d), /procyon\.json: process: /, String(bad));
+    }
+  });
+
   it('is null without a manifest and names the file and field when one is wrong', async () => {
     assert.equal(await readManifest(dir()), null);
     const bad = dir();

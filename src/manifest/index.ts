@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { z } from 'zod';
+import { CLASS_NAME_RE } from '../procs/names.js';
 
 const Name = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'use letters, digits and _');
 const Count = z.number().int().nonnegative();
@@ -38,6 +39,8 @@ const FunctionManifest = z
       })
       .strict()
       .optional(),
+    /** Deploy this export of the module as a process class (docs/processes.md). */
+    process: z.string().regex(CLASS_NAME_RE, 'a class name: a letter, then letters, digits or _').optional(),
   })
   .strict();
 

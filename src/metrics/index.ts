@@ -28,6 +28,7 @@ export class Metrics {
   readonly #invocations: Counter<'namespace' | 'function' | 'trigger' | 'status'>;
   readonly #errors: Counter<'namespace' | 'function' | 'code'>;
   readonly #coldStarts: Counter<'namespace' | 'function'>;
+  readonly #swapIns: Counter<'namespace' | 'class'>;
   readonly #duration: Histogram<'namespace' | 'function'>;
   readonly #billed: Counter<'namespace'>;
   readonly #gbSeconds: Counter<'namespace'>;
@@ -51,6 +52,12 @@ export class Metrics {
       name: 'procyon_cold_starts_total',
       help: 'Invocations that needed a new isolate',
       labelNames: ['namespace', 'function'],
+      registers,
+    });
+    this.#swapIns = new Counter({
+      name: 'procyon_proc_swap_ins_total',
+      help: 'Process instances revived: events that needed a new isolate for their instance',
+      labelNames: ['namespace', 'class'],
       registers,
     });
     this.#duration = new Histogram({
@@ -181,6 +188,8 @@ export class Metrics {
     this.#invocations.inc({ ...fn, trigger: a.trigger, status: a.status });
     if (a.errorCode) this.#errors.inc({ ...fn, code: a.errorCode });
     if (a.cold) this.#coldStarts.inc(fn);
+    // An instance's cold start is its swap-in: the class plus its constructor, from storage.
+    if (a.cold && a.instance) this.#swapIns.inc({ namespace: a.namespace, class: a.fn });
     this.#duration.observe(fn, a.durationMs / 1000);
     this.#billed.inc({ namespace: a.namespace }, a.billedMs);
     this.#gbSeconds.inc({ namespace: a.namespace }, a.gbSeconds);

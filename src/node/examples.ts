@@ -16,12 +16,13 @@ export async function deployExamples(
   if (!manifest) throw new Error(`${dir} has no procyon.json or procyon.toml`);
   const deployed: string[] = [];
   for (const f of manifest.functions) {
-    const name = f.name ?? basename(f.main, extname(f.main));
+    const name = f.name ?? f.process ?? basename(f.main, extname(f.main));
     const built = await bundleEntry(join(dir, f.main));
     if (!built.ok) throw new Error(`example ${name}: ${formatBuildError(built.error)}`);
-    const { main, name: _name, ...config } = f;
+    const { main, name: _name, process, ...config } = f;
     await functions.deploy(namespace, {
       ...config,
+      ...(process ? { process: { className: process } } : {}),
       name,
       code: built.code,
       filename: `${basename(main, extname(main))}.js`,

@@ -1,5 +1,5 @@
 /** The node's HTTP server: the control API, the function gateway and health, on one Fastify app. */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { apiPlugin, type ApiOptions } from '../api/index.js';
 import { ProcyonError } from '../errors.js';
 import { gatewayPlugin, type GatewayOptions } from '../gateway/index.js';
@@ -34,6 +34,12 @@ export function createHttpServer(opts: HttpOptions): FastifyInstance {
     // Unknown fields are errors, not silently dropped (Fastify's default strips them).
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
+    // Requests Fastify refuses before routing (a malformed %-escape in the path) get our error
+    // shape too, not Fastify's own.
+    frameworkErrors: (error, _req, reply) => {
+      const err = new ProcyonError('PROCYON_BAD_REQUEST', error.message);
+      void (reply as FastifyReply).code(err.status).send(err.toJSON());
+    },
   });
   app.setErrorHandler(errorHandler(opts.logger));
   app.setNotFoundHandler((req, reply) => {

@@ -22,6 +22,7 @@ import { SecretBox } from '../secrets/index.js';
 import { createHttpServer } from './http.js';
 import { RpcRouter } from './rpc.js';
 import { Metrics } from '../metrics/index.js';
+import { startProcesses, type ProcessRuntime } from '../procs/index.js';
 
 export type NodeState = 'starting' | 'ready' | 'draining' | 'stopped';
 
@@ -49,7 +50,13 @@ export class ProcyonNode {
     readonly recorder: ActivationRecorder,
     readonly functions: FunctionService,
     readonly http: FastifyInstance,
+    readonly processes: ProcessRuntime,
   ) {}
+
+  /** Process instances: HTTP, messages, the directory (docs/processes.md). */
+  get procs(): ProcessRuntime['manager'] {
+    return this.processes.manager;
+  }
 
   static async start(config: NodeConfig, logger: Logger): Promise<ProcyonNode> {
     await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
@@ -145,6 +152,17 @@ export class ProcyonNode {
       invoker,
       maxPayloadBytes: config.maxPayloadBytes,
     });
+    const processes = await startProcesses({
+      registry,
+      store,
+      invoker,
+      procs: driver.scheduler,
+      router: rpc,
+      logger: logger.child({ component: 'procs' }),
+      mailbox: config.procMailbox,
+      storageMaxBytes: config.procStorageMb * 1024 * 1024,
+      maxPayloadBytes: config.maxPayloadBytes,
+    });
     // The HTTP server needs the node's URL and state before the node object exists.
     const self: { node?: ProcyonNode } = {};
     const baseUrl = (): string => self.node?.url ?? `http://${config.host}:${config.port}`;
@@ -172,15 +190,27 @@ export class ProcyonNode {
         maxPayloadBytes: config.maxPayloadBytes,
         maxDeployBytes: config.maxDeployBytes,
         baseUrl,
+        procs: processes.manager,
       },
       gateway: {
         registry,
         invoker,
+        procs: processes.manager,
         maxPayloadBytes: config.maxPayloadBytes,
         defaultHost: () => new URL(baseUrl()).host,
       },
     });
-    const node = new ProcyonNode(config, logger, store, driver, invoker, recorder, functions, http);
+    const node = new ProcyonNode(
+      config,
+      logger,
+      store,
+      driver,
+      invoker,
+      recorder,
+      functions,
+      http,
+      processes,
+    );
     self.node = node;
     node.adminKey = adminKey;
     node.firstStart = firstStart;
@@ -213,6 +243,8 @@ export class ProcyonNode {
   async #stop(): Promise<void> {
     this.state = 'draining';
     clearInterval(this.#kvSweep);
+    // Alarms due while draining would be refused; the store keeps them for the next start.
+    this.processes.alarms.stop();
     const closing = this.http.close();
     const drained = await this.invoker.stop(this.config.shutdownGraceMs);
     if (!drained)
@@ -229,6 +261,7 @@ export class ProcyonNode {
     await closing;
     clearInterval(sweeper);
     clearTimeout(force);
+    await this.processes.close();
     await this.recorder.close();
     await this.driver.close();
     await this.store.close();

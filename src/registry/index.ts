@@ -32,6 +32,31 @@ export function procSpec(v: VersionRecord, secrets: Record<string, string> = {})
     bindings: { kv: Object.keys(v.config.kv ?? {}), services: Object.keys(v.config.services ?? {}) },
     egress: v.config.egress ?? { allow: [] },
     scaling: v.config.scaling ?? {},
+    ...(v.config.process ? { process: { className: v.config.process.className } } : {}),
+  };
+}
+
+/**
+ * Events one instance's isolate takes at once. Its input gate starts them one at a time and holds
+ * them while storage reads are out; more than one in flight lets an event run while another awaits
+ * a fetch or another process (docs/processes.md).
+ */
+export const INSTANCE_CONCURRENCY = 16;
+/** Instance specs kept ready (one object each); beyond this the oldest is made again when needed. */
+const INSTANCE_SPEC_CACHE = 10_000;
+
+/** The spec of one process instance: its own scheduler group of at most one proc. */
+export function instanceSpec(spec: ProcSpec, name: string): ProcSpec {
+  return {
+    ...spec,
+    key: `${spec.key}#${name}`,
+    process: { className: spec.process?.className ?? spec.fn, instance: name },
+    scaling: {
+      concurrency: INSTANCE_CONCURRENCY,
+      minInstances: 0,
+      maxInstances: 1,
+      ...(spec.scaling.keepAliveMs === undefined ? {} : { keepAliveMs: spec.scaling.keepAliveMs }),
+    },
   };
 }
 
@@ -75,6 +100,22 @@ export class Registry {
   /** Throws PROCYON_CONFLICT (and changes nothing) if the version's routes clash with another function's. */
   checkRoutes(version: VersionRecord): void {
     RouteTable.build(this.#owners(version));
+  }
+
+  /** Instance specs, made once per (version, instance) while used; bounded. */
+  readonly #instances = new Map<string, ProcSpec>();
+
+  /** The spec of process instance `name` of a class version (see `instanceSpec`). */
+  instanceSpecOf(spec: ProcSpec, name: string): ProcSpec {
+    const key = `${spec.key}#${name}`;
+    const cached = this.#instances.get(key);
+    // Secrets change the class spec object without changing its key: rebuild then.
+    if (cached && cached.secrets === spec.secrets) return cached;
+    if (this.#instances.size >= INSTANCE_SPEC_CACHE)
+      this.#instances.delete(this.#instances.keys().next().value as string);
+    const made = instanceSpec(spec, name);
+    this.#instances.set(key, made);
+    return made;
   }
 
   /** The sandbox spec of any version of a deployed function, with its current secrets. */

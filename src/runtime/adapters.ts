@@ -75,6 +75,11 @@ export async function runFetch(
   } catch (err) {
     return functionError(err);
   }
+  return fetchResult(returned, call.maxResponseBytes, scope);
+}
+
+/** What a fetch handler returned, as the wire response (or the failure if it is not a Response). */
+export function fetchResult(returned: unknown, maxBytes: number, scope: CallScope): DispatchResult {
   if (!isResponse(returned)) {
     const what =
       returned instanceof Response
@@ -85,10 +90,10 @@ export async function runFetch(
       `the fetch handler must return a Response, but it returned ${what}`,
     );
   }
-  return responseToWire(returned, call.maxResponseBytes, scope);
+  return responseToWire(returned, maxBytes, scope);
 }
 
-function requestFromWire(wire: HttpRequestData): Request {
+export function requestFromWire(wire: HttpRequestData): Request {
   const method = String(wire.method).toUpperCase();
   // Clients may send a body with GET or HEAD; a Request cannot carry one, so it is dropped.
   const body = method === 'GET' || method === 'HEAD' ? null : wire.body;
@@ -96,7 +101,7 @@ function requestFromWire(wire: HttpRequestData): Request {
 }
 
 /** Known bytes go whole; a real stream is handed to the scope for the host to pull. */
-function responseToWire(response: Response, maxBytes: number, scope: CallScope): DispatchResult {
+export function responseToWire(response: Response, maxBytes: number, scope: CallScope): DispatchResult {
   const { type, status, headers } = responseParts(response);
   if (type === 'error') return failure('PROCYON_BAD_RESPONSE', 'the fetch handler returned Response.error()');
   let body: ReturnType<typeof takeResponseBody>;

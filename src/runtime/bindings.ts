@@ -1,21 +1,23 @@
 /**
  * The `env` of a function: plain vars, secrets (strings as well), KV namespaces and service
- * bindings. KV and service calls go through the host bridge to the node, which checks each one
- * against the version's declared bindings.
+ * bindings, and (not enumerable) `procs`, the process stubs of procs.ts. KV and service calls go
+ * through the host bridge to the node, which checks each one against the version's declared
+ * bindings.
  *
  * A function with KV or service bindings gets an `env` per call whose binding objects carry the
  * call's id, so what they do is attributed to that call exactly (a service call becomes a child of
  * that call's activation), even when several calls overlap in the isolate and the code runs after
  * an `await` (see calls.ts). An `env` kept from an earlier call still works: its operations are
- * then attributed by the general rule. Without such bindings `env` holds only strings, and one
- * frozen object serves every call.
+ * then attributed by the general rule. Without such bindings `env` holds only strings (and
+ * `procs`, which carries no per-call state), and one frozen object serves every call.
  *
  * Snapshot rule (see index.ts): this module runs while the snapshot is made, so no one-letter
  * module-level names, one-character string literals or one-character property keys.
  */
 import { callToken, hostCall } from './bridge.js';
 import { TextDecoder, TextEncoder } from './encoding.js';
-import { Request } from './request.js';
+import { ProcsBinding, requestToWire, responseFromWire, withProcs } from './procs.js';
+import type { Request } from './request.js';
 import { Response } from './response.js';
 
 export interface EnvMeta {
@@ -120,8 +122,6 @@ export class KVNamespace {
   }
 }
 
-const NULL_BODY_STATUS = [101, 103, 204, 205, 304];
-
 /** Another function, called in the node without an HTTP round trip: `env.AUTH.fetch(request)`. */
 export class ServiceBinding {
   readonly #binding: string;
@@ -133,17 +133,13 @@ export class ServiceBinding {
   }
 
   async fetch(...args: ConstructorParameters<typeof Request>): Promise<Response> {
-    const request = new Request(...args);
-    const body = request.body === null ? null : new Uint8Array(await request.arrayBuffer());
-    const headers: [string, string][] = [];
-    request.headers.forEach((value, name) => headers.push([name, value]));
-    const reply = (await hostCall(
-      'service.fetch',
-      [this.#binding, { method: request.method, url: request.url, headers, body }],
-      callToken(this.#callId),
-    )) as { status: number; headers: [string, string][]; body: Uint8Array };
-    const nullBody = NULL_BODY_STATUS.includes(reply.status);
-    return new Response(nullBody ? null : reply.body, { status: reply.status, headers: reply.headers });
+    const wire = await requestToWire(args);
+    const reply = (await hostCall('service.fetch', [this.#binding, wire], callToken(this.#callId))) as {
+      status: number;
+      headers: [string, string][];
+      body: Uint8Array;
+    };
+    return responseFromWire(reply);
   }
 }
 
@@ -155,11 +151,11 @@ export function envFactory(meta: EnvMeta): EnvFor {
   const kv = meta.bindings?.kv ?? [];
   const services = meta.bindings?.services ?? [];
   if (kv.length === 0 && services.length === 0) {
-    const shared = Object.freeze(strings);
+    const shared = Object.freeze(withProcs({ ...strings }, new ProcsBinding(undefined)));
     return () => shared;
   }
   return (callId) => {
-    const env: Record<string, unknown> = { ...strings };
+    const env: Record<string, unknown> = withProcs({ ...strings }, new ProcsBinding(callId));
     for (const name of kv) env[name] = new KVNamespace(name, callId);
     for (const name of services) env[name] = new ServiceBinding(name, callId);
     return Object.freeze(env);

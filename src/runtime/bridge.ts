@@ -67,7 +67,7 @@ export function hostCallSync(op: string, args: unknown[]): unknown {
 
 /** What the host answers: errors travel as data so their type survives the boundary. */
 export type BridgeReply =
-  { ok: true; value: unknown } | { ok: false; error: { name: string; message: string } };
+  { ok: true; value: unknown } | { ok: false; error: { name: string; message: string; code?: string } };
 
 const ERROR_TYPES: Record<string, new (message: string) => Error> = {
   TypeError,
@@ -77,7 +77,9 @@ const ERROR_TYPES: Record<string, new (message: string) => Error> = {
 
 function unwrap(reply: BridgeReply): unknown {
   if (reply.ok) return reply.value;
-  const { name, message } = reply.error;
+  const { name, message, code } = reply.error;
+  // A Procyon error from the node (a full mailbox, a storage limit): `code` says which.
+  if (code !== undefined) throw Object.assign(new Error(message), { code });
   const ctor = ERROR_TYPES[name];
   if (ctor) throw new ctor(message);
   // Web APIs report most failures as DOMExceptions named for the failure (OperationError, ...).

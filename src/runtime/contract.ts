@@ -44,6 +44,8 @@ export interface BindMeta {
   secrets?: Record<string, string>;
   /** Names of KV and service bindings to put on `env`. */
   bindings?: { kv: string[]; services: string[] };
+  /** A process class (and, for a live instance, its name): docs/processes.md. */
+  process?: { className: string; instance?: string };
 }
 
 export type DispatchInput = InvokeInput;

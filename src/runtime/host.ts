@@ -7,6 +7,7 @@
  */
 import type { HandlerStyle } from '../sandbox/types.js';
 import { bindModule, runEvent, runFetch, type BoundModule, type CallScope } from './adapters.js';
+import { bindProcess, runProcess, type BoundProcess } from './process.js';
 import type { CallRegistry, InFlightCall } from './calls.js';
 import type {
   BindMeta,
@@ -26,12 +27,13 @@ import { DEFAULT_LOG_LIMIT_BYTES, type LogSink } from './logs.js';
 import { outgoingModule, waitUntilModule } from './lazy.js';
 
 export function createRuntime(sink: LogSink, calls: CallRegistry): ProcyonRuntime {
-  let bound: BoundModule | null = null;
+  let bound: BoundModule | BoundProcess | null = null;
 
   async function run(input: DispatchInput, call: CallOptions, scope: CallScope): Promise<DispatchResult> {
     if (bound === null) return failure('PROCYON_INTERNAL', 'dispatch was called before bind');
     if (input === null || typeof input !== 'object')
       return failure('PROCYON_INTERNAL', 'dispatch input must be an object');
+    if (bound.style === 'process') return runProcess(bound, input, call, scope);
     if (input.type === 'fetch') {
       if (bound.style !== 'fetch')
         return failure('PROCYON_INTERNAL', 'a fetch request was sent to a handler-style module');
@@ -73,7 +75,7 @@ export function createRuntime(sink: LogSink, calls: CallRegistry): ProcyonRuntim
 
     bind(namespace: Record<string, unknown>, meta: BindMeta): HandlerStyle {
       if (bound !== null) throw new Error('bind was already called');
-      bound = bindModule(namespace, meta);
+      bound = meta?.process ? bindProcess(namespace, meta) : bindModule(namespace, meta);
       return bound.style;
     },
 

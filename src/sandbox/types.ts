@@ -22,8 +22,22 @@ export interface HttpResponseData {
   stream?: boolean;
 }
 
-/** Which export the module provides: Workers-style `default.fetch` or Lambda-style `handler`. */
-export type HandlerStyle = 'fetch' | 'handler';
+/**
+ * Which export the module provides: Workers-style `default.fetch`, Lambda-style `handler`, or a
+ * process class (a named export constructed once per instance, docs/processes.md).
+ */
+export type HandlerStyle = 'fetch' | 'handler' | 'process';
+
+/**
+ * A process class version (`process.className` set, `instance` absent: deploy-time validation) or
+ * one instance of it (`instance` set: the proc of (namespace, class, instance), docs/processes.md).
+ */
+export interface ProcessSpec {
+  /** The module's export that is the class. */
+  className: string;
+  /** The instance name; its proc key is the class version's key + `#` + this name. */
+  instance?: string;
+}
 
 /** Everything a driver needs to run one function version. Immutable per version. */
 export interface ProcSpec {
@@ -48,6 +62,8 @@ export interface ProcSpec {
   egress: EgressConfig;
   /** How many procs the scheduler keeps for this version; omitted fields take the node's defaults. */
   scaling: ScalingConfig;
+  /** Set for a process class and its instances. */
+  process?: ProcessSpec;
 }
 
 /**
@@ -75,7 +91,17 @@ export interface EgressConfig {
   allow: string[];
 }
 
-export type InvokeInput = { type: 'fetch'; request: HttpRequestData } | { type: 'event'; event: unknown };
+/** Who sent a message to a process instance (its `onMessage(from, message)` sees this). */
+export type MessageFrom =
+  { type: 'process'; class: string; name: string } | { type: 'function'; fn: string } | { type: 'api' };
+
+export type InvokeInput =
+  | { type: 'fetch'; request: HttpRequestData }
+  | { type: 'event'; event: unknown }
+  /** To a process instance: `onMessage(from, message)`; `reply`: the sender waits for its return value. */
+  | { type: 'message'; from: MessageFrom; message: unknown; reply: boolean }
+  /** To a process instance: `alarm()`; `retryCount` is 0 on the first attempt. */
+  | { type: 'alarm'; retryCount: number };
 
 export interface LogLine {
   /** ms since epoch */

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ProcyonError } from '../errors.js';
 import type { ProcSpec, ScalingConfig } from '../sandbox/types.js';
+import { instanceSpec } from '../registry/index.js';
 import { Scheduler } from './scheduler.js';
 import type { ProcBackend, SchedulerOptions } from './types.js';
 
@@ -331,5 +332,81 @@ describe('Scheduler: memory budget', () => {
       evicted.map((e) => e.key),
       ['ns/b@v1'],
     );
+  });
+});
+
+// Process instances (docs/scheduler.md, "Process instances").
+const classSpec = (version = 'v1'): ProcSpec => ({
+  ...spec('Counter', {}, 'ns', version),
+  process: { className: 'Counter' },
+});
+
+function instanceSetup() {
+  const evicted: number[] = [];
+  const backend: ProcBackend = {
+    hostCount: 2,
+    spawn: async () => undefined,
+    evict: (id) => void evicted.push(id),
+  };
+  const scheduler = new Scheduler(backend, {
+    maxProcsPerVersion: 8,
+    keepAliveMs: 60_000,
+    memoryBudgetBytes: 1 << 30,
+    stableWindowMs: 10_000,
+    panicWindowMs: 1_000,
+    homeHost: () => 0,
+  });
+  return { scheduler, evicted };
+}
+
+describe('Scheduler: process instances', () => {
+  it('never gives an instance a second proc, even for nested calls past its concurrency', async () => {
+    const { scheduler } = instanceSetup();
+    const alice = instanceSpec(classSpec(), 'alice');
+    const leases = [];
+    for (let i = 0; i < 20; i++) leases.push(await scheduler.acquire(alice, true));
+    assert.equal(new Set(leases.map((l) => l.id)).size, 1);
+    assert.equal(scheduler.stats().procs, 1);
+    for (const l of leases) scheduler.release(l);
+  });
+
+  it('holds the next proc of an evicted instance until its last event ends, across class versions', async () => {
+    const { scheduler, evicted } = instanceSetup();
+    const old = instanceSpec(classSpec('v1'), 'bob');
+    const running = await scheduler.acquire(old);
+    scheduler.retire('ns/Counter@'); // a redeploy of the class
+    let got = false;
+    const next = scheduler.acquire(instanceSpec(classSpec('v2'), 'bob')).then((lease) => {
+      got = true;
+      return lease;
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(got, false, 'no second live proc while the old one runs');
+    scheduler.release(running);
+    const lease = await next;
+    assert.notEqual(lease.id, running.id);
+    assert.deepEqual(evicted, [running.id]);
+    assert.equal(scheduler.stats().procs, 1);
+  });
+
+  it('discards a proc whose handler threw; other instances are untouched', async () => {
+    const { scheduler, evicted } = instanceSetup();
+    const a = await scheduler.acquire(instanceSpec(classSpec(), 'a'));
+    const b = await scheduler.acquire(instanceSpec(classSpec(), 'b'));
+    scheduler.discard(a);
+    assert.deepEqual(evicted, [a.id]);
+    assert.equal(scheduler.isLive('ns/Counter@v1#a'), false);
+    assert.equal(scheduler.isLive('ns/Counter@v1#b'), true);
+    assert.equal(scheduler.stats().evictions.failed, 1);
+    scheduler.release(b);
+  });
+
+  it('evicts exactly one instance by key, not others sharing its prefix', async () => {
+    const { scheduler } = instanceSetup();
+    for (const name of ['ali', 'alice'])
+      scheduler.release(await scheduler.acquire(instanceSpec(classSpec(), name)));
+    scheduler.retire('ns/Counter@v1#ali', true);
+    assert.equal(scheduler.isLive('ns/Counter@v1#ali'), false);
+    assert.equal(scheduler.isLive('ns/Counter@v1#alice'), true);
   });
 });

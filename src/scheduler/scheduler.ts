@@ -22,6 +22,12 @@ import { Autoscaler, ConcurrencyMeter, type Decision } from './autoscaler.js';
 import type { EvictReason, ProcBackend, SchedulerOptions, SchedulerStats, VersionProcs } from './types.js';
 
 const DEFAULT_UTILIZATION = 0.7;
+
+/** A process instance's name independent of its class version; null for functions. */
+function instanceIdentity(spec: ProcSpec): string | null {
+  const name = spec.process?.instance;
+  return name === undefined ? null : `${spec.namespace}/${spec.fn}#${name}`;
+}
 const DEFAULT_PROC_MEMORY = 3 * 1024 * 1024;
 /** After a pre-warm fails (the module no longer loads), wait this long before trying again. (ms) */
 const SPAWN_RETRY_MS = 30_000;
@@ -70,7 +76,15 @@ export class Scheduler {
   readonly #leases = new WeakMap<Lease, Slot>();
   readonly #options: Required<Omit<SchedulerOptions, 'homeHost' | 'heavy'>> &
     Pick<SchedulerOptions, 'homeHost' | 'heavy'>;
-  readonly #evictions: Record<EvictReason, number> = { keepalive: 0, scaledown: 0, memory: 0, retired: 0 };
+  readonly #evictions: Record<EvictReason, number> = {
+    keepalive: 0,
+    scaledown: 0,
+    memory: 0,
+    retired: 0,
+    failed: 0,
+  };
+  /** The latest group of each process instance (any version of its class): `ns/Class#name`. */
+  readonly #instances = new Map<string, Group>();
   #nextId = 1;
   /** Sum and count of measured proc memory, for the estimate of unmeasured procs. */
   #measured = { bytes: 0, procs: 0 };
@@ -91,13 +105,23 @@ export class Scheduler {
     };
   }
 
-  /** Finds or makes a proc for one call of `spec`; waits at maxInstances unless `nested`. */
+  /**
+   * Finds or makes a proc for one call of `spec`; waits at maxInstances unless `nested`. A process
+   * instance never gets a second proc: a nested call to it shares its one proc beyond its
+   * concurrency instead (its input gate orders the events inside).
+   */
   async acquire(spec: ProcSpec, nested = false): Promise<Lease> {
-    const group = this.#group(spec);
+    const single = spec.process?.instance !== undefined;
     for (;;) {
-      const slot = this.#pick(group);
+      const group = this.#group(spec);
+      // An evicted instance whose last events still run: its next proc waits until they end.
+      if (group.retired) {
+        await new Promise<void>((resolve) => group.waiters.push(resolve));
+        continue;
+      }
+      const slot = this.#pick(group) ?? (nested && single ? this.#any(group) : undefined);
       if (slot) return this.#lease(slot, false);
-      if (group.slots.size < this.#limits(group).max || nested) {
+      if (group.slots.size < this.#limits(group).max || (nested && !single)) {
         return this.#lease(this.#create(group, 'ready', true), true);
       }
       await new Promise<void>((resolve) => group.waiters.push(resolve));
@@ -118,7 +142,19 @@ export class Scheduler {
     group.meter.set(now, group.inFlight);
     if (gone) this.#remove(slot);
     else if (!slot.gone && group.retired && slot.inFlight === 0) this.#evict(slot, 'retired');
-    group.waiters.shift()?.();
+    // Waiters on a retired group each look again (for a new group once this one has emptied).
+    if (group.retired) for (const wake of group.waiters.splice(0)) wake();
+    else group.waiters.shift()?.();
+  }
+
+  /**
+   * The call is over and its proc must go although it is alive (a process instance whose handler
+   * threw): disposed now, so its next event starts from storage in a new one.
+   */
+  discard(lease: Lease): void {
+    const slot = this.#leases.get(lease);
+    this.release(lease);
+    if (slot && !slot.gone) this.#evict(slot, 'failed');
   }
 
   /** Calls of a version that can run at once: maxInstances × concurrency. */
@@ -135,14 +171,14 @@ export class Scheduler {
   }
 
   /** No new calls reach these versions (`prefix`: a version key, or `ns/fn@` for all): their procs go. */
-  retire(prefix: string): void {
+  retire(prefix: string, exact = false): void {
     for (const group of this.#groups.values()) {
-      if (!group.key.startsWith(prefix) || group.retired) continue;
+      if ((exact ? group.key !== prefix : !group.key.startsWith(prefix)) || group.retired) continue;
       group.retired = true;
       for (const slot of [...group.slots.values()]) {
         if (slot.inFlight === 0) this.#evict(slot, 'retired');
       }
-      if (group.slots.size === 0 && group.inFlight === 0) this.#groups.delete(group.key);
+      if (group.slots.size === 0 && group.inFlight === 0) this.#drop(group);
     }
   }
 
@@ -172,7 +208,7 @@ export class Scheduler {
       group.autoscaler.record(now, group.meter.take(now));
       group.decision = group.autoscaler.decide(now, ready);
       if (group.retired) {
-        if (group.slots.size === 0 && group.inFlight === 0) this.#groups.delete(group.key);
+        if (group.slots.size === 0 && group.inFlight === 0) this.#drop(group);
         continue;
       }
       const { min, max, keepAliveMs } = this.#limits(group);
@@ -188,7 +224,7 @@ export class Scheduler {
         else if (group.slots.size > want) this.#evict(slot, 'scaledown');
       }
       const unused = !group.pinned && group.slots.size === 0 && group.inFlight === 0;
-      if (unused && group.waiters.length === 0 && group.autoscaler.idle(now)) this.#groups.delete(group.key);
+      if (unused && group.waiters.length === 0 && group.autoscaler.idle(now)) this.#drop(group);
     }
   }
 
@@ -235,6 +271,11 @@ export class Scheduler {
     const existing = this.#groups.get(spec.key);
     // A deleted function deployed again with the same code gets the same key: start afresh.
     if (existing && !existing.retired) return existing;
+    // A process instance gets no new proc while its evicted one (of this or an older version of
+    // its class) still runs events: the caller waits on that retired group.
+    const identity = instanceIdentity(spec);
+    const previous = identity === null ? undefined : this.#instances.get(identity);
+    if (previous?.retired && previous.slots.size > 0) return previous;
     const now = this.now();
     const concurrency = spec.scaling.concurrency ?? 1;
     const group: Group = {
@@ -256,6 +297,7 @@ export class Scheduler {
       spawnFailedAt: -Infinity,
     };
     this.#groups.set(spec.key, group);
+    if (identity !== null) this.#instances.set(identity, group);
     return group;
   }
 
@@ -284,6 +326,31 @@ export class Scheduler {
         best = slot;
     }
     return best;
+  }
+
+  #drop(group: Group): void {
+    this.#groups.delete(group.key);
+    const identity = instanceIdentity(group.spec);
+    if (identity !== null && this.#instances.get(identity) === group) this.#instances.delete(identity);
+  }
+
+  /** Any live proc of the group, full or not. */
+  #any(group: Group): Slot | undefined {
+    for (const slot of group.slots.values()) if (!slot.gone) return slot;
+    return undefined;
+  }
+
+  /** Whether a proc of this key is live (a process instance is swapped in). */
+  isLive(key: string): boolean {
+    const group = this.#groups.get(key);
+    return group !== undefined && !group.retired && this.#any(group) !== undefined;
+  }
+
+  /** The measured heap of the procs of this key. (bytes) */
+  memoryOf(key: string): number {
+    let bytes = 0;
+    for (const slot of this.#groups.get(key)?.slots.values() ?? []) bytes += slot.memoryBytes ?? 0;
+    return bytes;
   }
 
   #lease(slot: Slot, cold: boolean): Lease {

@@ -69,4 +69,4 @@ export interface SchedulerStats {
   evictions: Record<EvictReason, number>;
 }
 
-export type EvictReason = 'keepalive' | 'scaledown' | 'memory' | 'retired';
+export type EvictReason = 'keepalive' | 'scaledown' | 'memory' | 'retired' | 'failed';

@@ -38,6 +38,7 @@ function activation(ns: string, fn: string, start: number, status: 'success' | '
     logs: [{ ts: start, level: 'log', msg: `hello ${start}` }],
     logsTruncated: false,
     parentId: status === 'error' ? 'parent-activation' : null,
+    instance: status === 'error' ? 'alice' : null,
   };
 }
 

@@ -22,9 +22,11 @@ export interface FunctionConfig {
   egress?: { allow: string[] };
   /** Scaling policy; absent fields take the node's defaults. */
   scaling?: ScalingConfig;
+  /** Set when the version is a process class: the module's export that is the class. */
+  process?: { className: string };
 }
 
-export type HandlerStyle = 'fetch' | 'handler';
+export type HandlerStyle = 'fetch' | 'handler' | 'process';
 
 export interface NamespaceRecord {
   name: string;
@@ -60,7 +62,8 @@ export interface FunctionRecord {
 }
 
 export type ActivationStatus = 'success' | 'error';
-export type Trigger = 'http' | 'invoke' | 'service';
+/** `message`: a call or one-way send to a process instance; `alarm`: its alarm firing. */
+export type Trigger = 'http' | 'invoke' | 'service' | 'message' | 'alarm';
 
 export interface ActivationLog {
   ts: number;
@@ -86,8 +89,10 @@ export interface ActivationRecord {
   errorCode: string | null;
   logs: ActivationLog[];
   logsTruncated: boolean;
-  /** The activation that called this one through a service binding. */
+  /** The activation that called this one through a service binding or a process message. */
   parentId?: string | null;
+  /** The process instance name, when `fn` is a process class. */
+  instance?: string | null;
 }
 
 export interface ActivationQuery {
@@ -170,5 +175,70 @@ export interface Store {
   /** Removes expired entries; returns how many. */
   kvSweep(now: number): Promise<number>;
 
+  /** Process instances' storage, directory and alarms. */
+  readonly procs: ProcStore;
+
   close(): Promise<void>;
+}
+
+/** One instance's identity in the store. */
+export interface ProcKey {
+  namespace: string;
+  className: string;
+  name: string;
+}
+
+/** A write of `storage.write`: all of one call's ops commit in one transaction. */
+export type ProcWriteOp = { put: string; value: Uint8Array } | { delete: string } | { deleteAll: true };
+
+export interface ProcListQuery {
+  prefix?: string;
+  /** inclusive */
+  start?: string;
+  /** exclusive */
+  end?: string;
+  limit?: number;
+  reverse?: boolean;
+}
+
+export interface ProcInstanceRecord extends ProcKey {
+  createdAt: number;
+  lastActiveAt: number;
+  /** Sum of key and value bytes in its storage. */
+  storageBytes: number;
+  alarmAt: number | null;
+}
+
+export interface ProcAlarm extends ProcKey {
+  /** epoch ms */
+  at: number;
+}
+
+/**
+ * Process instances' durable state (docs/processes.md): storage entries (values are `node:v8`
+ * serialisations, opaque here), the instance directory and alarms.
+ */
+export interface ProcStore {
+  /** The entries found, in the order of `keys`. */
+  get(id: ProcKey, keys: readonly string[]): Promise<[string, Uint8Array][]>;
+  /** Entries in key order (byte order of UTF-8), or reversed. */
+  list(id: ProcKey, query: ProcListQuery): Promise<[string, Uint8Array][]>;
+  /**
+   * Applies the ops in order in one transaction and creates the instance row if needed. Per op:
+   * true for a put, whether the key existed for a delete, for deleteAll whether any key existed.
+   * Throws PROCYON_STORAGE_LIMIT (nothing applied) when the instance's storage would pass
+   * `maxBytes`.
+   */
+  write(id: ProcKey, ops: readonly ProcWriteOp[], maxBytes: number): Promise<boolean[]>;
+  /** Records activity (creates the instance row if needed). */
+  touch(id: ProcKey, at: number): Promise<void>;
+  getInstance(id: ProcKey): Promise<ProcInstanceRecord | undefined>;
+  listInstances(namespace: string, className?: string): Promise<ProcInstanceRecord[]>;
+  /** Removes the instance's storage, alarm and row. false if there was nothing. */
+  deleteInstance(id: ProcKey): Promise<boolean>;
+  setAlarm(id: ProcKey, at: number): Promise<void>;
+  getAlarm(id: ProcKey): Promise<number | null>;
+  deleteAlarm(id: ProcKey): Promise<void>;
+  /** Every alarm, earliest first (read at start-up and after changes). */
+  listAlarms(): Promise<ProcAlarm[]>;
 }

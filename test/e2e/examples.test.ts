@@ -89,4 +89,67 @@ describe('examples', () => {
     assert.equal((await get(`/todos/${todo.id}`, { method: 'DELETE' })).status, 204);
     assert.equal((await get(`/todos/${todo.id}`)).status, 404);
   });
+
+  it('Counter process: counts per name in its storage, survives a swap-out, resets', async () => {
+    const post = () => get('/p/default/Counter/ann', { method: 'POST' });
+    assert.equal((await json(await post())).count, 1);
+    assert.equal((await json(await post())).count, 2);
+    assert.equal((await json(await get('/p/default/Counter/bob', { method: 'POST' }))).count, 1);
+    const evicted = await t.api('POST', '/api/v1/namespaces/default/procs/Counter/ann/evict');
+    assert.deepEqual([evicted.status, evicted.body.evicted], [200, true]);
+    assert.deepEqual(await json(await get('/p/default/Counter/ann')), { name: 'ann', count: 2 });
+    assert.equal((await get('/p/default/Counter/ann', { method: 'DELETE' })).status, 204);
+    assert.equal((await json(await get('/p/default/Counter/ann'))).count, 0);
+    assert.equal((await get('/p/default/Counter/ann', { method: 'POST', body: '' })).status, 200);
+    assert.equal((await get('/p/default/Counter/ann?by=x', { method: 'POST' })).status, 400);
+  });
+
+  it('ChatRoom process: many clients, one room, every message numbered once and in order', async () => {
+    const clients = 12;
+    const each = 5;
+    const post = (user: string, text: string, room = 'lobby') =>
+      get(`/p/default/ChatRoom/${room}/messages`, {
+        method: 'POST',
+        body: JSON.stringify({ user, text }),
+        headers: { 'content-type': 'application/json' },
+      });
+    const seqs = (
+      await Promise.all(
+        Array.from({ length: clients }, async (_, c) => {
+          const mine: number[] = [];
+          for (let i = 0; i < each; i++) mine.push((await json(await post(`user${c}`, `hi ${i}`))).seq);
+          return mine;
+        }),
+      )
+    ).flat();
+    assert.deepEqual(
+      seqs.sort((a, b) => a - b),
+      Array.from({ length: clients * each }, (_, i) => i + 1),
+    );
+    const { messages } = await json(await get('/p/default/ChatRoom/lobby/messages?since=0'));
+    assert.deepEqual(
+      messages.map((m: { seq: number }) => m.seq),
+      Array.from({ length: clients * each }, (_, i) => i + 1),
+    );
+    const later = await json(await get(`/p/default/ChatRoom/lobby/messages?since=${clients * each - 2}`));
+    assert.equal(later.messages.length, 2);
+    assert.equal((await json(await get('/p/default/ChatRoom/lobby/members'))).members.length, clients);
+    assert.equal((await json(await post('zed', 'other room', 'den'))).seq, 1);
+    assert.equal((await post('', 'no user')).status, 400);
+    assert.equal((await get('/p/default/ChatRoom/lobby/messages?since=-1')).status, 400);
+  });
+
+  it('Ping and Pong: request/response calls and a one-way rally between two processes', async () => {
+    const calls = await json(await get('/p/default/Ping/t1/call?rounds=50'));
+    assert.equal(calls.rounds, 50);
+    assert.ok(calls.meanMs >= 0 && calls.meanMs < 100, `mean round trip ${calls.meanMs} ms`);
+    assert.equal((await get('/p/default/Ping/t1/rally?n=30')).status, 202);
+    let score = { target: 0, reached: 0 };
+    for (let i = 0; i < 100 && score.reached < 30; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      score = await json(await get('/p/default/Ping/t1/score'));
+    }
+    assert.deepEqual(score, { target: 30, reached: 30 });
+    assert.equal((await get('/p/default/Ping/t1/call?rounds=0')).status, 400);
+  });
 });

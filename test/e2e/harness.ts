@@ -106,6 +106,18 @@ export async function startNode(opts: StartOptions = {}): Promise<NodeProcess> {
   }
 }
 
+/** Calls the node's control API (`/api/v1` + `path`) with its admin key. */
+export function nodeApi(node: NodeProcess, method: string, path: string, body?: unknown): Promise<Response> {
+  return fetch(`${node.url}/api/v1${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${node.key}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+}
+
 function readReady(path: string): { url: string; pid: number } | undefined {
   try {
     return JSON.parse(readFileSync(path, 'utf8')) as { url: string; pid: number };

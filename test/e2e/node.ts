@@ -2,7 +2,7 @@
  * An in-process node on port 0 for end-to-end tests that drive it over real HTTP. Tests that
  * need a node in its own process (signals, CLI) use harness.ts instead.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig, type NodeConfigInput } from '../../src/config.js';
@@ -38,7 +38,8 @@ export async function startTestNode(overrides: Partial<NodeConfigInput> = {}): P
     {},
   );
   const node = await ProcyonNode.start(config, createLogger(config.logLevel));
-  const key = node.adminKey as string;
+  // A restart on the same data folder does not show the key again: it is in admin.key.
+  const key = node.adminKey ?? readFileSync(join(config.dataDir, 'admin.key'), 'utf8').trim();
   const api: TestNode['api'] = async (method, path, body) => {
     const res = await fetch(`${node.url}${path}`, {
       method,

@@ -46,10 +46,13 @@ export interface ProcOptions {
   memoryMb?: number;
   vars?: Record<string, string>;
   bindings?: BindMeta['bindings'];
+  /** Bind a process class (and instance) instead of a function. */
+  process?: BindMeta['process'];
   init?: InitOptions;
   /**
-   * The host's side of the bridge (bridge.ts): answers `op` with `{ ok: true, value }` and sees the
-   * call token the prelude sent. Without it, host operations fail as "not attached".
+   * The host's side of the bridge (bridge.ts): answers `op` with `{ ok: true, value }` (also when it
+   * returns a promise) or, when it throws, with the error as data, and sees the call token the
+   * prelude sent. Without it, host operations fail as "not attached".
    */
   host?: (op: string, args: unknown[], token: number) => unknown;
 }
@@ -110,10 +113,17 @@ export class TestProc {
       const host = options.host;
       if (host) {
         initArgs.push(
-          new ivm.Reference((op: string, args: unknown[], token: number) => ({
-            ok: true,
-            value: host(op, args, token),
-          })),
+          // A host that throws or rejects answers as the bridge does: the error as data. Sync
+          // answers stay sync (hostCallSync).
+          new ivm.Reference((op: string, args: unknown[], token: number) => {
+            try {
+              const value = host(op, args, token);
+              if (!(value instanceof Promise)) return { ok: true, value };
+              return value.then((v: unknown) => ({ ok: true, value: v }), bridgeError);
+            } catch (err) {
+              return bridgeError(err);
+            }
+          }),
         );
       }
       init.applySync(undefined, initArgs);
@@ -129,6 +139,7 @@ export class TestProc {
         memoryMb,
         vars: options.vars ?? {},
         ...(options.bindings ? { bindings: options.bindings } : {}),
+        ...(options.process ? { process: options.process } : {}),
       };
       const bind = rt.getSync('bind', { reference: true }) as ivm.Reference;
       const style = (await bind.apply(undefined, [mod.namespace.derefInto(), meta], {
@@ -220,6 +231,12 @@ export class TestProc {
   dispose(): void {
     if (!this.#isolate.isDisposed) this.#isolate.dispose();
   }
+}
+
+/** A host error as the bridge sends it (its Procyon `code`, if any, kept). */
+function bridgeError(err: unknown): { ok: false; error: { name: string; message: string; code?: string } } {
+  const { name, message, code } = err as { name: string; message: string; code?: string };
+  return { ok: false, error: { name, message, ...(code === undefined ? {} : { code }) } };
 }
 
 /** Creates a proc, runs `fn` with it, and disposes it. */

@@ -41,7 +41,8 @@ export function activationsCommand(): Command {
           ['ID', 'FUNCTION', 'VERSION', 'START', 'DURATION', 'BILLED', 'COLD', 'STATUS', 'ERROR'],
           data.activations.map((a) => [
             a.id,
-            a.function,
+            // A process instance's activations read Class/name.
+            a.instance ? `${a.function}/${a.instance}` : a.function,
             shortId(a.version),
             a.start,
             ms(a.durationMs),
@@ -66,7 +67,7 @@ export function activationCommand(): Command {
       console.log(
         keyValues([
           ['id', a.id],
-          ['function', `${a.namespace}/${a.function}`],
+          ['function', `${a.namespace}/${a.function}${a.instance ? ` (instance ${a.instance})` : ''}`],
           ['version', a.version],
           ['trigger', a.trigger],
           ['start', a.start],

@@ -12,6 +12,7 @@ import { bundleEntry, formatBuildError, typecheckEntry } from '../../build/index
 import type { DeployBody, DeployResponse } from '../../api/types.js';
 import type { ScalingConfig } from '../../sandbox/types.js';
 import { seg } from '../client.js';
+import { CLASS_NAME_RE } from '../../procs/names.js';
 import { contextFor, withCommonOptions } from '../context.js';
 import { CliError, usageError } from '../errors.js';
 import { durationMs, nonNegativeInt, positiveInt, printJson, shortId } from '../output.js';
@@ -33,6 +34,8 @@ interface DeployOptions {
   maxInstances?: number;
   /** (ms) */
   keepAlive?: number;
+  /** Deploy this export as a process class. */
+  process?: string;
   /** false with --no-check. */
   check: boolean;
 }
@@ -88,6 +91,10 @@ export function deployCommand(): Command {
       parseKeepAlive,
     )
     .option(
+      '--process <Class>',
+      'deploy this exported class as a process class (named like the class unless --name is given)',
+    )
+    .option(
       '--no-check',
       'deploy without type-checking a TypeScript entry (the check uses the nearest tsconfig.json, else strict ES2022 + WebWorker types)',
     )
@@ -95,8 +102,14 @@ export function deployCommand(): Command {
     .action(async (fileArg: string | undefined, opts: DeployOptions, cmd: Command) => {
       const ctx = contextFor(cmd);
       const { file, manifest } = await locate(fileArg, opts.name);
-      const name = opts.name ?? manifest?.name ?? defaultName(file);
-      if (!NAME_RE.test(name)) {
+      const className = opts.process ?? manifest?.process;
+      const name = opts.name ?? manifest?.name ?? className ?? defaultName(file);
+      if (className !== undefined) {
+        if (!CLASS_NAME_RE.test(className) || !CLASS_NAME_RE.test(name))
+          throw usageError(
+            `invalid process class name "${CLASS_NAME_RE.test(className) ? name : className}": a letter, then up to 62 letters, digits or _`,
+          );
+      } else if (!NAME_RE.test(name)) {
         const fix =
           opts.name === undefined ? `; pass --name, the file name "${basename(file)}" does not make one` : '';
         throw usageError(`invalid function name "${name}": use 1-63 lowercase letters, digits, - or _${fix}`);
@@ -127,6 +140,7 @@ export function deployCommand(): Command {
       if (timeout !== undefined) body.timeout = timeout;
       const scaling = scalingFrom(manifest?.scaling, opts);
       if (Object.keys(scaling).length) body.scaling = scaling;
+      if (className !== undefined) body.process = { className };
       const { status, data } = await ctx.client.json<DeployResponse>(
         'PUT',
         `${ctx.nsPath}/functions/${seg(name)}`,

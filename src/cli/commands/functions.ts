@@ -45,7 +45,7 @@ export function getCommand(): Command {
         keyValues([
           ['name', f.name],
           ['namespace', f.namespace],
-          ['style', f.style],
+          ['style', f.process ? `process (class ${f.process.className})` : f.style],
           ['version', f.latest],
           ['memory', `${f.memory}MB`],
           ['timeout', `${f.timeout}ms`],

@@ -191,7 +191,10 @@ export class IsolateDriver implements SandboxDriver, ProcBackend {
     }
     if (!out.ok && out.error.code === 'PROCYON_HOST_CRASHED') host.loaded.delete(spec.key);
     const { procGone, ...result } = out;
-    if (!result.tail) this.scheduler.release(lease, procGone);
+    // A process instance whose handler threw is not trusted with another event (docs/processes.md).
+    if (!procGone && !result.ok && result.error.code === 'PROCYON_FUNCTION_ERROR' && spec.process?.instance)
+      this.scheduler.discard(lease);
+    else if (!result.tail) this.scheduler.release(lease, procGone);
     else this.#releaseAfter(lease, result.tail.done as Promise<TailMeta>);
     return result;
   }

@@ -6,7 +6,7 @@
 import type { WireError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { CallTail, DriverOutput, RpcHandler, ValidateOutput } from '../types.js';
-import type { BridgeReply } from './bridges/index.js';
+import { errorReply, type BridgeReply } from './bridges/index.js';
 import type { FromHost, HostOptions, TailMeta, ToHost } from './protocol.js';
 import { localLink, processLink, type HostLink, type LinkEvents } from './host-link.js';
 
@@ -150,13 +150,7 @@ export class HostHandle {
           .rpc({ key, activationId }, op, args)
           .then(
             (value): BridgeReply => ({ ok: true, value }),
-            (err: unknown): BridgeReply => ({
-              ok: false,
-              error:
-                err instanceof Error
-                  ? { name: err.name, message: err.message }
-                  : { name: 'Error', message: String(err) },
-            }),
+            (err: unknown): BridgeReply => errorReply(err),
           )
           .then((reply) => this.send({ t: 'rpc-result', id, reply }));
         return;

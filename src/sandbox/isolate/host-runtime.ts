@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { WireError } from '../../errors.js';
 import type { InvokeOutput } from '../types.js';
-import type { BridgeReply } from './bridges/index.js';
+import { replyError, type BridgeReply } from './bridges/index.js';
 import { IsolateProc, type CallTail, type ProcHooks } from './proc.js';
 import type { FromHost, HostOptions, LoadSpec, ToHost } from './protocol.js';
 import { StemPool } from './stem.js';
@@ -73,7 +73,7 @@ export class HostRuntime {
           const id = this.#nextRpc++;
           this.#rpcs.set(id, (reply) => {
             if (reply.ok) resolve(reply.value);
-            else reject(Object.assign(new Error(reply.error.message), { name: reply.error.name }));
+            else reject(replyError(reply.error));
           });
           this.send({ t: 'rpc', id, key, activationId, op, args });
         }),

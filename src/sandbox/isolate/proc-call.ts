@@ -33,11 +33,13 @@ export function procVersion(
 ): ProcVersion {
   const slash = key.indexOf('/');
   const at = key.lastIndexOf('@');
+  // A process instance's key ends in `#name` after its class version.
+  const hash = key.indexOf('#', at);
   return {
     key,
     namespace: key.slice(0, slash),
     fn: key.slice(slash + 1, at),
-    version: key.slice(at + 1),
+    version: key.slice(at + 1, hash === -1 ? undefined : hash),
     egress,
     rpc: (call, op, args) => node.rpc(call, op, args),
     logs,

@@ -157,6 +157,7 @@ export class IsolateProc {
         vars: load.vars,
         secrets: load.secrets,
         bindings: load.bindings,
+        ...(load.process ? { process: load.process } : {}),
       };
       const style = (await s.entries.bind.apply(
         undefined,

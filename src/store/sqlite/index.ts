@@ -19,13 +19,16 @@ import type {
 import type { ActivationRow, VersionRow, FunctionRow, KvRow } from './rows.js';
 import { toFunction, toVersion, toActivation, toKvKey, ACTIVATION_COLUMNS } from './rows.js';
 import { MIGRATIONS } from './schema.js';
+import { SqliteProcStore } from './procs.js';
 
 export class SqliteStore implements Store {
   readonly #db: Database.Database;
+  readonly procs: SqliteProcStore;
   #closed = false;
 
   private constructor(db: Database.Database) {
     this.#db = db;
+    this.procs = new SqliteProcStore(db);
   }
 
   /** Opens (creating if needed) the database file; `:memory:` works for tests. */
@@ -192,7 +195,7 @@ export class SqliteStore implements Store {
 
   async insertActivations(records: readonly ActivationRecord[]): Promise<void> {
     const insert = this.#db.prepare(
-      `INSERT INTO activations (${ACTIVATION_COLUMNS}, logs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO activations (${ACTIVATION_COLUMNS}, logs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT(id) DO NOTHING`,
     );
     this.#db.transaction(() => {
@@ -214,6 +217,7 @@ export class SqliteStore implements Store {
           a.errorCode,
           a.logsTruncated ? 1 : 0,
           a.parentId ?? null,
+          a.instance ?? null,
           JSON.stringify(a.logs),
         );
       }

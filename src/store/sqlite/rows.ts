@@ -19,6 +19,7 @@ export interface ActivationRow {
   logs?: string;
   logs_truncated: number;
   parent_id: string | null;
+  instance: string | null;
 }
 
 export interface VersionRow {
@@ -75,6 +76,7 @@ export const toActivation = (r: ActivationRow): ActivationRecord => ({
   logs: r.logs === undefined ? [] : (JSON.parse(r.logs) as ActivationRecord['logs']),
   logsTruncated: r.logs_truncated === 1,
   parentId: r.parent_id,
+  instance: r.instance,
 });
 
 export interface KvRow {
@@ -91,4 +93,4 @@ export const toKvKey = (r: Omit<KvRow, 'value'>): Omit<KvEntry, 'value'> => ({
 });
 
 export const ACTIVATION_COLUMNS =
-  'id, namespace, fn, version, trigger, start, duration_ms, billed_ms, memory_mb, gb_seconds, cpu_ms, cold, status, error_code, logs_truncated, parent_id';
+  'id, namespace, fn, version, trigger, start, duration_ms, billed_ms, memory_mb, gb_seconds, cpu_ms, cold, status, error_code, logs_truncated, parent_id, instance';

@@ -70,4 +70,32 @@ export const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX kv_expiry ON kv_entries (expires_at) WHERE expires_at IS NOT NULL;
    ALTER TABLE activations ADD COLUMN parent_id TEXT;`,
+  // Stateful processes (docs/processes.md): each instance's storage, the instance directory with
+  // its storage size kept current by every write, its alarm, and the instance an activation ran on.
+  `CREATE TABLE proc_storage (
+     namespace TEXT NOT NULL,
+     class TEXT NOT NULL,
+     name TEXT NOT NULL,
+     key TEXT NOT NULL,
+     value BLOB NOT NULL,
+     PRIMARY KEY (namespace, class, name, key)
+   ) WITHOUT ROWID;
+   CREATE TABLE proc_instances (
+     namespace TEXT NOT NULL,
+     class TEXT NOT NULL,
+     name TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     last_active_at INTEGER NOT NULL,
+     storage_bytes INTEGER NOT NULL DEFAULT 0,
+     PRIMARY KEY (namespace, class, name)
+   );
+   CREATE TABLE proc_alarms (
+     namespace TEXT NOT NULL,
+     class TEXT NOT NULL,
+     name TEXT NOT NULL,
+     at INTEGER NOT NULL,
+     PRIMARY KEY (namespace, class, name)
+   );
+   CREATE INDEX proc_alarms_by_time ON proc_alarms (at);
+   ALTER TABLE activations ADD COLUMN instance TEXT;`,
 ];

@@ -16,4 +16,14 @@ export const BINDING_BRIDGES: BridgeTable = {
   'kv.delete': forward('kv.delete'),
   'kv.list': forward('kv.list'),
   'service.fetch': forward('service.fetch'),
+  // Process instances: their storage and alarms, and messages to other instances (docs/processes.md).
+  'storage.get': forward('storage.get'),
+  'storage.list': forward('storage.list'),
+  'storage.write': forward('storage.write'),
+  'alarm.get': forward('alarm.get'),
+  'alarm.set': forward('alarm.set'),
+  'alarm.delete': forward('alarm.delete'),
+  'procs.fetch': forward('procs.fetch'),
+  'procs.call': forward('procs.call'),
+  'procs.send': forward('procs.send'),
 };

@@ -6,9 +6,10 @@ import { BINDING_BRIDGES } from './bindings.js';
 import { CRYPTO_BRIDGES } from './crypto.js';
 import { FETCH_BRIDGES } from './fetch.js';
 import { TIMER_BRIDGES } from './timers.js';
-import type { BridgeContext, BridgeReply, BridgeTable } from './types.js';
+import { errorReply, type BridgeContext, type BridgeReply, type BridgeTable } from './types.js';
 
 export type { BridgeContext, BridgeHandler, BridgeReply, BridgeTable, EgressLimits } from './types.js';
+export { errorReply, replyError } from './types.js';
 export { EGRESS_PATTERN_SOURCE, parseEgressPattern } from './egress.js';
 
 export const BRIDGES: BridgeTable = {
@@ -17,11 +18,6 @@ export const BRIDGES: BridgeTable = {
   ...CRYPTO_BRIDGES,
   ...FETCH_BRIDGES,
 };
-
-function errorReply(err: unknown): BridgeReply {
-  if (err instanceof Error) return { ok: false, error: { name: err.name, message: err.message } };
-  return { ok: false, error: { name: 'Error', message: String(err) } };
-}
 
 /**
  * Runs `op` for the current call. Returns the reply directly for synchronous handlers (so the

@@ -7,7 +7,33 @@ import type { LogLine } from '../../types.js';
 
 /** What the isolate gets back; errors travel as data so that their type survives the boundary. */
 export type BridgeReply =
-  { ok: true; value: unknown } | { ok: false; error: { name: string; message: string } };
+  { ok: true; value: unknown } | { ok: false; error: { name: string; message: string; code?: string } };
+
+/**
+ * An error as a bridge reply. A Procyon error code (`PROCYON_MAILBOX_FULL` from the node, say)
+ * travels with it, so isolate code can tell a full mailbox from a bug by `err.code`.
+ */
+export function errorReply(err: unknown): Extract<BridgeReply, { ok: false }> {
+  if (!(err instanceof Error)) return { ok: false, error: { name: 'Error', message: String(err) } };
+  const code = (err as { code?: unknown }).code;
+  return {
+    ok: false,
+    error: {
+      name: err.name === 'ProcyonError' ? 'Error' : err.name,
+      message: err.message,
+      ...(typeof code === 'string' && code.startsWith('PROCYON_') ? { code } : {}),
+    },
+  };
+}
+
+/** The error a failed reply stands for, code included (the inverse of `errorReply`). */
+export function replyError(error: { name: string; message: string; code?: string }): Error {
+  return Object.assign(
+    new Error(error.message),
+    { name: error.name },
+    error.code ? { code: error.code } : {},
+  );
+}
 
 /**
  * The call a bridge operation runs on behalf of. When calls overlap in one isolate and the prelude

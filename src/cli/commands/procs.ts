@@ -1,0 +1,147 @@
+/**
+ * `procyon proc ls|get|evict|delete|call|send`: process instances (docs/processes.md). Messages are
+ * JSON on the command line; `call` prints the instance's reply as JSON.
+ */
+import { Command } from 'commander';
+import type { InstanceInfo } from '../../procs/types.js';
+import { seg } from '../client.js';
+import { contextFor, withCommonOptions } from '../context.js';
+import { usageError } from '../errors.js';
+import { bytes, isoTime, keyValues, printJson, table } from '../output.js';
+
+const instancePath = (ctx: { nsPath: string }, className: string, name: string): string =>
+  `${ctx.nsPath}/procs/${seg(className)}/${seg(name)}`;
+
+function parseMessage(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw usageError(`the message must be JSON: ${(err as Error).message}`);
+  }
+}
+
+function rows(procs: InstanceInfo[]): string {
+  return table(
+    ['CLASS', 'NAME', 'STATE', 'LAST-ACTIVE', 'STORAGE', 'MEMORY', 'ALARM'],
+    procs.map((p) => [
+      p.className,
+      p.name,
+      p.state,
+      isoTime(p.lastActiveAt),
+      bytes(p.storageBytes),
+      p.state === 'active' ? bytes(p.memoryBytes) : '-',
+      p.alarmAt === null ? '-' : isoTime(p.alarmAt),
+    ]),
+  );
+}
+
+/** A subcommand on one instance: `<Class> <name>` plus `extra` arguments. */
+function onInstance(name: string, description: string): Command {
+  return withCommonOptions(new Command(name))
+    .description(description)
+    .argument('<Class>', 'process class')
+    .argument('<name>', 'instance name');
+}
+
+export function procCommand(): Command {
+  const proc = new Command('proc').description(
+    'stateful process instances: list, inspect, message, evict, delete',
+  );
+
+  proc.addCommand(
+    withCommonOptions(new Command('ls'))
+      .description('list instances: active or swapped out, last activity, storage, memory, alarm')
+      .option('--class <Class>', 'only instances of this class')
+      .action(async (opts: { class?: string }, cmd: Command) => {
+        const ctx = contextFor(cmd);
+        const { data } = await ctx.client.json<{ procs: InstanceInfo[] }>('GET', `${ctx.nsPath}/procs`, {
+          query: { class: opts.class },
+        });
+        if (ctx.json) return printJson(data);
+        if (data.procs.length === 0) return console.log('No process instances.');
+        console.log(rows(data.procs));
+      }),
+  );
+
+  proc.addCommand(
+    onInstance('get', 'show one instance').action(
+      async (className: string, name: string, _o: unknown, cmd: Command) => {
+        const ctx = contextFor(cmd);
+        const { data } = await ctx.client.json<InstanceInfo>('GET', instancePath(ctx, className, name));
+        if (ctx.json) return printJson(data);
+        console.log(
+          keyValues([
+            ['instance', `${data.className}/${data.name}`],
+            ['state', data.state],
+            ['created', isoTime(data.createdAt)],
+            ['last active', isoTime(data.lastActiveAt)],
+            ['storage', bytes(data.storageBytes)],
+            ['memory', data.state === 'active' ? bytes(data.memoryBytes) : '-'],
+            ['alarm', data.alarmAt === null ? '-' : isoTime(data.alarmAt)],
+          ]),
+        );
+      },
+    ),
+  );
+
+  proc.addCommand(
+    onInstance('evict', 'swap the instance out now (its storage stays)').action(
+      async (className: string, name: string, _o: unknown, cmd: Command) => {
+        const ctx = contextFor(cmd);
+        const { data } = await ctx.client.json<{ evicted: boolean }>(
+          'POST',
+          `${instancePath(ctx, className, name)}/evict`,
+        );
+        if (ctx.json) return printJson(data);
+        console.log(data.evicted ? `Evicted ${className}/${name}` : `${className}/${name} was not active`);
+      },
+    ),
+  );
+
+  proc.addCommand(
+    onInstance('delete', 'evict the instance and delete its storage and alarm').action(
+      async (className: string, name: string, _o: unknown, cmd: Command) => {
+        const ctx = contextFor(cmd);
+        const { data } = await ctx.client.json<{ deleted: boolean }>(
+          'DELETE',
+          instancePath(ctx, className, name),
+        );
+        if (ctx.json) return printJson(data);
+        console.log(`Deleted ${className}/${name}`);
+      },
+    ),
+  );
+
+  proc.addCommand(
+    onInstance('call', 'send a JSON message to onMessage() and print its reply')
+      .argument('<json>', 'the message, as JSON')
+      .action(async (className: string, name: string, json: string, _o: unknown, cmd: Command) => {
+        const ctx = contextFor(cmd);
+        const message = parseMessage(json);
+        const { data } = await ctx.client.json<{ reply: unknown; activationId: string }>(
+          'POST',
+          `${instancePath(ctx, className, name)}/call`,
+          { body: { message } },
+        );
+        if (ctx.json) return printJson(data);
+        console.log(JSON.stringify(data.reply, null, 2));
+      }),
+  );
+
+  proc.addCommand(
+    onInstance('send', 'send a JSON message to onMessage() without waiting for it to run')
+      .argument('<json>', 'the message, as JSON')
+      .action(async (className: string, name: string, json: string, _o: unknown, cmd: Command) => {
+        const ctx = contextFor(cmd);
+        const message = parseMessage(json);
+        const { data } = await ctx.client.json<{ accepted: boolean }>(
+          'POST',
+          `${instancePath(ctx, className, name)}/send`,
+          { body: { message } },
+        );
+        if (ctx.json) return printJson(data);
+        console.log(`Sent to ${className}/${name}`);
+      }),
+  );
+  return proc;
+}
