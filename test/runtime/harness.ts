@@ -16,11 +16,14 @@ import type {
   PullResult,
   SettleResult,
 } from '../../src/runtime/contract.js';
+import { exitWithoutTeardown } from '../../src/sandbox/isolate/exit.js';
 
 export type { DispatchResult, PullResult };
 
 /** dist/test/runtime/harness.js -> dist/runtime/prelude.js */
 export const PRELUDE_PATH = fileURLToPath(new URL('../../runtime/prelude.js', import.meta.url));
+
+exitWithoutTeardown();
 
 let snapshot: ivm.ExternalCopy<ArrayBuffer> | undefined;
 

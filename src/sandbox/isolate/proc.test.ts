@@ -10,8 +10,11 @@ import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { InvokeInput, InvokeOutput } from '../types.js';
+import { exitWithoutTeardown } from './exit.js';
 import { IsolateProc, type CallResult, type ProcHooks } from './proc.js';
 import type { CallSpec, LoadSpec, TailMeta } from './protocol.js';
+
+exitWithoutTeardown();
 
 /** dist/src/sandbox/isolate/proc.test.js -> dist/runtime/prelude.js */
 const PRELUDE_PATH = fileURLToPath(new URL('../../../runtime/prelude.js', import.meta.url));
