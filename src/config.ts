@@ -150,6 +150,29 @@ export const ConfigSchema = z.object({
     .int()
     .min(1)
     .default(32 * MB),
+  /**
+   * Run process-driver functions as plain child processes when bubblewrap is missing: no
+   * namespaces, full network, the node's files readable. For development on a machine without
+   * bubblewrap, never for code you do not trust. @default false
+   */
+  unsafeProcessSandbox: z
+    .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
+    .transform((v) => v === true || v === 'true' || v === '1')
+    .default(false),
+  /** Booted runtimes (nodejs, python3) kept waiting per runtime in use, for fast cold starts. 0 turns the pool off. @default 1 */
+  processPool: z.coerce.number().int().min(0).max(16).default(1),
+  /** Processes and threads one process-driver sandbox may have. @default 64 */
+  processPids: z.coerce.number().int().min(4).max(4096).default(64),
+  /** CPU one process-driver sandbox may use, in cores. @default 1 */
+  processCpus: z.coerce.number().min(0.01).max(64).default(1),
+  /** Size of a process-driver sandbox's private /tmp. @default 64 MiB (bytes) */
+  processTmpBytes: z.coerce
+    .number()
+    .int()
+    .min(MB)
+    .default(64 * MB),
+  /** How long a process-driver runtime may take to boot and ask for work. @default 10000 (ms) */
+  processStartTimeoutMs: z.coerce.number().int().min(100).default(10_000),
   /** A folder with a procyon.json listing functions to deploy on the first start. */
   examplesDir: z.string().optional(),
   /** Written with `{ url, pid }` once the node listens (for scripts and tests). */
@@ -187,6 +210,12 @@ export const ENV: Partial<Record<keyof NodeConfigInput, string>> = {
   fetchTimeoutMs: 'PROCYON_FETCH_TIMEOUT_MS',
   fetchMaxResponseBytes: 'PROCYON_FETCH_MAX_RESPONSE_BYTES',
   masterKey: 'PROCYON_MASTER_KEY',
+  unsafeProcessSandbox: 'PROCYON_UNSAFE_PROCESS_SANDBOX',
+  processPool: 'PROCYON_PROCESS_POOL',
+  processPids: 'PROCYON_PROCESS_PIDS',
+  processCpus: 'PROCYON_PROCESS_CPUS',
+  processTmpBytes: 'PROCYON_PROCESS_TMP_BYTES',
+  processStartTimeoutMs: 'PROCYON_PROCESS_START_TIMEOUT_MS',
 };
 
 /** Flags win over environment variables, which win over defaults. */

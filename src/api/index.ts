@@ -170,7 +170,11 @@ export async function apiPlugin(app: FastifyInstance, opts: ApiOptions): Promise
   });
 
   const deploy = async (ns: string, body: DeployBody, reply: FastifyReply) => {
-    const out = await functions.deploy(ns, body);
+    const { artifact, ...rest } = body;
+    const out = await functions.deploy(
+      ns,
+      artifact === undefined ? rest : { ...rest, artifact: Buffer.from(artifact, 'base64') },
+    );
     return reply
       .code(out.created ? 201 : 200)
       .send({ function: out.fn, version: out.version, changed: out.changed });

@@ -34,7 +34,16 @@ const BindingMap = Type.Optional(
 );
 
 const DeployFields = {
-  code: Type.String({ minLength: 1 }),
+  /** The module, for the isolate driver. A process-driver function sends `artifact` instead. */
+  code: Type.Optional(Type.String({ minLength: 1 })),
+  /** A process-driver function (docs/process-driver.md): the runtime its artifact runs on. */
+  runtime: Type.Optional(Type.Union([Type.Literal('nodejs'), Type.Literal('python3'), Type.Literal('custom')])),
+  /** `file.function`; checked further by the control service (src/control/kind.ts). */
+  handler: Type.Optional(Type.String({ minLength: 1, maxLength: 384 })),
+  /** The program as a .zip or .tar.gz, base64. */
+  artifact: Type.Optional(Type.String({ minLength: 4, pattern: '^[A-Za-z0-9+/]*={0,2}$' })),
+  /** Let the sandbox reach the network (through the egress policy). @default false */
+  network: Type.Optional(Type.Boolean()),
   filename: Type.Optional(Type.String({ minLength: 1, maxLength: 255, pattern: '^[^/\\\\]+$' })),
   memory: Type.Optional(Type.Integer({ minimum: LIMITS.memory.min, maximum: LIMITS.memory.max })),
   timeout: Type.Optional(Type.Integer({ minimum: LIMITS.timeout.min, maximum: LIMITS.timeout.max })),

@@ -17,6 +17,8 @@ export interface FunctionInfo {
   style: 'fetch' | 'handler' | 'process';
   /** Set for a process class: the export its instances are made from. */
   process?: { className: string };
+  /** Set for a process-driver function (docs/process-driver.md). */
+  runtime?: { name: 'nodejs' | 'python3' | 'custom'; handler: string; artifact: string; network: boolean };
   /** (MB) */
   memory: number;
   /** (ms) */
@@ -84,8 +86,9 @@ export interface Activation {
 }
 
 export interface DeployBody {
-  code: string;
-  filename: string;
+  /** The bundled module (isolate driver); absent for a process-driver function. */
+  code?: string;
+  filename?: string;
   memory?: number;
   timeout?: number;
   routes: string[];
@@ -96,6 +99,11 @@ export interface DeployBody {
   scaling?: ScalingConfig;
   /** Deploy this export as a process class (docs/processes.md). */
   process?: { className: string };
+  /** A process-driver function (docs/process-driver.md): its runtime, handler and artifact (base64). */
+  runtime?: 'nodejs' | 'python3' | 'custom';
+  handler?: string;
+  artifact?: string;
+  network?: boolean;
 }
 
 export interface DeployResponse {

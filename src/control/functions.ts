@@ -6,10 +6,11 @@
 import { createHash } from 'node:crypto';
 import type { FunctionInfo, VersionInfo } from '../api/types.js';
 import { bundleSource, formatBuildError, typecheckSource, type BuildError } from '../build/index.js';
-import { ProcyonError } from '../errors.js';
+import { ProcyonError, type ErrorCode } from '../errors.js';
 import type { Invoker } from '../invoker/index.js';
 import { fnKey, parseRoute, type DeployedFunction, type Registry } from '../registry/index.js';
-import type { SandboxDriver, ScalingConfig } from '../sandbox/index.js';
+import type { RuntimeSpec, SandboxDriver, ScalingConfig } from '../sandbox/index.js';
+import type { ArtifactService } from './artifacts.js';
 import type { FunctionConfig, Store, VersionRecord } from '../store/index.js';
 import { scalingConfig } from './scaling.js';
 import { CLASS_NAME_RE } from '../procs/names.js';
@@ -26,7 +27,8 @@ export const LIMITS = {
 
 export interface DeployInput {
   name: string;
-  code: string;
+  /** TypeScript or JavaScript for the isolate driver; absent for a process-driver function. */
+  code?: string;
   filename?: string;
   memory?: number;
   timeout?: number;
@@ -42,12 +44,21 @@ export interface DeployInput {
   scaling?: ScalingConfig;
   /** Deploy the module's export `className` as a process class (docs/processes.md). */
   process?: { className: string };
+  /** A process-driver function (docs/process-driver.md): the runtime its artifact runs on. */
+  runtime?: RuntimeSpec['name'];
+  /** `file.function` for the nodejs and python3 runtimes; optional for custom. */
+  handler?: string;
+  /** The program: a .zip or .tar.gz (the CLI packs a directory as .tar.gz). */
+  artifact?: Buffer;
+  /** Let the sandbox reach the network (through the egress policy); without it, none. */
+  network?: boolean;
 }
 
 export interface FunctionServiceDeps {
   store: Store;
   registry: Registry;
   driver: SandboxDriver;
+  artifacts: ArtifactService;
   invoker: Invoker;
   /** How long a delete waits for in-flight calls. (ms) */
   drainMs: number;
@@ -79,23 +90,24 @@ export class FunctionService {
     };
     this.#checkEnvNames(namespace, input.name, config);
     const filename = input.filename ?? `${input.name}.ts`;
-    const built = await bundleSource(input.code, filename);
-    if (!built.ok) throw buildFailed(built.error);
-    // After bundling, which rejects imports: the check then never has another file to look for.
-    // JavaScript (what the CLI uploads, having checked on the client) is not checked.
-    const checked = await typecheckSource(input.code, filename);
-    if (!checked.ok) throw buildFailed(checked.error);
-    const id = createHash('sha256')
-      .update(JSON.stringify({ code: built.code, config }))
-      .digest('hex')
-      .slice(0, 16);
+    const code = input.runtime ? '' : await this.#build(input.code ?? '', filename);
+    if (input.runtime) {
+      const artifact = await this.deps.artifacts.accept(input.artifact ?? Buffer.alloc(0), input.runtime, input.handler);
+      config.runtime = {
+        name: input.runtime,
+        handler: input.handler ?? '',
+        artifact,
+        network: input.network === true,
+      };
+    }
+    const id = createHash('sha256').update(JSON.stringify({ code, config })).digest('hex').slice(0, 16);
     const draft: VersionRecord = {
       namespace,
       fn: input.name,
       id,
-      code: built.code,
+      code,
       config,
-      style: 'fetch',
+      style: input.runtime ? 'handler' : 'fetch',
       createdAt: Date.now(),
     };
     this.deps.registry.checkRoutes(draft);
@@ -106,10 +118,8 @@ export class FunctionService {
     } else {
       const checked = await this.deps.driver.validate(this.deps.registry.specFor(draft));
       if (!checked.ok) {
-        const code =
-          checked.error.code === 'PROCYON_HOST_CRASHED' ? 'PROCYON_HOST_CRASHED' : 'PROCYON_BUILD_FAILED';
         throw new ProcyonError(
-          code,
+          deployErrorCode(checked.error.code),
           `${filename}: ${checked.error.message}${locate(checked.error.stack, input.name)}`,
         );
       }
@@ -124,6 +134,17 @@ export class FunctionService {
       this.deps.driver.retire(namespace, input.name, previous.version.id);
     const deployed = this.deps.registry.get(namespace, input.name) as DeployedFunction;
     return { fn: this.info(deployed), version: versionInfo(version), created, changed };
+  }
+
+  /** Bundles a module and type-checks it: the isolate driver's code. */
+  async #build(source: string, filename: string): Promise<string> {
+    const built = await bundleSource(source, filename);
+    if (!built.ok) throw buildFailed(built.error);
+    // After bundling, which rejects imports: the check then never has another file to look for.
+    // JavaScript (what the CLI uploads, having checked on the client) is not checked.
+    const checked = await typecheckSource(source, filename);
+    if (!checked.ok) throw buildFailed(checked.error);
+    return built.code;
   }
 
   /** `env` is one set of names: vars, KV and service bindings and secrets must not collide. */
@@ -192,6 +213,7 @@ export class FunctionService {
       egress: config.egress ?? { allow: [] },
       scaling: config.scaling ?? {},
       ...(config.process ? { process: { className: config.process.className } } : {}),
+      ...(config.runtime ? { runtime: config.runtime } : {}),
       secrets: this.deps.registry.secretNames(f.record.namespace, f.record.name).sort(),
       createdAt: new Date(f.record.createdAt).toISOString(),
       updatedAt: new Date(f.record.updatedAt).toISOString(),
@@ -210,6 +232,11 @@ function versionInfo(v: VersionRecord): VersionInfo {
     scaling: v.config.scaling ?? {},
     size: Buffer.byteLength(v.code),
   };
+}
+
+/** What a failed validation means for the deploy: the node's trouble, or the code's. */
+function deployErrorCode(code: ErrorCode): ErrorCode {
+  return code === 'PROCYON_HOST_CRASHED' || code === 'PROCYON_SANDBOX_UNAVAILABLE' ? code : 'PROCYON_BUILD_FAILED';
 }
 
 function buildFailed(e: BuildError): ProcyonError {

@@ -13,7 +13,9 @@ import { FunctionService, LIMITS } from '../control/functions.js';
 import { ActivationRecorder, Admission, CpuGovernor, Invoker } from '../invoker/index.js';
 import type { Logger } from '../logger.js';
 import { Registry } from '../registry/index.js';
-import { IsolateDriver } from '../sandbox/index.js';
+import { ArtifactService } from '../control/artifacts.js';
+import { ArtifactCache, IsolateDriver, SandboxRouter, type ProcessDriver } from '../sandbox/index.js';
+import { startProcessDriver } from './process-driver.js';
 import { SqliteStore, type Store } from '../store/index.js';
 import { KvService } from '../bindings/kv.js';
 import { registerBindingOps } from '../bindings/rpc.js';
@@ -46,6 +48,7 @@ export class ProcyonNode {
     readonly logger: Logger,
     readonly store: Store,
     readonly driver: IsolateDriver,
+    readonly processDriver: ProcessDriver,
     readonly invoker: Invoker,
     readonly recorder: ActivationRecorder,
     readonly functions: FunctionService,
@@ -107,6 +110,16 @@ export class ProcyonNode {
     const box = await SecretBox.open(config.dataDir, config.masterKey);
     const registry = await Registry.load(store, (ns, fn) => unsealSecrets(store, box, ns, fn));
     deployed.registry = registry;
+    const artifacts = new ArtifactService({
+      store,
+      cache: new ArtifactCache({ dir: join(config.dataDir, 'artifacts'), store }),
+    });
+    const processDriver = await startProcessDriver(config, {
+      artifactDir: (hash) => artifacts.path(hash),
+      deployed: () => registry.list().map((f) => f.spec),
+      logger: logger.child({ component: 'process-driver' }),
+    });
+    const sandboxes = new SandboxRouter(driver, processDriver);
     const recorder = new ActivationRecorder(
       store,
       logger.child({ component: 'recorder' }),
@@ -135,14 +148,14 @@ export class ProcyonNode {
       cpuGovernor,
       registry,
       store,
-      driver,
+      driver: sandboxes,
       recorder,
       logger: logger.child({ component: 'invoker' }),
       logLimitBytes: config.logLimitBytes,
       maxPayloadBytes: config.maxPayloadBytes,
     });
     live.invoker = invoker;
-    const secrets = new SecretService({ store, box, registry, driver });
+    const secrets = new SecretService({ store, box, registry, driver: sandboxes });
     const kv = new KvService(store);
     registerBindingOps({
       router: rpc,
@@ -169,7 +182,8 @@ export class ProcyonNode {
     const functions = new FunctionService({
       store,
       registry,
-      driver,
+      driver: sandboxes,
+      artifacts,
       invoker,
       drainMs: config.shutdownGraceMs,
       maxProcsPerVersion: config.maxProcsPerVersion,
@@ -205,6 +219,7 @@ export class ProcyonNode {
       logger,
       store,
       driver,
+      processDriver,
       invoker,
       recorder,
       functions,
@@ -263,7 +278,7 @@ export class ProcyonNode {
     clearTimeout(force);
     await this.processes.close();
     await this.recorder.close();
-    await this.driver.close();
+    await Promise.all([this.driver.close(), this.processDriver.close()]);
     await this.store.close();
     this.state = 'stopped';
   }

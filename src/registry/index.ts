@@ -33,6 +33,7 @@ export function procSpec(v: VersionRecord, secrets: Record<string, string> = {})
     egress: v.config.egress ?? { allow: [] },
     scaling: v.config.scaling ?? {},
     ...(v.config.process ? { process: { className: v.config.process.className } } : {}),
+    ...(v.config.runtime ? { runtime: v.config.runtime } : {}),
   };
 }
 

@@ -64,6 +64,19 @@ export interface ProcSpec {
   scaling: ScalingConfig;
   /** Set for a process class and its instances. */
   process?: ProcessSpec;
+  /** Set for a process-driver function: what runs in its OS sandbox (docs/process-driver.md). */
+  runtime?: RuntimeSpec;
+}
+
+/** A process-driver function's program: a runtime, a handler and an unpacked artifact. */
+export interface RuntimeSpec {
+  name: 'nodejs' | 'python3' | 'custom';
+  /** `file.function` for nodejs and python3; passed as `_HANDLER` to custom bootstraps too. */
+  handler: string;
+  /** The artifact's content hash. */
+  artifact: string;
+  /** Whether the sandbox may reach the network, through the egress proxy and policy. */
+  network: boolean;
 }
 
 /**

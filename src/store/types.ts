@@ -4,7 +4,7 @@
  * behind this same interface, which is why every method is async even though SQLite is not.
  */
 
-import type { ScalingConfig } from '../sandbox/types.js';
+import type { RuntimeSpec, ScalingConfig } from '../sandbox/types.js';
 
 export interface FunctionConfig {
   /** Isolate heap limit. (MB) */
@@ -24,6 +24,8 @@ export interface FunctionConfig {
   scaling?: ScalingConfig;
   /** Set when the version is a process class: the module's export that is the class. */
   process?: { className: string };
+  /** Set for a process-driver function: its runtime, handler and artifact hash. */
+  runtime?: RuntimeSpec;
 }
 
 export type HandlerStyle = 'fetch' | 'handler' | 'process';

@@ -15,6 +15,7 @@ import { seg } from '../client.js';
 import { CLASS_NAME_RE } from '../../procs/names.js';
 import { contextFor, withCommonOptions } from '../context.js';
 import { CliError, usageError } from '../errors.js';
+import { parseRuntime, readProgram, type Runtime } from './deploy-program.js';
 import { durationMs, nonNegativeInt, positiveInt, printJson, shortId } from '../output.js';
 
 const NAME_RE = /^[a-z0-9][a-z0-9-_]{0,62}$/;
@@ -36,6 +37,9 @@ interface DeployOptions {
   keepAlive?: number;
   /** Deploy this export as a process class. */
   process?: string;
+  runtime?: Runtime;
+  handler?: string;
+  network?: boolean;
   /** false with --no-check. */
   check: boolean;
 }
@@ -95,10 +99,20 @@ export function deployCommand(): Command {
       'deploy this exported class as a process class (named like the class unless --name is given)',
     )
     .option(
+      '--runtime <runtime>',
+      'run a directory, .zip or .tar.gz as a process-driver function: nodejs, python3 or custom (its own ./bootstrap)',
+      parseRuntime,
+    )
+    .option('--handler <file.function>', 'the handler of a nodejs or python3 function, e.g. index.handler')
+    .option('--network', "let a process-driver function's sandbox reach the network (egress policy applies)")
+    .option(
       '--no-check',
       'deploy without type-checking a TypeScript entry (the check uses the nearest tsconfig.json, else strict ES2022 + WebWorker types)',
     )
-    .addHelpText('after', '\nExample: procyon deploy hello.ts --route "GET /hello" --var GREETING=hi')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  procyon deploy hello.ts --route "GET /hello" --var GREETING=hi\n  procyon deploy ./thumbnailer --runtime python3 --handler app.handler',
+    )
     .action(async (fileArg: string | undefined, opts: DeployOptions, cmd: Command) => {
       const ctx = contextFor(cmd);
       const { file, manifest } = await locate(fileArg, opts.name);
@@ -114,19 +128,9 @@ export function deployCommand(): Command {
           opts.name === undefined ? `; pass --name, the file name "${basename(file)}" does not make one` : '';
         throw usageError(`invalid function name "${name}": use 1-63 lowercase letters, digits, - or _${fix}`);
       }
-      const built = await bundleEntry(file);
-      if (!built.ok) throw new CliError(formatBuildError(built.error), { code: 'PROCYON_BUILD_FAILED' });
-      // After bundling: esbuild's messages for syntax errors and unresolvable or Node built-in imports
-      // say more than tsc's. The node does not check again: it receives JavaScript.
-      if (opts.check) {
-        const checked = await typecheckEntry(file);
-        if (!checked.ok)
-          throw new CliError(formatBuildError(checked.error), { code: 'PROCYON_BUILD_FAILED' });
-      }
+      const runtime = opts.runtime ?? manifest?.runtime;
       const body: DeployBody = {
-        code: built.code,
-        // The bundle is JavaScript whatever the entry was; the node picks its loader from this name.
-        filename: `${basename(file, extname(file))}.js`,
+        ...(runtime === undefined ? await moduleFields(file, opts.check) : { runtime, artifact: await readProgram(file) }),
         routes: opts.route ?? manifest?.routes ?? [],
         vars: { ...manifest?.vars, ...opts.var },
         kv: { ...manifest?.kv, ...opts.kv },
@@ -141,6 +145,9 @@ export function deployCommand(): Command {
       const scaling = scalingFrom(manifest?.scaling, opts);
       if (Object.keys(scaling).length) body.scaling = scaling;
       if (className !== undefined) body.process = { className };
+      const handler = opts.handler ?? manifest?.handler;
+      if (handler !== undefined) body.handler = handler;
+      if (opts.network ?? manifest?.network) body.network = true;
       const { status, data } = await ctx.client.json<DeployResponse>(
         'PUT',
         `${ctx.nsPath}/functions/${seg(name)}`,
@@ -156,6 +163,20 @@ export function deployCommand(): Command {
       console.log(`Deployed ${data.function.name} version ${shortId(data.version.id)} (${what})`);
       for (const u of data.function.urls) console.log(absolute(ctx.client.url, u));
     });
+}
+
+/** A module for the isolate driver: bundled and (unless `--no-check`) type-checked here. */
+async function moduleFields(file: string, check: boolean): Promise<Pick<DeployBody, 'code' | 'filename'>> {
+  const built = await bundleEntry(file);
+  if (!built.ok) throw new CliError(formatBuildError(built.error), { code: 'PROCYON_BUILD_FAILED' });
+  // After bundling: esbuild's messages for syntax errors and unresolvable or Node built-in imports
+  // say more than tsc's. The node does not check again: it receives JavaScript.
+  if (check) {
+    const checked = await typecheckEntry(file);
+    if (!checked.ok) throw new CliError(formatBuildError(checked.error), { code: 'PROCYON_BUILD_FAILED' });
+  }
+  // The bundle is JavaScript whatever the entry was; the node picks its loader from this name.
+  return { code: built.code, filename: `${basename(file, extname(file))}.js` };
 }
 
 /**

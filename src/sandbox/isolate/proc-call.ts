@@ -7,7 +7,7 @@
  */
 import type { LogLine } from '../types.js';
 import type { BridgeContext, EgressLimits } from './bridges/index.js';
-import type { LogBuffer, LogPolicy } from './proc-logs.js';
+import type { LogBuffer, LogPolicy } from '../logs.js';
 import type { CallSpec } from './protocol.js';
 
 /** The abort reason bridges see when their call ends. */

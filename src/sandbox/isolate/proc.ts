@@ -49,7 +49,7 @@ import {
   type LimitCode,
   type Loss,
 } from './proc-errors.js';
-import { HARD_LOG_FACTOR, LogBuffer, LogPolicy } from './proc-logs.js';
+import { HARD_LOG_FACTOR, LogBuffer, LogPolicy } from '../logs.js';
 import { createStem, type Stem } from './stem.js';
 import type { CallSpec, LoadSpec, TailMeta } from './protocol.js';
 import type { DispatchResult, PullResult } from '../../runtime/contract.js';

@@ -5,8 +5,10 @@
  */
 import type { Readable } from 'node:stream';
 
+import type { RuntimeSpec } from '../types.js';
+
 /** Runtimes a process-driver function can declare (`custom`: the artifact's own `bootstrap`). */
-export type ProcessRuntime = 'nodejs' | 'python3' | 'custom';
+export type ProcessRuntime = RuntimeSpec['name'];
 
 export const PROCESS_RUNTIMES: readonly ProcessRuntime[] = ['nodejs', 'python3', 'custom'];
 
@@ -74,6 +76,8 @@ export interface Sandbox {
   /** Settles when the sandbox's main process has exited (and every process of its cgroup is gone). */
   readonly exited: Promise<SandboxExit>;
   usage(): SandboxUsage;
+  /** Changes the cgroup memory limit (a pool sandbox taking on its function's); throws if it cannot. */
+  setMemoryLimit(bytes: number): void;
   /** A signal to the program (the sandbox's command), e.g. SIGTERM for a cooperative stop. */
   signal(signal: NodeJS.Signals): void;
   /** SIGKILLs every process of the sandbox, waits for them, removes its cgroup and directory. */

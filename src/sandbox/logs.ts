@@ -1,10 +1,11 @@
 /**
- * The host's side of a function's console output: one buffer per call in flight (and one for
- * output while none is), each under the host's hard cap, with the function's secrets masked. The
- * prelude charges each line to a call and caps it first (src/runtime/logs.ts, calls.ts); the hard
- * cap is here in case the prelude is bypassed.
+ * A sandbox's side of a function's output, for both drivers: one buffer per call in flight (and
+ * one for output while none is), each under a hard cap, with the function's secrets masked. In an
+ * isolate the prelude charges each line to a call and caps it first (src/runtime/logs.ts,
+ * calls.ts), so the isolate host's cap is there in case the prelude is bypassed; a process
+ * sandbox's stdout and stderr have only this cap.
  */
-import type { LogLine } from '../types.js';
+import type { LogLine } from './types.js';
 
 /** The prelude caps logs per call; this is the host's own hard cap in case the prelude is bypassed. */
 export const HARD_LOG_FACTOR = 2;

@@ -1,0 +1,47 @@
+/**
+ * The node's process driver, from its config: which isolation layers this machine has (reported
+ * in the start-up banner), the limits every sandbox gets, and where Procyon's bootstraps are.
+ */
+import { fileURLToPath } from 'node:url';
+import type { NodeConfig } from '../config.js';
+import { LIMITS } from '../control/functions.js';
+import type { Logger } from '../logger.js';
+import { detectLayers, ProcessDriver, type ProcSpec } from '../sandbox/index.js';
+
+/** src/node/ (or dist/src/node/) -> the package's runtimes/ directory. */
+function runtimesDir(): string {
+  const here = fileURLToPath(new URL('.', import.meta.url));
+  const root = here.includes('/dist/') ? new URL('../../../', import.meta.url) : new URL('../../', import.meta.url);
+  return fileURLToPath(new URL('runtimes/', root));
+}
+
+export async function startProcessDriver(
+  config: NodeConfig,
+  deps: { artifactDir: (hash: string) => Promise<string>; deployed: () => Iterable<ProcSpec>; logger: Logger },
+): Promise<ProcessDriver> {
+  const layers = await detectLayers({ unsafe: config.unsafeProcessSandbox });
+  return ProcessDriver.create({
+    ...deps,
+    layers,
+    dataDir: config.dataDir,
+    runtimesDir: runtimesDir(),
+    limits: { pids: config.processPids, cpus: config.processCpus, tmpBytes: config.processTmpBytes },
+    denyEgress: [...config.denyEgress],
+    egressTimeoutMs: config.fetchTimeoutMs,
+    maxResponseBytes: config.maxPayloadBytes,
+    logLimitBytes: config.logLimitBytes,
+    scheduler: {
+      maxProcsPerVersion: config.maxProcsPerVersion,
+      keepAliveMs: config.keepAliveMs,
+      memoryBudgetBytes: config.memoryBudgetMb * 1024 * 1024,
+      stableWindowMs: config.autoscaleWindowMs,
+      panicWindowMs: Math.max(1, Math.round(config.autoscaleWindowMs / 10)),
+      // A sandbox's runtime is tens of MB until measured.
+      procMemoryEstimateBytes: 32 * 1024 * 1024,
+    },
+    poolSize: config.processPool,
+    poolMemoryMb: LIMITS.memory.default,
+    startTimeoutMs: config.processStartTimeoutMs,
+    tickMs: config.autoscaleTickMs,
+  });
+}
