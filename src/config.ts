@@ -171,6 +171,8 @@ export const ConfigSchema = z.object({
     .int()
     .min(MB)
     .default(64 * MB),
+  /** Long-running procs one namespace may run at once on this node. @default 64 */
+  maxSpawnedPerNamespace: z.coerce.number().int().min(1).max(10_000).default(64),
   /** How long a process-driver runtime may take to boot and ask for work. @default 10000 (ms) */
   processStartTimeoutMs: z.coerce.number().int().min(100).default(10_000),
   /** A folder with a procyon.json listing functions to deploy on the first start. */
@@ -216,6 +218,7 @@ export const ENV: Partial<Record<keyof NodeConfigInput, string>> = {
   processCpus: 'PROCYON_PROCESS_CPUS',
   processTmpBytes: 'PROCYON_PROCESS_TMP_BYTES',
   processStartTimeoutMs: 'PROCYON_PROCESS_START_TIMEOUT_MS',
+  maxSpawnedPerNamespace: 'PROCYON_MAX_SPAWNED_PER_NAMESPACE',
 };
 
 /** Flags win over environment variables, which win over defaults. */

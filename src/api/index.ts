@@ -14,6 +14,8 @@ import type { ActivationRecord, Store } from '../store/index.js';
 import type { Activation } from './types.js';
 import type { ProcessManager } from '../procs/index.js';
 import { procRoutes } from './procs.js';
+import { spawnedRoutes } from './spawned.js';
+import type { SpawnedProcs } from '../procs/spawned.js';
 import {
   ActivationParams,
   ActivationQuery,
@@ -43,6 +45,8 @@ export interface ApiOptions {
   maxDeployBytes: number;
   baseUrl: () => string;
   procs: ProcessManager;
+  /** Long-running procs of process-driver functions. */
+  spawned: SpawnedProcs;
 }
 
 type NsReq = FastifyRequest<{ Params: { ns: string } }>;
@@ -101,6 +105,7 @@ export async function apiPlugin(app: FastifyInstance, opts: ApiOptions): Promise
   });
 
   procRoutes(app, opts.procs);
+  spawnedRoutes(app, opts.spawned);
 
   const requireAdmin = async (req: FastifyRequest): Promise<void> => {
     const key = await authorize(store, req.headers.authorization);

@@ -135,6 +135,7 @@ describe('process instances over HTTP (fake manager)', () => {
         functions: unused('functions'),
         invoker: unused('invoker'),
         recorder: unused('recorder'),
+        spawned: unused('spawned'),
         maxPayloadBytes: 1024,
         maxDeployBytes: 1024,
         baseUrl: () => 'http://node.test',

@@ -66,7 +66,7 @@ export interface Activation {
   namespace: string;
   function: string;
   version: string;
-  trigger: 'http' | 'invoke' | 'service' | 'message' | 'alarm';
+  trigger: 'http' | 'invoke' | 'service' | 'message' | 'alarm' | 'spawn';
   /** Set on activations started through a service binding or a process message: the caller's activation. */
   parentId: string | null;
   /** The process instance, for activations of a process class. */

@@ -25,6 +25,7 @@ import { createHttpServer } from './http.js';
 import { RpcRouter } from './rpc.js';
 import { Metrics } from '../metrics/index.js';
 import { startProcesses, type ProcessRuntime } from '../procs/index.js';
+import { SpawnedProcs } from '../procs/spawned.js';
 
 export type NodeState = 'starting' | 'ready' | 'draining' | 'stopped';
 
@@ -32,6 +33,8 @@ export const DEFAULT_NAMESPACE = 'default';
 /** How often expired KV entries are deleted. (ms) */
 const KV_SWEEP_MS = 60_000;
 export const ADMIN_KEY_FILE = 'admin.key';
+/** An exited long-running proc stays in `ps` this long. (ms) */
+const SPAWNED_KEEP_EXITED_MS = 10 * 60_000;
 
 export class ProcyonNode {
   state: NodeState = 'starting';
@@ -54,6 +57,7 @@ export class ProcyonNode {
     readonly functions: FunctionService,
     readonly http: FastifyInstance,
     readonly processes: ProcessRuntime,
+    readonly spawned: SpawnedProcs,
   ) {}
 
   /** Process instances: HTTP, messages, the directory (docs/processes.md). */
@@ -176,6 +180,14 @@ export class ProcyonNode {
       storageMaxBytes: config.procStorageMb * 1024 * 1024,
       maxPayloadBytes: config.maxPayloadBytes,
     });
+    const spawned = new SpawnedProcs({
+      registry,
+      start: (request) => processDriver.longRunning(request),
+      record: (record) => recorder.add(record),
+      logger: logger.child({ component: 'spawned' }),
+      maxPerNamespace: config.maxSpawnedPerNamespace,
+      keepExitedMs: SPAWNED_KEEP_EXITED_MS,
+    });
     // The HTTP server needs the node's URL and state before the node object exists.
     const self: { node?: ProcyonNode } = {};
     const baseUrl = (): string => self.node?.url ?? `http://${config.host}:${config.port}`;
@@ -205,6 +217,7 @@ export class ProcyonNode {
         maxDeployBytes: config.maxDeployBytes,
         baseUrl,
         procs: processes.manager,
+        spawned,
       },
       gateway: {
         registry,
@@ -225,6 +238,7 @@ export class ProcyonNode {
       functions,
       http,
       processes,
+      spawned,
     );
     self.node = node;
     node.adminKey = adminKey;
@@ -277,6 +291,8 @@ export class ProcyonNode {
     clearInterval(sweeper);
     clearTimeout(force);
     await this.processes.close();
+    // Long-running procs do not outlive their node; their runs are recorded as they end.
+    await this.spawned.close();
     await this.recorder.close();
     await Promise.all([this.driver.close(), this.processDriver.close()]);
     await this.store.close();

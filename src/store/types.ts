@@ -64,8 +64,8 @@ export interface FunctionRecord {
 }
 
 export type ActivationStatus = 'success' | 'error';
-/** `message`: a call or one-way send to a process instance; `alarm`: its alarm firing. */
-export type Trigger = 'http' | 'invoke' | 'service' | 'message' | 'alarm';
+/** `message`: a call or one-way send to a process instance; `alarm`: its alarm firing; `spawn`: a long-running proc's whole run. */
+export type Trigger = 'http' | 'invoke' | 'service' | 'message' | 'alarm' | 'spawn';
 
 export interface ActivationLog {
   ts: number;

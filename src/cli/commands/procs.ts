@@ -1,13 +1,15 @@
 /**
  * `procyon proc ls|get|evict|delete|call|send`: process instances (docs/processes.md). Messages are
- * JSON on the command line; `call` prints the instance's reply as JSON.
+ * JSON on the command line; `call` prints the instance's reply as JSON. Long-running procs of
+ * process-driver functions have their commands in spawned.ts.
  */
 import { Command } from 'commander';
 import type { InstanceInfo } from '../../procs/types.js';
 import { seg } from '../client.js';
 import { contextFor, withCommonOptions } from '../context.js';
 import { usageError } from '../errors.js';
-import { bytes, isoTime, keyValues, printJson, table } from '../output.js';
+import { bytes, durationMs, isoTime, keyValues, printJson, table } from '../output.js';
+import { addSpawnedCommands, evictSpawned } from './spawned.js';
 
 const instancePath = (ctx: { nsPath: string }, className: string, name: string): string =>
   `${ctx.nsPath}/procs/${seg(className)}/${seg(name)}`;
@@ -45,8 +47,9 @@ function onInstance(name: string, description: string): Command {
 
 export function procCommand(): Command {
   const proc = new Command('proc').description(
-    'stateful process instances: list, inspect, message, evict, delete',
+    'stateful process instances (list, inspect, message, evict, delete) and long-running procs (spawn, ps, wait, evict, kill, logs)',
   );
+  addSpawnedCommands(proc);
 
   proc.addCommand(
     withCommonOptions(new Command('ls'))
@@ -85,17 +88,23 @@ export function procCommand(): Command {
   );
 
   proc.addCommand(
-    onInstance('evict', 'swap the instance out now (its storage stays)').action(
-      async (className: string, name: string, _o: unknown, cmd: Command) => {
+    withCommonOptions(new Command('evict'))
+      .description(
+        'swap a process instance out now (its storage stays), or stop a long-running proc (SIGTERM, then SIGKILL after --grace)',
+      )
+      .argument('<Class|proc>', 'process class, or the name of a long-running proc')
+      .argument('[name]', 'instance name (for a process class)')
+      .option('--grace <duration>', 'a long-running proc: time between SIGTERM and SIGKILL (default 10s)', durationMs)
+      .action(async (className: string, name: string | undefined, opts: { grace?: number }, cmd: Command) => {
         const ctx = contextFor(cmd);
+        if (name === undefined) return evictSpawned(ctx, className, opts.grace);
         const { data } = await ctx.client.json<{ evicted: boolean }>(
           'POST',
           `${instancePath(ctx, className, name)}/evict`,
         );
         if (ctx.json) return printJson(data);
         console.log(data.evicted ? `Evicted ${className}/${name}` : `${className}/${name} was not active`);
-      },
-    ),
+      }),
   );
 
   proc.addCommand(

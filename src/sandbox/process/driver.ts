@@ -22,6 +22,8 @@ import type {
   ValidateOutput,
 } from '../types.js';
 import { Box, type BoxDeps } from './box.js';
+import { Endpoints } from './endpoints.js';
+import { LongRunning, type SpawnRequest } from './long-running.js';
 import { describeLayers } from './capabilities.js';
 import type { ProcessRuntime, SandboxLayers } from './types.js';
 
@@ -53,6 +55,8 @@ export class ProcessDriver implements SandboxDriver, ProcBackend {
   readonly #pool = new Map<Pooled, Box[]>();
   readonly #filling = new Set<Pooled>();
   readonly #deps: BoxDeps;
+  /** Named endpoints of long-running procs, by namespace. */
+  readonly endpoints = new Endpoints();
   #tick: NodeJS.Timeout | undefined;
   #restarts = 0;
   #closed = false;
@@ -88,6 +92,20 @@ export class ProcessDriver implements SandboxDriver, ProcBackend {
     return new ProcyonError(
       'PROCYON_SANDBOX_UNAVAILABLE',
       `this node cannot run process-driver functions: ${describeLayers(this.options.layers)}`,
+    );
+  }
+
+  /** Starts `spec`'s program as a long-running proc (long-running.ts); its lifecycle is the caller's. */
+  longRunning(request: SpawnRequest): LongRunning {
+    if (!this.available) throw this.#unavailable();
+    return LongRunning.spawn(
+      {
+        ...this.#deps,
+        endpoints: this.endpoints,
+        artifactDir: this.options.artifactDir,
+        logBytes: this.options.logLimitBytes,
+      },
+      request,
     );
   }
 
@@ -283,6 +301,7 @@ export class ProcessDriver implements SandboxDriver, ProcBackend {
     await Promise.all([
       ...boxes.map((b) => b.then((box) => box.kill(), () => undefined)),
       ...pooled.map((b) => b.kill()),
+      this.endpoints.close(),
     ]);
   }
 }

@@ -1,0 +1,158 @@
+/**
+ * `procyon proc spawn|ps|wait-start|wait-exit|kill|logs` (and `evict <name>`): long-running procs
+ * of process-driver functions, the SigmaOS lifecycle (docs/process-driver.md). Waits are long polls
+ * the CLI repeats until its own `--timeout`.
+ */
+import { Command } from 'commander';
+import type { SpawnedInfo } from '../../procs/spawned.js';
+import { seg } from '../client.js';
+import { contextFor, withCommonOptions, type Context } from '../context.js';
+import { CliError } from '../errors.js';
+import { bytes, durationMs, isoTime, keyValues, ms, nonNegativeInt, printJson, table } from '../output.js';
+
+/** One long poll; the API caps it at a minute. (ms) */
+const POLL_MS = 30_000;
+
+const psPath = (ctx: { nsPath: string }, name: string): string => `${ctx.nsPath}/ps/${seg(name)}`;
+
+function exitText(p: SpawnedInfo): string {
+  const e = p.exit;
+  if (!e) return '-';
+  const how = e.oomKilled ? 'out of memory' : e.signal ? e.signal : `code ${e.code}`;
+  return `${e.reason} (${how})`;
+}
+
+function print(p: SpawnedInfo): void {
+  console.log(
+    keyValues([
+      ['proc', p.name],
+      ['function', `${p.fn} (version ${p.version.slice(0, 8)})`],
+      ['state', p.state],
+      ['args', p.args.length ? p.args.join(' ') : '-'],
+      ['endpoint', p.port === undefined ? '-' : `${p.name}:${p.port}`],
+      ['started', isoTime(p.startedAt)],
+      ['uptime', ms(p.uptimeMs)],
+      ['memory', bytes(p.memoryBytes)],
+      ['cpu', ms(p.cpuMs)],
+      ['exit', exitText(p)],
+      ['activation', p.activationId],
+    ]),
+  );
+}
+
+/** Repeats a wait until it answers or `timeoutMs` passes (then a 504, as the API gives). */
+async function wait(ctx: Context, name: string, what: 'wait-start' | 'wait-exit', timeoutMs: number): Promise<SpawnedInfo> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const left = Math.max(0, deadline - Date.now());
+    try {
+      const { data } = await ctx.client.json<SpawnedInfo>('POST', `${psPath(ctx, name)}/${what}`, {
+        query: { timeout: Math.min(left, POLL_MS) },
+        body: {},
+      });
+      return data;
+    } catch (err) {
+      if (!(err instanceof CliError && err.code === 'PROCYON_TIMEOUT') || Date.now() >= deadline) throw err;
+    }
+  }
+}
+
+export function addSpawnedCommands(proc: Command): void {
+  proc.addCommand(
+    withCommonOptions(new Command('spawn'))
+      .description("start a process-driver function's program as a long-running proc")
+      .argument('<function>', 'a function deployed with --runtime')
+      .argument('[args...]', 'arguments for the program (after --)')
+      .option('--name <name>', 'its name in the namespace (default: <function>-<random>)')
+      .option('--port <port>', 'a TCP port it listens on, published under its name', nonNegativeInt('--port'))
+      .option('--wait', 'return once it runs (its port accepts connections, if it has one)')
+      .action(
+        async (fn: string, args: string[], opts: { name?: string; port?: number; wait?: boolean }, cmd: Command) => {
+          const ctx = contextFor(cmd);
+          let { data } = await ctx.client.json<SpawnedInfo>('POST', `${ctx.nsPath}/functions/${seg(fn)}/spawn`, {
+            body: { args, ...(opts.name ? { name: opts.name } : {}), ...(opts.port ? { port: opts.port } : {}) },
+          });
+          if (opts.wait) data = await wait(ctx, data.name, 'wait-start', 60_000);
+          if (ctx.json) return printJson(data);
+          console.log(`Spawned ${data.name} (${data.state})`);
+        },
+      ),
+  );
+
+  proc.addCommand(
+    withCommonOptions(new Command('ps'))
+      .description('list long-running procs: state, uptime, memory, CPU, exit')
+      .option('--function <function>', 'only procs of this function')
+      .action(async (opts: { function?: string }, cmd: Command) => {
+        const ctx = contextFor(cmd);
+        const { data } = await ctx.client.json<{ procs: SpawnedInfo[] }>('GET', `${ctx.nsPath}/ps`, {
+          query: { fn: opts.function },
+        });
+        if (ctx.json) return printJson(data);
+        if (data.procs.length === 0) return console.log('No long-running procs.');
+        console.log(
+          table(
+            ['NAME', 'FUNCTION', 'STATE', 'UPTIME', 'MEMORY', 'CPU', 'EXIT'],
+            data.procs.map((p) => [p.name, p.fn, p.state, ms(p.uptimeMs), bytes(p.memoryBytes), ms(p.cpuMs), exitText(p)]),
+          ),
+        );
+      }),
+  );
+
+  for (const what of ['wait-start', 'wait-exit'] as const) {
+    proc.addCommand(
+      withCommonOptions(new Command(what))
+        .description(
+          what === 'wait-start'
+            ? 'wait until a long-running proc runs'
+            : 'wait until a long-running proc exits; exits with its exit code',
+        )
+        .argument('<name>', 'proc name')
+        .option('--timeout <duration>', 'give up after this long: 30s, 10m or ms (default 10m)', durationMs)
+        .action(async (name: string, opts: { timeout?: number }, cmd: Command) => {
+          const ctx = contextFor(cmd);
+          const data = await wait(ctx, name, what, opts.timeout ?? 600_000);
+          if (ctx.json) printJson(data);
+          else print(data);
+          if (what === 'wait-exit' && data.exit) process.exitCode = data.exit.code ?? 1;
+        }),
+    );
+  }
+
+  proc.addCommand(
+    withCommonOptions(new Command('kill'))
+      .description('SIGKILL a long-running proc and everything it started')
+      .argument('<name>', 'proc name')
+      .action(async (name: string, _o: unknown, cmd: Command) => {
+        const ctx = contextFor(cmd);
+        const { data } = await ctx.client.json<SpawnedInfo>('POST', `${psPath(ctx, name)}/kill`, { body: {} });
+        if (ctx.json) return printJson(data);
+        console.log(`Killing ${name}`);
+      }),
+  );
+
+  proc.addCommand(
+    withCommonOptions(new Command('logs'))
+      .description("the tail of a long-running proc's stdout and stderr")
+      .argument('<name>', 'proc name')
+      .action(async (name: string, _o: unknown, cmd: Command) => {
+        const ctx = contextFor(cmd);
+        const { data } = await ctx.client.json<{ lines: { ts: number; level: string; msg: string }[]; dropped: number }>(
+          'GET',
+          `${psPath(ctx, name)}/logs`,
+        );
+        if (ctx.json) return printJson(data);
+        if (data.dropped) console.log(`[${data.dropped} earlier line(s) dropped]`);
+        for (const l of data.lines) console.log(`${isoTime(l.ts)} ${l.level.padEnd(5)} ${l.msg}`);
+      }),
+  );
+}
+
+/** `procyon proc evict <name> [--grace]`: the cooperative stop of a long-running proc. */
+export async function evictSpawned(ctx: Context, name: string, graceMs: number | undefined): Promise<void> {
+  const { data } = await ctx.client.json<SpawnedInfo>('POST', `${psPath(ctx, name)}/evict`, {
+    body: graceMs === undefined ? {} : { graceMs },
+  });
+  if (ctx.json) return printJson(data);
+  console.log(`Evicting ${name}: SIGTERM sent${graceMs === 0 ? '' : ', SIGKILL after the grace period'}`);
+}
