@@ -19,6 +19,8 @@ const SpawnBody = Type.Object(
     /** The proc's name in its namespace (default: `<fn>-<6 hex>`); checked by the manager. */
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
     args: Type.Optional(Type.Array(Type.String({ maxLength: 4096 }), { maxItems: 256 })),
+    /** A file of the artifact to run (default: the handler's module, or `bootstrap`). */
+    main: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
     /** A TCP port the program listens on, published as its named endpoint. */
     port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65_535 })),
   },

@@ -33,6 +33,8 @@ export interface SpawnedInfo {
 export interface SpawnOptions {
   name?: string;
   args?: string[];
+  /** A file of the artifact to run instead of the default program. */
+  main?: string;
   port?: number;
 }
 
@@ -87,6 +89,7 @@ export class SpawnedProcs {
       spec: deployed.spec,
       name,
       args: options.args ?? [],
+      ...(options.main === undefined ? {} : { main: checkMain(options.main) }),
       ...(options.port === undefined ? {} : { port: options.port }),
     };
     const entry: Entry = { proc: this.deps.start(request), activationId: randomUUID() };
@@ -217,6 +220,13 @@ export class SpawnedProcs {
       activationId: entry.activationId,
     };
   }
+}
+
+/** A relative path inside the artifact: no way out of /var/task. */
+function checkMain(main: string): string {
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_./-]{0,254}$/.test(main) || main.split('/').includes('..'))
+    throw new ProcyonError('PROCYON_VALIDATION', `invalid main "${main.slice(0, 80)}": a file of the artifact, e.g. server.py`);
+  return main;
 }
 
 /** `promise`, or 504 PROCYON_TIMEOUT after `timeoutMs`. */

@@ -64,13 +64,24 @@ export function addSpawnedCommands(proc: Command): void {
       .argument('<function>', 'a function deployed with --runtime')
       .argument('[args...]', 'arguments for the program (after --)')
       .option('--name <name>', 'its name in the namespace (default: <function>-<random>)')
+      .option('--main <file>', "a file of the artifact to run (default: the handler's module, or ./bootstrap)")
       .option('--port <port>', 'a TCP port it listens on, published under its name', nonNegativeInt('--port'))
       .option('--wait', 'return once it runs (its port accepts connections, if it has one)')
       .action(
-        async (fn: string, args: string[], opts: { name?: string; port?: number; wait?: boolean }, cmd: Command) => {
+        async (
+          fn: string,
+          args: string[],
+          opts: { name?: string; main?: string; port?: number; wait?: boolean },
+          cmd: Command,
+        ) => {
           const ctx = contextFor(cmd);
           let { data } = await ctx.client.json<SpawnedInfo>('POST', `${ctx.nsPath}/functions/${seg(fn)}/spawn`, {
-            body: { args, ...(opts.name ? { name: opts.name } : {}), ...(opts.port ? { port: opts.port } : {}) },
+            body: {
+              args,
+              ...(opts.name ? { name: opts.name } : {}),
+              ...(opts.main ? { main: opts.main } : {}),
+              ...(opts.port ? { port: opts.port } : {}),
+            },
           });
           if (opts.wait) data = await wait(ctx, data.name, 'wait-start', 60_000);
           if (ctx.json) return printJson(data);

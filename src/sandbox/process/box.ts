@@ -11,6 +11,7 @@ import { LogPolicy } from '../logs.js';
 import type { InvokeMeta, ProcSpec } from '../types.js';
 import { EgressPolicy } from '../isolate/bridges/egress.js';
 import { EgressProxy, proxyEnv } from './egress-proxy.js';
+import { PROCS_PORT, type Endpoints } from './endpoints.js';
 import { launchSandbox } from './launch.js';
 import { SandboxOutput } from './output.js';
 import { RuntimeApi } from './runtime-api.js';
@@ -30,6 +31,8 @@ export interface BoxDeps {
   limits: Omit<SandboxLimits, 'memoryBytes'>;
   /** The node's `denyEgress`. */
   denyEgress: string[];
+  /** Named endpoints of long-running procs, reached through each sandbox's procs proxy. */
+  endpoints: Endpoints;
   egressTimeoutMs: number;
   maxResponseBytes: number;
   logLimitBytes: number;
@@ -129,6 +132,7 @@ export class Box {
       LAMBDA_RUNTIME_DIR: `/opt/procyon/${plan.runtime}`,
       AWS_LAMBDA_RUNTIME_API: address,
       AWS_REGION: 'local',
+      PROCYON_PROCS_PROXY: `http://127.0.0.1:${PROCS_PORT}`,
     };
     let sandbox: Sandbox;
     try {
@@ -144,6 +148,7 @@ export class Box {
           forwards: [
             { port: RUNTIME_API_PORT, socket: join(run, 'runtime.sock') },
             { port: EGRESS_PORT, socket: join(run, 'egress.sock') },
+            { port: PROCS_PORT, socket: join(run, 'procs.sock') },
           ],
         },
         deps.layers,
@@ -153,7 +158,7 @@ export class Box {
       throw err;
     }
     const box = new Box(deps, plan.runtime, dir, plan.taskDir, sandbox, api, spec);
-    if (spec?.runtime?.network) await box.#openEgress(spec);
+    if (spec) await box.#open(spec);
     return box;
   }
 
@@ -210,10 +215,13 @@ export class Box {
       'Procyon-Handler': handler,
       'Procyon-Env': Buffer.from(JSON.stringify(env)).toString('base64'),
     };
-    if (spec.runtime?.network) await this.#openEgress(spec);
+    await this.#open(spec);
   }
 
-  async #openEgress(spec: ProcSpec): Promise<void> {
+  /** What the function's namespace and policy give it: the procs proxy, and egress if allowed. */
+  async #open(spec: ProcSpec): Promise<void> {
+    await this.deps.endpoints.serveFor(join(this.dir, 'run', 'procs.sock'), spec.namespace);
+    if (!spec.runtime?.network) return;
     this.#egress = await EgressProxy.listen(join(this.dir, 'run', 'egress.sock'), {
       policy: new EgressPolicy(spec.egress.allow, this.deps.denyEgress),
       timeoutMs: this.deps.egressTimeoutMs,
@@ -283,6 +291,7 @@ export class Box {
     this.#killed ??= (async () => {
       this.api.close();
       await this.#egress?.close();
+      await this.deps.endpoints.stopServing(join(this.dir, 'run', 'procs.sock'));
       return this.sandbox.kill();
     })();
     return this.#killed;

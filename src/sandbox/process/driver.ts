@@ -27,7 +27,7 @@ import { LongRunning, type SpawnRequest } from './long-running.js';
 import { describeLayers } from './capabilities.js';
 import type { ProcessRuntime, SandboxLayers } from './types.js';
 
-export interface ProcessDriverOptions extends Omit<BoxDeps, 'sandboxesDir'> {
+export interface ProcessDriverOptions extends Omit<BoxDeps, 'sandboxesDir' | 'endpoints'> {
   /** The node's data directory: sandboxes get their directories under it. */
   dataDir: string;
   /** Where an artifact is unpacked on this node (artifacts.ts). */
@@ -62,7 +62,7 @@ export class ProcessDriver implements SandboxDriver, ProcBackend {
   #closed = false;
 
   private constructor(private readonly options: ProcessDriverOptions) {
-    this.#deps = { ...options, sandboxesDir: join(options.dataDir, 'sandboxes') };
+    this.#deps = { ...options, sandboxesDir: join(options.dataDir, 'sandboxes'), endpoints: this.endpoints };
     this.scheduler = new Scheduler(this, options.scheduler);
   }
 
@@ -101,7 +101,6 @@ export class ProcessDriver implements SandboxDriver, ProcBackend {
     return LongRunning.spawn(
       {
         ...this.#deps,
-        endpoints: this.endpoints,
         artifactDir: this.options.artifactDir,
         logBytes: this.options.logLimitBytes,
       },

@@ -34,6 +34,8 @@ export interface SpawnRequest {
   spec: ProcSpec;
   name: string;
   args: string[];
+  /** The file to run, relative to the artifact's root; default: the handler's file (or `bootstrap`). */
+  main?: string;
   /** A TCP port the program listens on inside its sandbox, published as its named endpoint. */
   port?: number;
 }
@@ -54,18 +56,21 @@ export interface LongRunningDeps {
 /** Inside the sandbox: where a proc with a port is reached by the node. */
 const ENDPOINT_SOCKET = '/run/procyon/endpoint.sock';
 
-/** The program a runtime runs as a process: the custom bootstrap, or the handler's file as a main module. */
-function mainCommand(spec: ProcSpec, args: string[]): string[] {
+/**
+ * The program a proc runs: `main` (a file of the artifact) run by its runtime's interpreter, or by
+ * default the custom bootstrap or the handler's module as a main program.
+ */
+function mainCommand(spec: ProcSpec, args: string[], main: string | undefined): string[] {
   const runtime = spec.runtime;
   if (!runtime) throw new Error(`${spec.key} is not a process-driver function`);
-  const file = runtime.handler.slice(0, runtime.handler.lastIndexOf('.'));
+  const module = runtime.handler.slice(0, runtime.handler.lastIndexOf('.'));
   switch (runtime.name) {
     case 'custom':
-      return ['/var/task/bootstrap', ...args];
+      return [`/var/task/${main ?? 'bootstrap'}`, ...args];
     case 'nodejs':
-      return [process.execPath, `/var/task/${file}.js`, ...args];
+      return [process.execPath, `/var/task/${main ?? `${module}.js`}`, ...args];
     case 'python3':
-      return ['/usr/bin/python3', '-u', `/var/task/${file.replace(/\./g, '/')}.py`, ...args];
+      return ['/usr/bin/python3', '-u', `/var/task/${main ?? `${module.replace(/\./g, '/')}.py`}`, ...args];
   }
 }
 
@@ -122,7 +127,7 @@ export class LongRunning {
           policy: new EgressPolicy(spec.egress.allow, deps.denyEgress),
           timeoutMs: deps.egressTimeoutMs,
         });
-      let command = mainCommand(spec, this.request.args);
+      let command = mainCommand(spec, this.request.args, this.request.main);
       if (port !== undefined)
         // The node reaches the program's port through a socket in the run directory.
         command = [

@@ -1,0 +1,144 @@
+/**
+ * Long-running procs end to end (docs/process-driver.md): spawn from a process-driver function,
+ * wait-start and wait-exit, ps with state, uptime, memory and CPU, the cooperative evict and the
+ * kill, output as logs, one activation per run, and named endpoints reachable by name from the
+ * same namespace only. Driven through the CLI, as a user would.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { runCli } from './harness.js';
+import { startTestNode, type TestNode } from './node.js';
+import { deployProgram, invoke, sandboxMissing } from './process-fixtures.js';
+
+const skip = sandboxMissing();
+
+/** A key-value server on a port: the kind of proc that publishes an endpoint. */
+const SERVER = `import http.server, json, os, signal, sys
+store = {}
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = json.dumps({"name": os.environ["PROCYON_PROC_NAME"], "path": self.path, "args": sys.argv[1:]}).encode()
+        self.send_response(200)
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+def stop(*_):
+    print("got SIGTERM, saving and leaving", flush=True)
+    sys.exit(0)
+signal.signal(signal.SIGTERM, stop)
+print("listening", flush=True)
+http.server.HTTPServer(("127.0.0.1", 8080), H).serve_forever()
+`;
+
+/** Reaches a proc by name through the sandbox's procs proxy. */
+const CLIENT = `import os, urllib.request
+def handler(event, context):
+    proxy = urllib.request.ProxyHandler({"http": os.environ["PROCYON_PROCS_PROXY"]})
+    try:
+        return {"ok": urllib.request.build_opener(proxy).open("http://" + event["to"] + "/hello", timeout=5).read().decode()}
+    except Exception as e:
+        return {"error": str(e)}
+`;
+
+describe('process driver: long-running procs', { skip }, () => {
+  let node: TestNode;
+  let work: string;
+  const cli = (...args: string[]) =>
+    runCli(args, {
+      cwd: work,
+      env: { PATH: process.env.PATH, HOME: work, PROCYON_CONFIG_DIR: join(work, 'cfg'), PROCYON_URL: node.url, PROCYON_KEY: node.key },
+      timeoutMs: 60_000,
+    });
+
+  before(async () => {
+    node = await startTestNode({ processPool: 0 });
+    work = mkdtempSync(join(tmpdir(), 'procyon-spawn-'));
+    assert.equal((await deployProgram(node, 'kv', 'python3', { 'server.py': SERVER, 'app.py': 'def handler(e, c):\n    return 1\n' })).status, 201);
+    assert.equal((await deployProgram(node, 'client', 'python3', { 'app.py': CLIENT })).status, 201);
+    assert.equal((await node.api('PUT', '/api/v1/namespaces/other', {})).status < 300, true);
+    assert.equal((await deployProgram(node, 'client', 'python3', { 'app.py': CLIENT }, { namespace: 'other' })).status, 201);
+  });
+  after(() => node.stop());
+
+  test('spawn --wait with a port; ps shows it running; a function reaches it by name; another namespace cannot', async () => {
+    const spawned = await cli('proc', 'spawn', 'kv', '--name', 'kv1', '--main', 'server.py', '--port', '8080', '--wait', '--', 'a', 'b');
+    assert.equal(spawned.code, 0, spawned.stderr);
+    assert.match(spawned.stdout, /Spawned kv1 \(running\)/);
+    const ps = await cli('proc', 'ps');
+    assert.match(ps.stdout, /kv1\s+kv\s+running/);
+    const info = await node.api('GET', '/api/v1/namespaces/default/ps/kv1');
+    assert.equal(info.body.state, 'running');
+    assert.ok(info.body.memoryBytes > 0);
+    const reached = await invoke(node, 'client', { to: 'kv1' });
+    assert.deepEqual(JSON.parse(reached.body.ok as string), { name: 'kv1', path: '/hello', args: ['a', 'b'] });
+    const elsewhere = await invoke(node, 'client', { to: 'kv1' }, 'other');
+    assert.match(String(elsewhere.body.error), /404|Not Found/);
+    const dup = await cli('proc', 'spawn', 'kv', '--name', 'kv1', '--main', 'server.py', '--port', '8080');
+    assert.equal(dup.code, 1);
+    assert.match(dup.stderr, /already running/);
+  });
+
+  test('evict is cooperative: SIGTERM, the proc leaves by itself, wait-exit reports it, logs and the activation show it', async () => {
+    const evict = await cli('proc', 'evict', 'kv1', '--grace', '5s');
+    assert.equal(evict.code, 0, evict.stderr);
+    const waited = await cli('proc', 'wait-exit', 'kv1', '--json');
+    assert.equal(waited.code, 0, waited.stderr);
+    const info = JSON.parse(waited.stdout) as { state: string; exit: { reason: string; code: number }; activationId: string };
+    assert.equal(info.state, 'exited');
+    assert.equal(info.exit.reason, 'evicted');
+    assert.equal(info.exit.code, 0);
+    const logs = await cli('proc', 'logs', 'kv1');
+    assert.match(logs.stdout, /listening/);
+    assert.match(logs.stdout, /got SIGTERM/);
+    const gone = await invoke(node, 'client', { to: 'kv1' });
+    assert.match(String(gone.body.error), /404|Not Found/);
+    let act;
+    for (let i = 0; i < 20; i++) {
+      act = await node.api('GET', `/api/v1/namespaces/default/activations/${info.activationId}`);
+      if (act.status === 200) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.equal(act?.body.trigger, 'spawn');
+    assert.equal(act?.body.status, 'success');
+  });
+
+  test('a proc that ignores SIGTERM is killed after the grace period; kill is immediate', async () => {
+    const stubborn = `import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nprint("stubborn", flush=True)\ntime.sleep(600)\n`;
+    assert.equal((await deployProgram(node, 'stub', 'python3', { 'app.py': stubborn })).status, 201);
+    assert.equal((await cli('proc', 'spawn', 'stub', '--name', 's1', '--wait')).code, 0);
+    assert.equal((await cli('proc', 'spawn', 'stub', '--name', 's2', '--wait')).code, 0);
+    const t0 = Date.now();
+    await cli('proc', 'evict', 's1', '--grace', '500');
+    const exit1 = JSON.parse((await cli('proc', 'wait-exit', 's1', '--json')).stdout) as { exit: { reason: string; signal: string } };
+    assert.equal(exit1.exit.reason, 'evicted');
+    assert.equal(exit1.exit.signal, 'SIGKILL');
+    assert.ok(Date.now() - t0 < 10_000);
+    await cli('proc', 'kill', 's2');
+    const exit2 = await cli('proc', 'wait-exit', 's2', '--json');
+    assert.equal(JSON.parse(exit2.stdout).exit.reason, 'killed');
+    assert.notEqual(exit2.code, 0);
+  });
+
+  test('a program that exits on its own: wait-exit returns its status as the CLI exit code', async () => {
+    assert.equal((await deployProgram(node, 'job', 'python3', { 'app.py': 'import sys\nprint("working")\nsys.exit(5)\n' })).status, 201);
+    assert.equal((await cli('proc', 'spawn', 'job', '--name', 'j1')).code, 0);
+    const r = await cli('proc', 'wait-exit', 'j1');
+    assert.equal(r.code, 5);
+    assert.match(r.stdout, /exited \(code 5\)/);
+  });
+
+  test('bad input: unknown function, an isolate function, bad names, unknown procs', async () => {
+    assert.match((await cli('proc', 'spawn', 'nope')).stderr, /not found/);
+    await node.deploy('iso', 'export default { fetch: () => new Response("x") }');
+    assert.match((await cli('proc', 'spawn', 'iso')).stderr, /only process-driver functions/);
+    assert.match((await cli('proc', 'spawn', 'kv', '--name', 'bad name!')).stderr, /invalid/);
+    const missing = await cli('proc', 'wait-exit', 'ghost');
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /no long-running proc "ghost"/);
+  });
+});
