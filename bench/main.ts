@@ -4,9 +4,11 @@
  * hosts, and in-process trusted mode), workerd and a plain Node `http` server; cold-start latency
  * and cold starts per second; memory per idle warm isolate; the noisy-neighbour p99.
  * Then stateful processes (bench/procs.ts): message round trip, the KV baseline, one hot instance,
- * swap-out / swap-in and revival.
- * Writes bench/results/race.json and bench/results/procs.json and prints the README's tables.
- * Knobs (env): BENCH_PARTS (default "race,procs"), BENCH_SECONDS, BENCH_WARMUP_SECONDS,
+ * swap-out / swap-in and revival. Then the process driver (bench/process-driver.ts): warm
+ * invocations, cold starts from the runtime pool and without it, cold starts per second.
+ * Writes bench/results/{race,procs,process-driver}.json and prints the README's tables.
+ * Knobs (env): BENCH_PARTS (default "race,procs,process"), BENCH_PROCESS_WARM_N,
+ * BENCH_PROCESS_COLD_N, BENCH_PROCESS_RATE_N, BENCH_SECONDS, BENCH_WARMUP_SECONDS,
  * BENCH_CONNECTIONS, BENCH_COLD_N, BENCH_COLD_RATE_N, BENCH_COLD_CONCURRENCY,
  * BENCH_NOISY_CONNECTIONS, BENCH_HOG_CLIENTS, BENCH_HOG_TIMEOUT_MS, BENCH_ROUNDS, BENCH_SWAPS.
  */
@@ -17,6 +19,7 @@ import { coldLatency, coldRateAndMemory } from './cold.js';
 import { round } from './lib.js';
 import { noisyNeighbour } from './noisy.js';
 import { processBench, procsTable } from './procs.js';
+import { processDriverBench, processDriverTable } from './process-driver.js';
 import { assess, table } from './report.js';
 import { warmRace } from './warm.js';
 
@@ -38,9 +41,12 @@ const settings = {
   hogTimeoutMs: knob('BENCH_HOG_TIMEOUT_MS', 2_000),
   rounds: knob('BENCH_ROUNDS', 2_000),
   swapRepeats: knob('BENCH_SWAPS', 10),
+  processWarmN: knob('BENCH_PROCESS_WARM_N', 200),
+  processColdN: knob('BENCH_PROCESS_COLD_N', 30),
+  processRateN: knob('BENCH_PROCESS_RATE_N', 40),
   loadGenerator: 'autocannon in the bench process (shares the cores with the server under test)',
 };
-const parts = new Set((process.env.BENCH_PARTS ?? 'race,procs').split(','));
+const parts = new Set((process.env.BENCH_PARTS ?? 'race,procs,process').split(','));
 
 function machine(loadBefore: number) {
   return {
@@ -110,4 +116,23 @@ if (parts.has('procs')) {
   };
   writeFileSync('bench/results/procs.json', `${JSON.stringify(result, null, 2)}\n`);
   console.log(`\n${procsTable(procs)}\nwritten: bench/results/procs.json (${result.durationS} s)`);
+}
+
+if (parts.has('process')) {
+  const started = new Date().toISOString();
+  const loadBefore = loadavg()[0] ?? 0;
+  const t0 = performance.now();
+  console.log(`process driver: warm, cold from the pool and without, ${settings.processRateN} starts...`);
+  const measured = await processDriverBench(settings);
+  const result = {
+    bench: 'process-driver',
+    command: 'BENCH_PARTS=process npm run bench',
+    started,
+    durationS: round((performance.now() - t0) / 1000, 1),
+    machine: machine(loadBefore),
+    settings,
+    ...measured,
+  };
+  writeFileSync('bench/results/process-driver.json', `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`\n${processDriverTable(measured)}\nwritten: bench/results/process-driver.json (${result.durationS} s)`);
 }
