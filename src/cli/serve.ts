@@ -14,6 +14,7 @@ interface ServeFlags {
   readyFile?: string;
   isolateHosts?: string;
   logLevel?: string;
+  unsafeProcessSandbox?: boolean;
 }
 
 export function serveCommand(): Command {
@@ -26,13 +27,18 @@ export function serveCommand(): Command {
     .option('--ready-file <path>', 'write {"url","pid"} here once listening')
     .option('--isolate-hosts <n>', 'isolate host processes (env PROCYON_ISOLATE_HOSTS)')
     .option('--log-level <level>', 'node log level (env PROCYON_LOG_LEVEL)')
+    .option(
+      '--unsafe-process-sandbox',
+      'development only: without bubblewrap, run process-driver functions as plain, unisolated child processes (env PROCYON_UNSAFE_PROCESS_SANDBOX)',
+    )
     .action(async (flags: ServeFlags) => {
       // Loaded here, not at the top: every other CLI command would pay ~170 ms for the node's modules.
-      const [{ loadConfig }, { createLogger }, { deployExamples }, node_] = await Promise.all([
+      const [{ loadConfig }, { createLogger }, { deployExamples }, node_, { describeLayers }] = await Promise.all([
         import('../config.js'),
         import('../logger.js'),
         import('../node/examples.js'),
         import('../node/index.js'),
+        import('../sandbox/index.js'),
       ]);
       const { ADMIN_KEY_FILE, DEFAULT_NAMESPACE, ProcyonNode, writeReadyFile } = node_;
       const input: Partial<NodeConfigInput> = {
@@ -42,6 +48,7 @@ export function serveCommand(): Command {
         isolateHosts: flags.isolateHosts,
         logLevel: flags.logLevel as NodeConfigInput['logLevel'],
         examplesDir: flags.examples,
+        ...(flags.unsafeProcessSandbox ? { unsafeProcessSandbox: true } : {}),
         readyFile: flags.readyFile,
       };
       const config = loadConfig(input);
@@ -51,16 +58,24 @@ export function serveCommand(): Command {
       out(`Procyon node listening on ${node.url} (data: ${config.dataDir})`);
       out(
         config.trusted
-          ? 'Sandboxes: isolate driver in TRUSTED mode (isolates inside the node process); process driver: not available in this version'
-          : `Sandboxes: isolate driver, ${config.isolateHosts} isolate host process(es) + 1 low-priority host for CPU-heavy functions; process driver: not available in this version`,
+          ? 'Sandboxes: isolate driver in TRUSTED mode (isolates inside the node process)'
+          : `Sandboxes: isolate driver, ${config.isolateHosts} isolate host process(es) + 1 low-priority host for CPU-heavy functions`,
       );
+      out(`Sandboxes: ${describeLayers(node.processDriver.layers)}`);
       if (node.adminKey) {
         out(`Admin API key (shown once; saved to ${join(config.dataDir, ADMIN_KEY_FILE)}, mode 0600):`);
         out(`  ${node.adminKey}`);
       }
       if (node.firstStart && config.examplesDir) {
-        const names = await deployExamples(config.examplesDir, DEFAULT_NAMESPACE, node.functions);
-        out(`Deployed ${names.length} example function(s) from ${config.examplesDir}`);
+        const { deployed, skipped } = await deployExamples(
+          config.examplesDir,
+          DEFAULT_NAMESPACE,
+          node.functions,
+          node.processDriver.available,
+        );
+        out(`Deployed ${deployed.length} example function(s) from ${config.examplesDir}`);
+        if (skipped.length)
+          out(`Skipped ${skipped.join(', ')}: the process driver is not available on this machine (see above)`);
       }
       const fns = node.functions.list(DEFAULT_NAMESPACE);
       if (fns.length) {

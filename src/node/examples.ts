@@ -6,17 +6,34 @@ import { basename, extname, join } from 'node:path';
 import { bundleEntry, formatBuildError } from '../build/index.js';
 import type { FunctionService } from '../control/functions.js';
 import { readManifest } from '../manifest/index.js';
+import { packDirectory } from '../sandbox/process/artifacts.js';
 
+/**
+ * Deploys every example; programs for the process driver only where it can run them (`programs`),
+ * the rest are returned as skipped.
+ */
 export async function deployExamples(
   dir: string,
   namespace: string,
   functions: FunctionService,
-): Promise<string[]> {
+  programs: boolean,
+): Promise<{ deployed: string[]; skipped: string[] }> {
   const manifest = await readManifest(dir);
   if (!manifest) throw new Error(`${dir} has no procyon.json or procyon.toml`);
   const deployed: string[] = [];
+  const skipped: string[] = [];
   for (const f of manifest.functions) {
     const name = f.name ?? f.process ?? basename(f.main, extname(f.main));
+    if (f.runtime) {
+      if (!programs) {
+        skipped.push(name);
+        continue;
+      }
+      const { main, name: _name, process: _process, ...config } = f;
+      await functions.deploy(namespace, { ...config, name, artifact: await packDirectory(join(dir, main)) });
+      deployed.push(name);
+      continue;
+    }
     const built = await bundleEntry(join(dir, f.main));
     if (!built.ok) throw new Error(`example ${name}: ${formatBuildError(built.error)}`);
     const { main, name: _name, process, ...config } = f;
@@ -29,5 +46,5 @@ export async function deployExamples(
     });
     deployed.push(name);
   }
-  return deployed;
+  return { deployed, skipped };
 }

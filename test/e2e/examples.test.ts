@@ -9,9 +9,12 @@ const EXAMPLES = fileURLToPath(new URL('../../../examples', import.meta.url));
 
 describe('examples', () => {
   let t: TestNode;
+  /** Whether the process-driver examples were deployed (bubblewrap and socat are here). */
+  let programs = false;
   before(async () => {
     t = await startTestNode();
-    await deployExamples(EXAMPLES, 'default', t.node.functions);
+    const { skipped } = await deployExamples(EXAMPLES, 'default', t.node.functions, t.node.processDriver.available);
+    programs = skipped.length === 0;
   });
   after(async () => t.stop());
   const get = (path: string, init?: RequestInit) => fetch(`${t.url}${path}`, init);
@@ -151,5 +154,14 @@ describe('examples', () => {
     }
     assert.deepEqual(score, { target: 30, reached: 30 });
     assert.equal((await get('/p/default/Ping/t1/call?rounds=0')).status, 400);
+  });
+
+  it('process driver: the Python word count and the sh custom runtime answer over HTTP', async (ctx) => {
+    if (!programs) return ctx.skip('the process driver is not available here (needs bubblewrap and socat)');
+    const counted = await json(await get('/wordcount', { method: 'POST', body: 'to be or not to be' }));
+    assert.deepEqual(counted, { words: 6, top: [['to', 2], ['be', 2], ['or', 1]] });
+    const sh = await get('/sh');
+    assert.equal(sh.status, 200);
+    assert.match(await sh.text(), /^hello from sh at \d\d:\d\d:\d\d; your request: /);
   });
 });
