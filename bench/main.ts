@@ -134,5 +134,7 @@ if (parts.has('process')) {
     ...measured,
   };
   writeFileSync('bench/results/process-driver.json', `${JSON.stringify(result, null, 2)}\n`);
-  console.log(`\n${processDriverTable(measured)}\nwritten: bench/results/process-driver.json (${result.durationS} s)`);
+  console.log(
+    `\n${processDriverTable(measured)}\nwritten: bench/results/process-driver.json (${result.durationS} s)`,
+  );
 }

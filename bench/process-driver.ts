@@ -70,7 +70,12 @@ export interface ProcessDriverSettings {
 }
 
 /** `n` first calls of freshly deployed versions of one function (deploy time not counted). */
-async function coldStarts(node: NodeProcess, runtime: Runtime, n: number, settleMs: number): Promise<Quantiles> {
+async function coldStarts(
+  node: NodeProcess,
+  runtime: Runtime,
+  n: number,
+  settleMs: number,
+): Promise<Quantiles> {
   const times: number[] = [];
   for (let i = 0; i < n; i++) {
     await deployProgram(node, `cold-${runtime}`, runtime, `v${i}`);
@@ -106,7 +111,8 @@ export async function processDriverBench(s: ProcessDriverSettings): Promise<Proc
   const coldNoPoolMs = {} as Record<Runtime, Quantiles>;
   let startsPerSecond: ProcessDriverResults['startsPerSecond'];
   try {
-    for (const runtime of runtimes) coldNoPoolMs[runtime] = await coldStarts(bare, runtime, s.processColdN, 0);
+    for (const runtime of runtimes)
+      coldNoPoolMs[runtime] = await coldStarts(bare, runtime, s.processColdN, 0);
     for (let i = 0; i < s.processRateN; i++) await deployProgram(bare, `rate-${i}`, 'python3', `r${i}`);
     const latencies: number[] = [];
     let next = 0;
@@ -132,9 +138,12 @@ export async function processDriverBench(s: ProcessDriverSettings): Promise<Proc
 export function processDriverTable(r: ProcessDriverResults): string {
   const q = (x: Quantiles | undefined): string => (x ? `p50 ${x.p50} / p99 ${x.p99} ms` : '-');
   const rows: [string, string][] = [];
-  for (const rt of ['python3', 'nodejs', 'custom'] as const) rows.push([`warm invoke, ${rt}`, q(r.warmMs[rt])]);
-  for (const rt of ['python3', 'nodejs'] as const) rows.push([`cold start from the pool, ${rt}`, q(r.coldFromPoolMs[rt])]);
-  for (const rt of ['python3', 'nodejs', 'custom'] as const) rows.push([`cold start, no pool, ${rt}`, q(r.coldNoPoolMs[rt])]);
+  for (const rt of ['python3', 'nodejs', 'custom'] as const)
+    rows.push([`warm invoke, ${rt}`, q(r.warmMs[rt])]);
+  for (const rt of ['python3', 'nodejs'] as const)
+    rows.push([`cold start from the pool, ${rt}`, q(r.coldFromPoolMs[rt])]);
+  for (const rt of ['python3', 'nodejs', 'custom'] as const)
+    rows.push([`cold start, no pool, ${rt}`, q(r.coldNoPoolMs[rt])]);
   rows.push([
     `cold starts per second (${r.startsPerSecond.functions} python3 functions, ${r.startsPerSecond.concurrency} clients)`,
     `${r.startsPerSecond.perSecond}/s`,

@@ -37,7 +37,9 @@ const DeployFields = {
   /** The module, for the isolate driver. A process-driver function sends `artifact` instead. */
   code: Type.Optional(Type.String({ minLength: 1 })),
   /** A process-driver function (docs/process-driver.md): the runtime its artifact runs on. */
-  runtime: Type.Optional(Type.Union([Type.Literal('nodejs'), Type.Literal('python3'), Type.Literal('custom')])),
+  runtime: Type.Optional(
+    Type.Union([Type.Literal('nodejs'), Type.Literal('python3'), Type.Literal('custom')]),
+  ),
   /** `file.function`; checked further by the control service (src/control/kind.ts). */
   handler: Type.Optional(Type.String({ minLength: 1, maxLength: 384 })),
   /** The program as a .zip or .tar.gz, base64. */

@@ -64,21 +64,31 @@ export function spawnedRoutes(app: FastifyInstance, spawned: SpawnedProcs): void
     }),
   );
   const one = '/namespaces/:ns/ps/:name';
-  app.get(one, { schema: { params: PsParams } }, async (req: PsReq) => spawned.get(req.params.ns, req.params.name));
+  app.get(one, { schema: { params: PsParams } }, async (req: PsReq) =>
+    spawned.get(req.params.ns, req.params.name),
+  );
   app.get(`${one}/logs`, { schema: { params: PsParams } }, async (req: PsReq) =>
     spawned.logs(req.params.ns, req.params.name),
   );
-  app.post(`${one}/wait-start`, { schema: { params: PsParams, querystring: WaitQuery } }, async (req: WaitReq) =>
-    spawned.waitStart(req.params.ns, req.params.name, req.query.timeout ?? DEFAULT_WAIT_MS),
+  app.post(
+    `${one}/wait-start`,
+    { schema: { params: PsParams, querystring: WaitQuery } },
+    async (req: WaitReq) =>
+      spawned.waitStart(req.params.ns, req.params.name, req.query.timeout ?? DEFAULT_WAIT_MS),
   );
-  app.post(`${one}/wait-exit`, { schema: { params: PsParams, querystring: WaitQuery } }, async (req: WaitReq) =>
-    spawned.waitExit(req.params.ns, req.params.name, req.query.timeout ?? DEFAULT_WAIT_MS),
+  app.post(
+    `${one}/wait-exit`,
+    { schema: { params: PsParams, querystring: WaitQuery } },
+    async (req: WaitReq) =>
+      spawned.waitExit(req.params.ns, req.params.name, req.query.timeout ?? DEFAULT_WAIT_MS),
   );
   app.post(
     `${one}/evict`,
     { schema: { params: PsParams, body: EvictBody } },
     async (req: FastifyRequest<{ Params: Static<typeof PsParams>; Body: Static<typeof EvictBody> }>, reply) =>
-      reply.code(202).send(spawned.evict(req.params.ns, req.params.name, req.body?.graceMs ?? DEFAULT_GRACE_MS)),
+      reply
+        .code(202)
+        .send(spawned.evict(req.params.ns, req.params.name, req.body?.graceMs ?? DEFAULT_GRACE_MS)),
   );
   app.post(`${one}/kill`, { schema: { params: PsParams } }, async (req: PsReq, reply: FastifyReply) =>
     reply.code(202).send(spawned.kill(req.params.ns, req.params.name)),

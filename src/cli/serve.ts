@@ -33,13 +33,14 @@ export function serveCommand(): Command {
     )
     .action(async (flags: ServeFlags) => {
       // Loaded here, not at the top: every other CLI command would pay ~170 ms for the node's modules.
-      const [{ loadConfig }, { createLogger }, { deployExamples }, node_, { describeLayers }] = await Promise.all([
-        import('../config.js'),
-        import('../logger.js'),
-        import('../node/examples.js'),
-        import('../node/index.js'),
-        import('../sandbox/index.js'),
-      ]);
+      const [{ loadConfig }, { createLogger }, { deployExamples }, node_, { describeLayers }] =
+        await Promise.all([
+          import('../config.js'),
+          import('../logger.js'),
+          import('../node/examples.js'),
+          import('../node/index.js'),
+          import('../sandbox/index.js'),
+        ]);
       const { ADMIN_KEY_FILE, DEFAULT_NAMESPACE, ProcyonNode, writeReadyFile } = node_;
       const input: Partial<NodeConfigInput> = {
         host: flags.host,
@@ -75,7 +76,9 @@ export function serveCommand(): Command {
         );
         out(`Deployed ${deployed.length} example function(s) from ${config.examplesDir}`);
         if (skipped.length)
-          out(`Skipped ${skipped.join(', ')}: the process driver is not available on this machine (see above)`);
+          out(
+            `Skipped ${skipped.join(', ')}: the process driver is not available on this machine (see above)`,
+          );
       }
       const fns = node.functions.list(DEFAULT_NAMESPACE);
       if (fns.length) {

@@ -4,7 +4,12 @@
  * `bootstrap`, or the handler's file) before any sandbox is started for it.
  */
 import type { RuntimeSpec } from '../sandbox/index.js';
-import { checkArtifact, detectFormat, hashArtifact, type ArtifactCache } from '../sandbox/process/artifacts.js';
+import {
+  checkArtifact,
+  detectFormat,
+  hashArtifact,
+  type ArtifactCache,
+} from '../sandbox/process/artifacts.js';
 import type { Store } from '../store/index.js';
 
 export class ArtifactService {

@@ -92,7 +92,11 @@ export class FunctionService {
     const filename = input.filename ?? `${input.name}.ts`;
     const code = input.runtime ? '' : await this.#build(input.code ?? '', filename);
     if (input.runtime) {
-      const artifact = await this.deps.artifacts.accept(input.artifact ?? Buffer.alloc(0), input.runtime, input.handler);
+      const artifact = await this.deps.artifacts.accept(
+        input.artifact ?? Buffer.alloc(0),
+        input.runtime,
+        input.handler,
+      );
       config.runtime = {
         name: input.runtime,
         handler: input.handler ?? '',
@@ -138,6 +142,8 @@ export class FunctionService {
 
   /** Bundles a module and type-checks it: the isolate driver's code. */
   async #build(source: string, filename: string): Promise<string> {
+    if (!source)
+      throw new ProcyonError('PROCYON_VALIDATION', 'a deploy needs code, or a runtime and an artifact');
     const built = await bundleSource(source, filename);
     if (!built.ok) throw buildFailed(built.error);
     // After bundling, which rejects imports: the check then never has another file to look for.
@@ -236,7 +242,9 @@ function versionInfo(v: VersionRecord): VersionInfo {
 
 /** What a failed validation means for the deploy: the node's trouble, or the code's. */
 function deployErrorCode(code: ErrorCode): ErrorCode {
-  return code === 'PROCYON_HOST_CRASHED' || code === 'PROCYON_SANDBOX_UNAVAILABLE' ? code : 'PROCYON_BUILD_FAILED';
+  return code === 'PROCYON_HOST_CRASHED' || code === 'PROCYON_SANDBOX_UNAVAILABLE'
+    ? code
+    : 'PROCYON_BUILD_FAILED';
 }
 
 function buildFailed(e: BuildError): ProcyonError {

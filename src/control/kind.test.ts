@@ -72,3 +72,38 @@ describe('checkStyle', () => {
     );
   });
 });
+
+describe('process-driver functions', () => {
+  const artifact = new Uint8Array([1, 2, 3]);
+  const base = { name: 'py', runtime: 'python3', handler: 'app.handler', artifact };
+
+  it('takes a runtime, a handler and an artifact', () => {
+    checkKind(base);
+    checkKind({ name: 'go-fn', runtime: 'custom', artifact });
+    checkKind({ ...base, handler: 'pkg/mod.sub.handler' });
+  });
+
+  it('refuses what a program cannot be, each with its reason', () => {
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ ...base, artifact: undefined }, /needs an artifact/],
+      [{ ...base, handler: undefined }, /needs a handler such as "index\.handler"/],
+      [{ ...base, handler: 'nodot' }, /needs a handler/],
+      [{ ...base, handler: 'a/../../etc.handler' }, /invalid handler/],
+      [{ ...base, code: 'x' }, /deployed as an artifact, not code/],
+      [{ ...base, kv: { KV: 'x' } }, /KV and service bindings/],
+      [{ ...base, services: { S: 'x' } }, /KV and service bindings/],
+      [{ ...base, scaling: { concurrency: 2 } }, /concurrency must be 1/],
+      [{ ...base, process: { className: 'C' } }, /takes no runtime/],
+      [{ ...base, name: 'Py' }, /invalid function name/],
+      [{ name: 'x', artifact }, /need a runtime/],
+      [{ name: 'x', handler: 'a.b' }, /need a runtime/],
+    ];
+    for (const [input, message] of cases)
+      fails(
+        () => checkKind(input as Parameters<typeof checkKind>[0]),
+        'PROCYON_VALIDATION',
+        message,
+        JSON.stringify(input),
+      );
+  });
+});

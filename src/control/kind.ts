@@ -46,8 +46,10 @@ const HANDLER = /^[A-Za-z0-9_][A-Za-z0-9_./-]{0,254}\.[A-Za-z_$][A-Za-z0-9_$]{0,
 export function checkKind(input: KindInput): void {
   if (input.runtime !== undefined) return checkProgram(input);
   if (input.artifact !== undefined || input.handler !== undefined)
-    throw new ProcyonError('PROCYON_VALIDATION', 'an artifact and a handler need a runtime (nodejs, python3 or custom)');
-  if (!input.code) throw new ProcyonError('PROCYON_VALIDATION', 'a deploy needs code, or a runtime and an artifact');
+    throw new ProcyonError(
+      'PROCYON_VALIDATION',
+      'an artifact and a handler need a runtime (nodejs, python3 or custom)',
+    );
   if (!input.process) return assertName('function', input.name);
   checkClassName(input.process.className);
   checkClassName(input.name);
@@ -65,15 +67,23 @@ function checkProgram(input: KindInput): void {
   };
   if (input.process) fail('a process class is a module for the isolate driver; it takes no runtime');
   if (input.code !== undefined) fail(`a "${input.runtime}" function is deployed as an artifact, not code`);
-  if (!input.artifact?.byteLength) fail(`a "${input.runtime}" function needs an artifact: a directory, .zip or .tar.gz`);
+  if (!input.artifact?.byteLength)
+    fail(`a "${input.runtime}" function needs an artifact: a directory, .zip or .tar.gz`);
   if (input.runtime !== 'custom' && !HANDLER.test(input.handler ?? ''))
     fail(`a "${input.runtime}" function needs a handler such as "index.handler" (file.function)`);
-  if (input.handler !== undefined && (!HANDLER.test(input.handler) || input.handler.split('/').includes('..')))
+  if (
+    input.handler !== undefined &&
+    (!HANDLER.test(input.handler) || input.handler.split('/').includes('..'))
+  )
     fail(`invalid handler "${input.handler.slice(0, 80)}": use file.function, e.g. "index.handler"`);
   if (Object.keys(input.kv ?? {}).length || Object.keys(input.services ?? {}).length)
-    fail('KV and service bindings are isolate globals; a process-driver function reaches the node over HTTP instead');
+    fail(
+      'KV and service bindings are isolate globals; a process-driver function reaches the node over HTTP instead',
+    );
   if ((input.scaling?.concurrency ?? 1) !== 1)
-    fail('a process-driver sandbox runs one invocation at a time (the Lambda Runtime API): concurrency must be 1');
+    fail(
+      'a process-driver sandbox runs one invocation at a time (the Lambda Runtime API): concurrency must be 1',
+    );
 }
 
 /**

@@ -11,13 +11,19 @@ import { detectLayers, ProcessDriver, type ProcSpec } from '../sandbox/index.js'
 /** src/node/ (or dist/src/node/) -> the package's runtimes/ directory. */
 function runtimesDir(): string {
   const here = fileURLToPath(new URL('.', import.meta.url));
-  const root = here.includes('/dist/') ? new URL('../../../', import.meta.url) : new URL('../../', import.meta.url);
+  const root = here.includes('/dist/')
+    ? new URL('../../../', import.meta.url)
+    : new URL('../../', import.meta.url);
   return fileURLToPath(new URL('runtimes/', root));
 }
 
 export async function startProcessDriver(
   config: NodeConfig,
-  deps: { artifactDir: (hash: string) => Promise<string>; deployed: () => Iterable<ProcSpec>; logger: Logger },
+  deps: {
+    artifactDir: (hash: string) => Promise<string>;
+    deployed: () => Iterable<ProcSpec>;
+    logger: Logger;
+  },
 ): Promise<ProcessDriver> {
   const layers = await detectLayers({ unsafe: config.unsafeProcessSandbox });
   return ProcessDriver.create({

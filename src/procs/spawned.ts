@@ -8,7 +8,12 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { ProcyonError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Registry } from '../registry/index.js';
-import type { ExitStatus, LongRunning, LongRunningState, SpawnRequest } from '../sandbox/process/long-running.js';
+import type {
+  ExitStatus,
+  LongRunning,
+  LongRunningState,
+  SpawnRequest,
+} from '../sandbox/process/long-running.js';
 import type { ActivationRecord } from '../store/index.js';
 import { checkInstanceName } from './names.js';
 
@@ -66,7 +71,10 @@ export class SpawnedProcs {
   spawn(namespace: string, fn: string, options: SpawnOptions): SpawnedInfo {
     const deployed = this.deps.registry.get(namespace, fn);
     if (!deployed)
-      throw new ProcyonError('PROCYON_FN_NOT_FOUND', `function "${fn}" not found in namespace "${namespace}"`);
+      throw new ProcyonError(
+        'PROCYON_FN_NOT_FOUND',
+        `function "${fn}" not found in namespace "${namespace}"`,
+      );
     if (!deployed.spec.runtime)
       throw new ProcyonError(
         'PROCYON_BAD_REQUEST',
@@ -76,7 +84,10 @@ export class SpawnedProcs {
     const procs = this.#ns(namespace);
     const existing = procs.get(name);
     if (existing && existing.proc.state !== 'exited')
-      throw new ProcyonError('PROCYON_CONFLICT', `a proc named "${name}" is already running in namespace "${namespace}"`);
+      throw new ProcyonError(
+        'PROCYON_CONFLICT',
+        `a proc named "${name}" is already running in namespace "${namespace}"`,
+      );
     let live = 0;
     for (const e of procs.values()) if (e.proc.state !== 'exited') live++;
     if (live >= this.deps.maxPerNamespace)
@@ -114,7 +125,10 @@ export class SpawnedProcs {
     const entry = this.#entry(namespace, name);
     await within(
       entry.proc.waitStart().catch((err: unknown) => {
-        throw new ProcyonError('PROCYON_INIT_FAILED', `proc "${name}" failed to start: ${(err as Error).message}`);
+        throw new ProcyonError(
+          'PROCYON_INIT_FAILED',
+          `proc "${name}" failed to start: ${(err as Error).message}`,
+        );
       }),
       timeoutMs,
       `proc "${name}" has not started`,
@@ -161,7 +175,10 @@ export class SpawnedProcs {
   #entry(namespace: string, name: string): Entry {
     const entry = this.#procs.get(namespace)?.get(name);
     if (!entry)
-      throw new ProcyonError('PROCYON_PROC_NOT_FOUND', `no long-running proc "${name}" in namespace "${namespace}"`);
+      throw new ProcyonError(
+        'PROCYON_PROC_NOT_FOUND',
+        `no long-running proc "${name}" in namespace "${namespace}"`,
+      );
     return entry;
   }
 
@@ -186,7 +203,13 @@ export class SpawnedProcs {
       cpuMs: proc.usage().cpuMs,
       cold: true,
       status: clean ? 'success' : 'error',
-      errorCode: clean ? null : exit.oomKilled ? 'PROCYON_MEMORY_LIMIT' : exit.reason === 'failed' ? 'PROCYON_INIT_FAILED' : 'PROCYON_FUNCTION_ERROR',
+      errorCode: clean
+        ? null
+        : exit.oomKilled
+          ? 'PROCYON_MEMORY_LIMIT'
+          : exit.reason === 'failed'
+            ? 'PROCYON_INIT_FAILED'
+            : 'PROCYON_FUNCTION_ERROR',
       logs: lines,
       logsTruncated: proc.logsDropped > 0,
       instance: proc.name,
@@ -225,7 +248,10 @@ export class SpawnedProcs {
 /** A relative path inside the artifact: no way out of /var/task. */
 function checkMain(main: string): string {
   if (!/^[A-Za-z0-9_][A-Za-z0-9_./-]{0,254}$/.test(main) || main.split('/').includes('..'))
-    throw new ProcyonError('PROCYON_VALIDATION', `invalid main "${main.slice(0, 80)}": a file of the artifact, e.g. server.py`);
+    throw new ProcyonError(
+      'PROCYON_VALIDATION',
+      `invalid main "${main.slice(0, 80)}": a file of the artifact, e.g. server.py`,
+    );
   return main;
 }
 

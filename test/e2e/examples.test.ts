@@ -13,7 +13,12 @@ describe('examples', () => {
   let programs = false;
   before(async () => {
     t = await startTestNode();
-    const { skipped } = await deployExamples(EXAMPLES, 'default', t.node.functions, t.node.processDriver.available);
+    const { skipped } = await deployExamples(
+      EXAMPLES,
+      'default',
+      t.node.functions,
+      t.node.processDriver.available,
+    );
     programs = skipped.length === 0;
   });
   after(async () => t.stop());
@@ -159,7 +164,14 @@ describe('examples', () => {
   it('process driver: the Python word count and the sh custom runtime answer over HTTP', async (ctx) => {
     if (!programs) return ctx.skip('the process driver is not available here (needs bubblewrap and socat)');
     const counted = await json(await get('/wordcount', { method: 'POST', body: 'to be or not to be' }));
-    assert.deepEqual(counted, { words: 6, top: [['to', 2], ['be', 2], ['or', 1]] });
+    assert.deepEqual(counted, {
+      words: 6,
+      top: [
+        ['to', 2],
+        ['be', 2],
+        ['or', 1],
+      ],
+    });
     const sh = await get('/sh');
     assert.equal(sh.status, 200);
     assert.match(await sh.text(), /^hello from sh at \d\d:\d\d:\d\d; your request: /);

@@ -44,14 +44,26 @@ describe('process driver: functions', { skip }, () => {
   after(() => node.stop());
 
   test('python3: deploy a directory with a route; the HTTP request arrives as an API Gateway event', async () => {
-    const r = await deployProgram(node, 'py', 'python3', { 'app.py': PY }, { routes: ['GET /py'], vars: { GREETING: 'hi' } });
+    const r = await deployProgram(
+      node,
+      'py',
+      'python3',
+      { 'app.py': PY },
+      { routes: ['GET /py'], vars: { GREETING: 'hi' } },
+    );
     assert.equal(r.status, 201, JSON.stringify(r.body));
     assert.equal(r.body.function.style, 'handler');
     assert.equal(r.body.function.runtime.name, 'python3');
     assert.match(r.body.function.runtime.artifact, /^[0-9a-f]{64}$/);
     const first = await fetch(`${node.url}/py?name=ada`);
     assert.equal(first.status, 200);
-    const body = (await first.json()) as { hello: string; fn: string; left: boolean; greeting: string; pid: number };
+    const body = (await first.json()) as {
+      hello: string;
+      fn: string;
+      left: boolean;
+      greeting: string;
+      pid: number;
+    };
     assert.deepEqual({ ...body, pid: 0 }, { hello: 'ada', fn: 'py', left: true, greeting: 'hi', pid: 0 });
     const second = (await (await fetch(`${node.url}/py`)).json()) as { pid: number };
     // One sandbox served both: the runtime stayed warm.
@@ -76,13 +88,22 @@ describe('process driver: functions', { skip }, () => {
   });
 
   test('custom: an unmodified Lambda-tutorial bootstrap (sh + curl) serves invocations; its output is the activation log', async () => {
-    const r = await deployProgram(node, 'sh', 'custom', { bootstrap: BOOTSTRAP }, { handler: 'function.handler' });
+    const r = await deployProgram(
+      node,
+      'sh',
+      'custom',
+      { bootstrap: BOOTSTRAP },
+      { handler: 'function.handler' },
+    );
     assert.equal(r.status, 201, JSON.stringify(r.body));
     for (const n of [1, 2]) {
       const out = await invoke(node, 'sh', { n });
       assert.equal(out.status, 200, JSON.stringify(out.body));
       assert.deepEqual(out.body, { got: { n }, handler: 'function.handler' });
-      const act = await node.api('GET', `/api/v1/namespaces/default/activations/${out.headers.get('x-procyon-activation-id')}`);
+      const act = await node.api(
+        'GET',
+        `/api/v1/namespaces/default/activations/${out.headers.get('x-procyon-activation-id')}`,
+      );
       assert.ok(
         (act.body.logs as { msg: string }[]).some((l) => l.msg.includes(`handling ${act.body.id}`)),
         JSON.stringify(act.body.logs),
@@ -108,7 +129,9 @@ def handler(event, context):
   });
 
   test('a module that fails at import fails the deploy with what it printed', async () => {
-    const r = await deployProgram(node, 'broken', 'python3', { 'app.py': 'raise RuntimeError("bad import")\n' });
+    const r = await deployProgram(node, 'broken', 'python3', {
+      'app.py': 'raise RuntimeError("bad import")\n',
+    });
     assert.equal(r.status, 400, JSON.stringify(r.body));
     assert.equal(r.body.error.code, 'PROCYON_BUILD_FAILED');
     assert.match(r.body.error.message, /bad import/);
@@ -118,7 +141,9 @@ def handler(event, context):
   });
 
   test('a bootstrap that exits at init is a clear error, and a bad deploy never replaces a good version', async () => {
-    const r = await deployProgram(node, 'sh', 'custom', { bootstrap: '#!/bin/sh\necho "no runtime here" >&2\nexit 3\n' });
+    const r = await deployProgram(node, 'sh', 'custom', {
+      bootstrap: '#!/bin/sh\necho "no runtime here" >&2\nexit 3\n',
+    });
     assert.equal(r.status, 400, JSON.stringify(r.body));
     assert.match(r.body.error.message, /exit(ed)? .*3|code 3/);
     const still = await invoke(node, 'sh', { n: 3 });
@@ -132,7 +157,10 @@ def handler(event, context):
         time.sleep(60)
     return {"pid": os.getpid()}
 `;
-    assert.equal((await deployProgram(node, 'sleeper', 'python3', { 'app.py': code }, { timeout: 1500 })).status, 201);
+    assert.equal(
+      (await deployProgram(node, 'sleeper', 'python3', { 'app.py': code }, { timeout: 1500 })).status,
+      201,
+    );
     const before = await invoke(node, 'sleeper', {});
     const t0 = Date.now();
     const slow = await invoke(node, 'sleeper', { sleep: true });
@@ -159,7 +187,8 @@ def handler(event, context):
   });
 
   test('bad deploys: unknown runtime, no artifact, no handler, bindings, concurrency > 1', async () => {
-    const put = (body: Record<string, unknown>) => node.api('PUT', '/api/v1/namespaces/default/functions/bad', body);
+    const put = (body: Record<string, unknown>) =>
+      node.api('PUT', '/api/v1/namespaces/default/functions/bad', body);
     const art = Buffer.from('not an archive at all').toString('base64');
     assert.equal((await put({ runtime: 'ruby', artifact: art })).status, 400);
     const none = await put({ runtime: 'python3', handler: 'app.handler' });
@@ -171,7 +200,12 @@ def handler(event, context):
     assert.equal(junk.status, 400);
     const kv = await put({ runtime: 'python3', handler: 'app.handler', artifact: art, kv: { KV: 'x' } });
     assert.match(kv.body.error.message, /KV and service bindings/);
-    const conc = await put({ runtime: 'python3', handler: 'app.handler', artifact: art, scaling: { concurrency: 4 } });
+    const conc = await put({
+      runtime: 'python3',
+      handler: 'app.handler',
+      artifact: art,
+      scaling: { concurrency: 4 },
+    });
     assert.match(conc.body.error.message, /concurrency must be 1/);
   });
 });

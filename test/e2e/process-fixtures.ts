@@ -11,7 +11,9 @@ import type { ApiBody, TestNode } from './node.js';
 
 /** The one-line reason these tests skip, or false when they run. */
 export function sandboxMissing(): string | false {
-  const missing = ['bwrap', 'socat'].filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0);
+  const missing = ['bwrap', 'socat'].filter(
+    (tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0,
+  );
   return missing.length ? `needs ${missing.join(' and ')} (Debian packages bubblewrap, socat)` : false;
 }
 
@@ -36,15 +38,24 @@ export async function deployProgram(
   extra: Record<string, unknown> = {},
 ): Promise<{ status: number; body: ApiBody }> {
   const artifact = (await packDirectory(program(files))).toString('base64');
-  return node.api('PUT', `/api/v1/namespaces/${(extra.namespace as string | undefined) ?? 'default'}/functions/${name}`, {
-    runtime,
-    artifact,
-    ...(runtime === 'custom' ? {} : { handler: 'app.handler' }),
-    ...Object.fromEntries(Object.entries(extra).filter(([k]) => k !== 'namespace')),
-  });
+  return node.api(
+    'PUT',
+    `/api/v1/namespaces/${(extra.namespace as string | undefined) ?? 'default'}/functions/${name}`,
+    {
+      runtime,
+      artifact,
+      ...(runtime === 'custom' ? {} : { handler: 'app.handler' }),
+      ...Object.fromEntries(Object.entries(extra).filter(([k]) => k !== 'namespace')),
+    },
+  );
 }
 
 /** Invokes a function with an event through the API; returns status and body. */
-export function invoke(node: TestNode, name: string, event: unknown, namespace = 'default'): Promise<{ status: number; headers: Headers; body: ApiBody }> {
+export function invoke(
+  node: TestNode,
+  name: string,
+  event: unknown,
+  namespace = 'default',
+): Promise<{ status: number; headers: Headers; body: ApiBody }> {
   return node.api('POST', `/api/v1/namespaces/${namespace}/functions/${name}/invoke`, event);
 }

@@ -52,14 +52,26 @@ describe('process driver: limits and escape probes', { skip }, () => {
     });
     await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
     targetPort = (target.address() as AddressInfo).port;
-    const ok = await deployProgram(node, 'runner', 'python3', { 'app.py': RUNNER }, { memory: 64, timeout: 5000 });
+    const ok = await deployProgram(
+      node,
+      'runner',
+      'python3',
+      { 'app.py': RUNNER },
+      { memory: 64, timeout: 5000 },
+    );
     assert.equal(ok.status, 201, JSON.stringify(ok.body));
-    const net = await deployProgram(node, 'netrunner', 'python3', { 'app.py': RUNNER }, {
-      memory: 64,
-      timeout: 5000,
-      network: true,
-      egress: { allow: [`127.0.0.1:${targetPort}`] },
-    });
+    const net = await deployProgram(
+      node,
+      'netrunner',
+      'python3',
+      { 'app.py': RUNNER },
+      {
+        memory: 64,
+        timeout: 5000,
+        network: true,
+        egress: { allow: [`127.0.0.1:${targetPort}`] },
+      },
+    );
     assert.equal(net.status, 201, JSON.stringify(net.body));
   });
   after(async () => {
@@ -69,7 +81,9 @@ describe('process driver: limits and escape probes', { skip }, () => {
   });
 
   test('memory bomb: the cgroup OOM kill is PROCYON_MEMORY_LIMIT; the next call works', async () => {
-    const r = await invoke(node, 'runner', { code: 'b = []\nwhile True:\n    b.append(bytearray(8 * 1024 * 1024))' });
+    const r = await invoke(node, 'runner', {
+      code: 'b = []\nwhile True:\n    b.append(bytearray(8 * 1024 * 1024))',
+    });
     assert.equal(r.status, 500, JSON.stringify(r.body));
     assert.equal(r.body.error.code, 'PROCYON_MEMORY_LIMIT');
     assert.deepEqual((await run('out = 1 + 1')).out, 2);
@@ -93,18 +107,28 @@ out = [kids, err]`);
     assert.match(String(err), /Resource temporarily unavailable|Errno 11/);
     // The sandbox is killed with its timeout-less leftovers when it is recycled; force that now.
     await node.api('DELETE', '/api/v1/namespaces/default/functions/runner');
-    const count = (): string => execFileSync('sh', ['-c', 'ps -eo args | grep -c "^sleep 300" || true']).toString().trim();
+    const count = (): string =>
+      execFileSync('sh', ['-c', 'ps -eo args | grep -c "^sleep 300" || true']).toString().trim();
     for (let i = 0; i < 50 && count() !== '0'; i++) await new Promise((resolve) => setTimeout(resolve, 100));
     assert.equal(count(), '0');
-    assert.equal((await deployProgram(node, 'runner', 'python3', { 'app.py': RUNNER }, { memory: 64, timeout: 5000 })).status, 201);
+    assert.equal(
+      (await deployProgram(node, 'runner', 'python3', { 'app.py': RUNNER }, { memory: 64, timeout: 5000 }))
+        .status,
+      201,
+    );
   });
 
   test('a flood of output: logs capped with a marker, the call bounded by its timeout, the node fine', async () => {
     const t0 = Date.now();
-    const r = await invoke(node, 'runner', { code: 'import sys\nwhile True:\n    sys.stdout.write("x" * 4096 + "\\n")' });
+    const r = await invoke(node, 'runner', {
+      code: 'import sys\nwhile True:\n    sys.stdout.write("x" * 4096 + "\\n")',
+    });
     assert.equal(r.body.error.code, 'PROCYON_TIMEOUT');
     assert.ok(Date.now() - t0 < 15_000);
-    const act = await node.api('GET', `/api/v1/namespaces/default/activations/${r.headers.get('x-procyon-activation-id')}`);
+    const act = await node.api(
+      'GET',
+      `/api/v1/namespaces/default/activations/${r.headers.get('x-procyon-activation-id')}`,
+    );
     assert.equal(act.body.logsTruncated, true);
     const size = (act.body.logs as { msg: string }[]).reduce((n, l) => n + l.msg.length, 0);
     assert.ok(size < 256 * 1024, `kept ${size} bytes of logs`);
@@ -151,8 +175,12 @@ out["ptrace"] = [libc.ptrace(16, 1, 0, 0), ctypes.get_errno()]`);
     // Only the sandbox's own processes are visible.
     assert.ok((o.procs as string[]).length < 10, JSON.stringify(o.procs));
     assert.equal((o.data as string[])[0], 'FileNotFoundError');
-    assert.ok(!(o.root as string[]).includes('work') && !(o.root as string[]).includes('root'), JSON.stringify(o.root));
-    for (const k of ['metadata', 'nats', 'postgres', 'target']) assert.notEqual((o[k] as string[])[0], 'ok', `${k} reachable`);
+    assert.ok(
+      !(o.root as string[]).includes('work') && !(o.root as string[]).includes('root'),
+      JSON.stringify(o.root),
+    );
+    for (const k of ['metadata', 'nats', 'postgres', 'target'])
+      assert.notEqual((o[k] as string[])[0], 'ok', `${k} reachable`);
     assert.notEqual(o.mount, 0);
     assert.notEqual((o.task as string[])[0], 'ok');
     assert.notEqual((o.usr as string[])[0], 'ok');
@@ -166,10 +194,16 @@ import urllib.request
 def get(url):
     return urllib.request.urlopen(url, timeout=3).read().decode()
 `;
-    const allowed = await run(`${fetchVia}\nout = attempt(lambda: get("http://127.0.0.1:${targetPort}/"))`, 'netrunner');
+    const allowed = await run(
+      `${fetchVia}\nout = attempt(lambda: get("http://127.0.0.1:${targetPort}/"))`,
+      'netrunner',
+    );
     assert.deepEqual(allowed.out, ['ok', 'target says hi']);
     assert.equal(hits, 1);
-    const denied = await run(`${fetchVia}\nout = attempt(lambda: get("http://169.254.169.254/latest/meta-data/"))`, 'netrunner');
+    const denied = await run(
+      `${fetchVia}\nout = attempt(lambda: get("http://169.254.169.254/latest/meta-data/"))`,
+      'netrunner',
+    );
     assert.notEqual(denied.out[0], 'ok');
     const nats = await run(`${fetchVia}\nout = attempt(lambda: get("http://127.0.0.1:4222/"))`, 'netrunner');
     assert.notEqual(nats.out[0], 'ok');

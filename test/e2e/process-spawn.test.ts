@@ -51,22 +51,53 @@ describe('process driver: long-running procs', { skip }, () => {
   const cli = (...args: string[]) =>
     runCli(args, {
       cwd: work,
-      env: { PATH: process.env.PATH, HOME: work, PROCYON_CONFIG_DIR: join(work, 'cfg'), PROCYON_URL: node.url, PROCYON_KEY: node.key },
+      env: {
+        PATH: process.env.PATH,
+        HOME: work,
+        PROCYON_CONFIG_DIR: join(work, 'cfg'),
+        PROCYON_URL: node.url,
+        PROCYON_KEY: node.key,
+      },
       timeoutMs: 60_000,
     });
 
   before(async () => {
     node = await startTestNode({ processPool: 0 });
     work = mkdtempSync(join(tmpdir(), 'procyon-spawn-'));
-    assert.equal((await deployProgram(node, 'kv', 'python3', { 'server.py': SERVER, 'app.py': 'def handler(e, c):\n    return 1\n' })).status, 201);
+    assert.equal(
+      (
+        await deployProgram(node, 'kv', 'python3', {
+          'server.py': SERVER,
+          'app.py': 'def handler(e, c):\n    return 1\n',
+        })
+      ).status,
+      201,
+    );
     assert.equal((await deployProgram(node, 'client', 'python3', { 'app.py': CLIENT })).status, 201);
     assert.equal((await node.api('PUT', '/api/v1/namespaces/other', {})).status < 300, true);
-    assert.equal((await deployProgram(node, 'client', 'python3', { 'app.py': CLIENT }, { namespace: 'other' })).status, 201);
+    assert.equal(
+      (await deployProgram(node, 'client', 'python3', { 'app.py': CLIENT }, { namespace: 'other' })).status,
+      201,
+    );
   });
   after(() => node.stop());
 
   test('spawn --wait with a port; ps shows it running; a function reaches it by name; another namespace cannot', async () => {
-    const spawned = await cli('proc', 'spawn', 'kv', '--name', 'kv1', '--main', 'server.py', '--port', '8080', '--wait', '--', 'a', 'b');
+    const spawned = await cli(
+      'proc',
+      'spawn',
+      'kv',
+      '--name',
+      'kv1',
+      '--main',
+      'server.py',
+      '--port',
+      '8080',
+      '--wait',
+      '--',
+      'a',
+      'b',
+    );
     assert.equal(spawned.code, 0, spawned.stderr);
     assert.match(spawned.stdout, /Spawned kv1 \(running\)/);
     const ps = await cli('proc', 'ps');
@@ -75,7 +106,11 @@ describe('process driver: long-running procs', { skip }, () => {
     assert.equal(info.body.state, 'running');
     assert.ok(info.body.memoryBytes > 0);
     const reached = await invoke(node, 'client', { to: 'kv1' });
-    assert.deepEqual(JSON.parse(reached.body.ok as string), { name: 'kv1', path: '/hello', args: ['a', 'b'] });
+    assert.deepEqual(JSON.parse(reached.body.ok as string), {
+      name: 'kv1',
+      path: '/hello',
+      args: ['a', 'b'],
+    });
     const elsewhere = await invoke(node, 'client', { to: 'kv1' }, 'other');
     assert.match(String(elsewhere.body.error), /404|Not Found/);
     const dup = await cli('proc', 'spawn', 'kv', '--name', 'kv1', '--main', 'server.py', '--port', '8080');
@@ -88,7 +123,11 @@ describe('process driver: long-running procs', { skip }, () => {
     assert.equal(evict.code, 0, evict.stderr);
     const waited = await cli('proc', 'wait-exit', 'kv1', '--json');
     assert.equal(waited.code, 0, waited.stderr);
-    const info = JSON.parse(waited.stdout) as { state: string; exit: { reason: string; code: number }; activationId: string };
+    const info = JSON.parse(waited.stdout) as {
+      state: string;
+      exit: { reason: string; code: number };
+      activationId: string;
+    };
     assert.equal(info.state, 'exited');
     assert.equal(info.exit.reason, 'evicted');
     assert.equal(info.exit.code, 0);
@@ -114,7 +153,9 @@ describe('process driver: long-running procs', { skip }, () => {
     assert.equal((await cli('proc', 'spawn', 'stub', '--name', 's2', '--wait')).code, 0);
     const t0 = Date.now();
     await cli('proc', 'evict', 's1', '--grace', '500');
-    const exit1 = JSON.parse((await cli('proc', 'wait-exit', 's1', '--json')).stdout) as { exit: { reason: string; signal: string } };
+    const exit1 = JSON.parse((await cli('proc', 'wait-exit', 's1', '--json')).stdout) as {
+      exit: { reason: string; signal: string };
+    };
     assert.equal(exit1.exit.reason, 'evicted');
     assert.equal(exit1.exit.signal, 'SIGKILL');
     assert.ok(Date.now() - t0 < 10_000);
@@ -125,7 +166,14 @@ describe('process driver: long-running procs', { skip }, () => {
   });
 
   test('a program that exits on its own: wait-exit returns its status as the CLI exit code', async () => {
-    assert.equal((await deployProgram(node, 'job', 'python3', { 'app.py': 'import sys\nprint("working")\nsys.exit(5)\n' })).status, 201);
+    assert.equal(
+      (
+        await deployProgram(node, 'job', 'python3', {
+          'app.py': 'import sys\nprint("working")\nsys.exit(5)\n',
+        })
+      ).status,
+      201,
+    );
     assert.equal((await cli('proc', 'spawn', 'job', '--name', 'j1')).code, 0);
     const r = await cli('proc', 'wait-exit', 'j1');
     assert.equal(r.code, 5);

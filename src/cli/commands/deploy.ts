@@ -130,7 +130,9 @@ export function deployCommand(): Command {
       }
       const runtime = opts.runtime ?? manifest?.runtime;
       const body: DeployBody = {
-        ...(runtime === undefined ? await moduleFields(file, opts.check) : { runtime, artifact: await readProgram(file) }),
+        ...(runtime === undefined
+          ? await moduleFields(file, opts.check)
+          : { runtime, artifact: await readProgram(file) }),
         routes: opts.route ?? manifest?.routes ?? [],
         vars: { ...manifest?.vars, ...opts.var },
         kv: { ...manifest?.kv, ...opts.kv },

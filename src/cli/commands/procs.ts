@@ -94,7 +94,11 @@ export function procCommand(): Command {
       )
       .argument('<Class|proc>', 'process class, or the name of a long-running proc')
       .argument('[name]', 'instance name (for a process class)')
-      .option('--grace <duration>', 'a long-running proc: time between SIGTERM and SIGKILL (default 10s)', durationMs)
+      .option(
+        '--grace <duration>',
+        'a long-running proc: time between SIGTERM and SIGKILL (default 10s)',
+        durationMs,
+      )
       .action(async (className: string, name: string | undefined, opts: { grace?: number }, cmd: Command) => {
         const ctx = contextFor(cmd);
         if (name === undefined) return evictSpawned(ctx, className, opts.grace);

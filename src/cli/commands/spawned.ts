@@ -41,7 +41,12 @@ function print(p: SpawnedInfo): void {
 }
 
 /** Repeats a wait until it answers or `timeoutMs` passes (then a 504, as the API gives). */
-async function wait(ctx: Context, name: string, what: 'wait-start' | 'wait-exit', timeoutMs: number): Promise<SpawnedInfo> {
+async function wait(
+  ctx: Context,
+  name: string,
+  what: 'wait-start' | 'wait-exit',
+  timeoutMs: number,
+): Promise<SpawnedInfo> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const left = Math.max(0, deadline - Date.now());
@@ -64,7 +69,10 @@ export function addSpawnedCommands(proc: Command): void {
       .argument('<function>', 'a function deployed with --runtime')
       .argument('[args...]', 'arguments for the program (after --)')
       .option('--name <name>', 'its name in the namespace (default: <function>-<random>)')
-      .option('--main <file>', "a file of the artifact to run (default: the handler's module, or ./bootstrap)")
+      .option(
+        '--main <file>',
+        "a file of the artifact to run (default: the handler's module, or ./bootstrap)",
+      )
       .option('--port <port>', 'a TCP port it listens on, published under its name', nonNegativeInt('--port'))
       .option('--wait', 'return once it runs (its port accepts connections, if it has one)')
       .action(
@@ -75,14 +83,18 @@ export function addSpawnedCommands(proc: Command): void {
           cmd: Command,
         ) => {
           const ctx = contextFor(cmd);
-          let { data } = await ctx.client.json<SpawnedInfo>('POST', `${ctx.nsPath}/functions/${seg(fn)}/spawn`, {
-            body: {
-              args,
-              ...(opts.name ? { name: opts.name } : {}),
-              ...(opts.main ? { main: opts.main } : {}),
-              ...(opts.port ? { port: opts.port } : {}),
+          let { data } = await ctx.client.json<SpawnedInfo>(
+            'POST',
+            `${ctx.nsPath}/functions/${seg(fn)}/spawn`,
+            {
+              body: {
+                args,
+                ...(opts.name ? { name: opts.name } : {}),
+                ...(opts.main ? { main: opts.main } : {}),
+                ...(opts.port ? { port: opts.port } : {}),
+              },
             },
-          });
+          );
           if (opts.wait) data = await wait(ctx, data.name, 'wait-start', 60_000);
           if (ctx.json) return printJson(data);
           console.log(`Spawned ${data.name} (${data.state})`);
@@ -104,7 +116,15 @@ export function addSpawnedCommands(proc: Command): void {
         console.log(
           table(
             ['NAME', 'FUNCTION', 'STATE', 'UPTIME', 'MEMORY', 'CPU', 'EXIT'],
-            data.procs.map((p) => [p.name, p.fn, p.state, ms(p.uptimeMs), bytes(p.memoryBytes), ms(p.cpuMs), exitText(p)]),
+            data.procs.map((p) => [
+              p.name,
+              p.fn,
+              p.state,
+              ms(p.uptimeMs),
+              bytes(p.memoryBytes),
+              ms(p.cpuMs),
+              exitText(p),
+            ]),
           ),
         );
       }),
@@ -136,7 +156,9 @@ export function addSpawnedCommands(proc: Command): void {
       .argument('<name>', 'proc name')
       .action(async (name: string, _o: unknown, cmd: Command) => {
         const ctx = contextFor(cmd);
-        const { data } = await ctx.client.json<SpawnedInfo>('POST', `${psPath(ctx, name)}/kill`, { body: {} });
+        const { data } = await ctx.client.json<SpawnedInfo>('POST', `${psPath(ctx, name)}/kill`, {
+          body: {},
+        });
         if (ctx.json) return printJson(data);
         console.log(`Killing ${name}`);
       }),
@@ -148,10 +170,10 @@ export function addSpawnedCommands(proc: Command): void {
       .argument('<name>', 'proc name')
       .action(async (name: string, _o: unknown, cmd: Command) => {
         const ctx = contextFor(cmd);
-        const { data } = await ctx.client.json<{ lines: { ts: number; level: string; msg: string }[]; dropped: number }>(
-          'GET',
-          `${psPath(ctx, name)}/logs`,
-        );
+        const { data } = await ctx.client.json<{
+          lines: { ts: number; level: string; msg: string }[];
+          dropped: number;
+        }>('GET', `${psPath(ctx, name)}/logs`);
         if (ctx.json) return printJson(data);
         if (data.dropped) console.log(`[${data.dropped} earlier line(s) dropped]`);
         for (const l of data.lines) console.log(`${isoTime(l.ts)} ${l.level.padEnd(5)} ${l.msg}`);

@@ -15,7 +15,14 @@ import { PROCS_PORT, type Endpoints } from './endpoints.js';
 import { launchSandbox } from './launch.js';
 import { SandboxOutput } from './output.js';
 import { RuntimeApi } from './runtime-api.js';
-import type { Invocation, ProcessRuntime, Sandbox, SandboxExit, SandboxLayers, SandboxLimits } from './types.js';
+import type {
+  Invocation,
+  ProcessRuntime,
+  Sandbox,
+  SandboxExit,
+  SandboxLayers,
+  SandboxLimits,
+} from './types.js';
 
 /** Inside the sandbox: where the Runtime API and the egress proxy answer (socat forwards them). */
 export const RUNTIME_API_PORT = 9001;
@@ -176,7 +183,8 @@ export class Box {
    */
   async ready(timeoutMs: number): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
-    const failed = (message: string): Error => Object.assign(new Error(message), { code: 'PROCYON_INIT_FAILED' });
+    const failed = (message: string): Error =>
+      Object.assign(new Error(message), { code: 'PROCYON_INIT_FAILED' });
     try {
       await Promise.race([
         this.api.ready,
@@ -229,7 +237,12 @@ export class Box {
   }
 
   /** Runs one invocation: the event in, the runtime's response or error out, within `timeoutMs`. */
-  async invoke(requestId: string, event: unknown, timeoutMs: number, logLimitBytes: number): Promise<BoxResult> {
+  async invoke(
+    requestId: string,
+    event: unknown,
+    timeoutMs: number,
+    logLimitBytes: number,
+  ): Promise<BoxResult> {
     const spec = this.#spec;
     if (!spec) throw new Error(`sandbox ${this.id} has no function`);
     const cpu0 = this.sandbox.usage().cpuMs;
@@ -271,13 +284,21 @@ export class Box {
     } else if (outcome.result.type === 'error') {
       const { errorType, errorMessage, stackTrace } = outcome.result;
       error = {
-        code: errorType === 'Function.ResponseSizeTooLarge' ? 'PROCYON_RESPONSE_TOO_LARGE' : 'PROCYON_FUNCTION_ERROR',
+        code:
+          errorType === 'Function.ResponseSizeTooLarge'
+            ? 'PROCYON_RESPONSE_TOO_LARGE'
+            : 'PROCYON_FUNCTION_ERROR',
         message: `${errorType}: ${errorMessage}`,
         ...(stackTrace?.length ? { stack: stackTrace.join('\n') } : {}),
       };
     } else body = outcome.result.body;
     const logs = this.#output.end();
-    const meta = { cpuMs: Math.max(0, this.sandbox.usage().cpuMs - cpu0), logs: logs.lines, logsTruncated: logs.truncated, gone };
+    const meta = {
+      cpuMs: Math.max(0, this.sandbox.usage().cpuMs - cpu0),
+      logs: logs.lines,
+      logsTruncated: logs.truncated,
+      gone,
+    };
     return error ? { ok: false, error, ...meta } : { ok: true, body: body ?? Buffer.alloc(0), ...meta };
   }
 
@@ -307,7 +328,10 @@ function describeExit(exit: SandboxExit): string {
 function exitError(exit: SandboxExit): WireError {
   if (exit.oomKilled)
     return { code: 'PROCYON_MEMORY_LIMIT', message: 'the function exceeded its memory limit and was killed' };
-  return { code: 'PROCYON_FUNCTION_ERROR', message: `the runtime exited during the invocation (${describeExit(exit)})` };
+  return {
+    code: 'PROCYON_FUNCTION_ERROR',
+    message: `the runtime exited during the invocation (${describeExit(exit)})`,
+  };
 }
 
 /** Recreates `src`'s tree under `dest` with hard links to its files. */

@@ -209,7 +209,10 @@ export class ProcessDriver implements SandboxDriver, ProcBackend {
   async invoke(spec: ProcSpec, input: InvokeInput, opts: DriverCallOptions): Promise<DriverOutput> {
     if (!this.available) throw this.#unavailable();
     if (input.type !== 'event')
-      throw new ProcyonError('PROCYON_BAD_REQUEST', `a process-driver function takes events, not ${input.type}`);
+      throw new ProcyonError(
+        'PROCYON_BAD_REQUEST',
+        `a process-driver function takes events, not ${input.type}`,
+      );
     const lease = await this.scheduler.acquire(spec, opts.nested);
     const base = { activationId: opts.activationId, cold: lease.cold };
     let box: Box;
@@ -218,7 +221,14 @@ export class ProcessDriver implements SandboxDriver, ProcBackend {
     } catch (err) {
       this.scheduler.release(lease, true);
       const message = (err as Error).message;
-      return { ok: false, error: { code: 'PROCYON_INIT_FAILED', message }, ...base, cpuMs: 0, logs: [], logsTruncated: false };
+      return {
+        ok: false,
+        error: { code: 'PROCYON_INIT_FAILED', message },
+        ...base,
+        cpuMs: 0,
+        logs: [],
+        logsTruncated: false,
+      };
     }
     const r = await box.invoke(opts.activationId, input.event, spec.timeoutMs, opts.logLimitBytes);
     if (r.gone) {
@@ -298,7 +308,12 @@ export class ProcessDriver implements SandboxDriver, ProcBackend {
     const pooled = [...this.#pool.values()].flat();
     this.#pool.clear();
     await Promise.all([
-      ...boxes.map((b) => b.then((box) => box.kill(), () => undefined)),
+      ...boxes.map((b) =>
+        b.then(
+          (box) => box.kill(),
+          () => undefined,
+        ),
+      ),
       ...pooled.map((b) => b.kill()),
       this.endpoints.close(),
     ]);

@@ -6,7 +6,13 @@
  * (`curl -x http://127.0.0.1:9003 http://<name>/path`) is forwarded to it. The proxy only knows
  * the sandbox's own namespace, so a proc is unreachable from any other.
  */
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import { connect } from 'node:net';
 import { chmod, readFile, rm } from 'node:fs/promises';
 import type { Duplex } from 'node:stream';
@@ -15,7 +21,16 @@ import type { Duplex } from 'node:stream';
 export const PROCS_PORT = 9003;
 
 /** Hop-by-hop headers, which a proxy does not pass on (RFC 9110 §7.6.1). */
-const HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+const HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
 
 export class Endpoints {
   /** `ns` → name → the socket the proc's port is reached through. */
@@ -58,7 +73,9 @@ export class Endpoints {
   /** Serves the procs proxy of one sandbox of `namespace` on `socket`. */
   async serveFor(socket: string, namespace: string): Promise<void> {
     const server = createServer((req, res) => this.#forward(namespace, req, res));
-    server.on('connect', (req: IncomingMessage, client: Duplex, head: Buffer) => this.#tunnel(namespace, req, client, head));
+    server.on('connect', (req: IncomingMessage, client: Duplex, head: Buffer) =>
+      this.#tunnel(namespace, req, client, head),
+    );
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(socket, () => resolve());
@@ -89,7 +106,9 @@ export class Endpoints {
   #tunnel(namespace: string, req: IncomingMessage, client: Duplex, head: Buffer): void {
     const target = this.#target(namespace, req.url);
     if (!target) {
-      client.end(`HTTP/1.1 404 Not Found\r\ncontent-type: text/plain\r\n\r\nno proc "${req.url ?? ''}" in this namespace\n`);
+      client.end(
+        `HTTP/1.1 404 Not Found\r\ncontent-type: text/plain\r\n\r\nno proc "${req.url ?? ''}" in this namespace\n`,
+      );
       return;
     }
     const upstream = connect(target);
@@ -114,22 +133,29 @@ export class Endpoints {
     try {
       url = new URL(req.url ?? '');
     } catch {
-      res.writeHead(400, { 'content-type': 'text/plain' }).end('use a proxy request: http://<proc name>/path\n');
+      res
+        .writeHead(400, { 'content-type': 'text/plain' })
+        .end('use a proxy request: http://<proc name>/path\n');
       return;
     }
     const target = this.lookup(namespace, url.hostname);
     if (!target) {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end(`no proc "${url.hostname}" in this namespace\n`);
+      res
+        .writeHead(404, { 'content-type': 'text/plain' })
+        .end(`no proc "${url.hostname}" in this namespace\n`);
       return;
     }
     const headers: Record<string, string | string[]> = {};
     for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !HOP.has(k)) headers[k] = v;
-    const upstream = httpRequest({ socketPath: target, method: req.method, path: `${url.pathname}${url.search}`, headers }, (up) => {
-      const out: Record<string, string | string[]> = {};
-      for (const [k, v] of Object.entries(up.headers)) if (v !== undefined && !HOP.has(k)) out[k] = v;
-      res.writeHead(up.statusCode ?? 502, out);
-      up.pipe(res);
-    });
+    const upstream = httpRequest(
+      { socketPath: target, method: req.method, path: `${url.pathname}${url.search}`, headers },
+      (up) => {
+        const out: Record<string, string | string[]> = {};
+        for (const [k, v] of Object.entries(up.headers)) if (v !== undefined && !HOP.has(k)) out[k] = v;
+        res.writeHead(up.statusCode ?? 502, out);
+        up.pipe(res);
+      },
+    );
     upstream.once('error', () => {
       if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
       res.end();
@@ -153,7 +179,9 @@ export class Endpoints {
  */
 async function listening(pid: number, port: number): Promise<boolean> {
   const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')} `;
-  const children = (await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '')).trim().split(/\s+/);
+  const children = (await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => ''))
+    .trim()
+    .split(/\s+/);
   const inner = children[0] || String(pid);
   for (const table of ['tcp', 'tcp6']) {
     const text = await readFile(`/proc/${inner}/net/${table}`, 'utf8').catch(() => '');

@@ -240,7 +240,10 @@ export class LongRunning {
     this.state = 'stopping';
     const sandbox = this.#sandbox;
     if (!sandbox) {
-      void this.#started.then(() => this.evict(graceMs), () => undefined);
+      void this.#started.then(
+        () => this.evict(graceMs),
+        () => undefined,
+      );
       return;
     }
     sandbox.signal('SIGTERM');
@@ -254,7 +257,11 @@ export class LongRunning {
     if (this.#stopReason === 'evicted') this.#stopReason = 'killed';
     const sandbox = this.#sandbox;
     if (sandbox) void sandbox.kill();
-    else void this.#started.then(() => this.kill(), () => undefined);
+    else
+      void this.#started.then(
+        () => this.kill(),
+        () => undefined,
+      );
   }
 
   usage(): { memoryBytes: number; cpuMs: number } {
