@@ -10,7 +10,7 @@ import type { Logger } from '../logger.js';
 import type { Registry } from '../registry/index.js';
 import type {
   ExitStatus,
-  LongRunning,
+  LongRunningProc,
   LongRunningState,
   SpawnRequest,
 } from '../sandbox/process/long-running.js';
@@ -45,7 +45,7 @@ export interface SpawnOptions {
 
 export interface SpawnedDeps {
   registry: Registry;
-  start: (request: SpawnRequest) => LongRunning;
+  start: (request: SpawnRequest) => LongRunningProc;
   record: (record: ActivationRecord) => void;
   logger: Logger;
   /** Live procs one namespace may have. */
@@ -55,7 +55,7 @@ export interface SpawnedDeps {
 }
 
 interface Entry {
-  proc: LongRunning;
+  proc: LongRunningProc;
   activationId: string;
 }
 
@@ -154,7 +154,7 @@ export class SpawnedProcs {
     return this.#info(namespace, entry);
   }
 
-  logs(namespace: string, name: string): { lines: ReturnType<LongRunning['logs']>; dropped: number } {
+  logs(namespace: string, name: string): { lines: ReturnType<LongRunningProc['logs']>; dropped: number } {
     const { proc } = this.#entry(namespace, name);
     return { lines: proc.logs(), dropped: proc.logsDropped };
   }

@@ -76,7 +76,23 @@ function mainCommand(spec: ProcSpec, args: string[], main: string | undefined): 
 
 let serial = 0;
 
-export class LongRunning {
+/** What the node's manager (src/procs/spawned.ts) needs of a long-running proc. */
+export interface LongRunningProc {
+  readonly request: SpawnRequest;
+  readonly name: string;
+  readonly state: LongRunningState;
+  readonly startedAt: number;
+  readonly exit: ExitStatus | undefined;
+  readonly logsDropped: number;
+  waitStart(): Promise<void>;
+  waitExit(): Promise<ExitStatus>;
+  evict(graceMs: number): void;
+  kill(): void;
+  usage(): { memoryBytes: number; cpuMs: number };
+  logs(): LogLine[];
+}
+
+export class LongRunning implements LongRunningProc {
   state: LongRunningState = 'starting';
   readonly startedAt = Date.now();
   exit: ExitStatus | undefined;
