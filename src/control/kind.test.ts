@@ -100,7 +100,7 @@ describe('process-driver functions', () => {
     ];
     for (const [input, message] of cases)
       fails(
-        () => checkKind(input as Parameters<typeof checkKind>[0]),
+        () => checkKind(input as unknown as Parameters<typeof checkKind>[0]),
         'PROCYON_VALIDATION',
         message,
         JSON.stringify(input),

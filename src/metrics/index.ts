@@ -21,6 +21,8 @@ export interface NodeGauges {
   procs(): SchedulerStats;
   /** Resident memory of each isolate host, as last reported. (bytes) */
   hostRss(): number[];
+  /** Long-running procs of process-driver functions, by state. */
+  spawned(): Record<string, number>;
 }
 
 export class Metrics {
@@ -101,6 +103,16 @@ export class Metrics {
       gauges.pendingActivationWrites,
     );
     gauge('procyon_queue_depth', 'Calls waiting for an admission slot', gauges.queueDepth);
+    new Gauge({
+      name: 'procyon_spawned_procs',
+      help: 'Long-running procs of process-driver functions, by state: starting, running, stopping, exited',
+      labelNames: ['state'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [state, n] of Object.entries(gauges.spawned())) this.set({ state }, n);
+      },
+    });
     this.#schedulerMetrics(gauges, registers);
   }
 
@@ -189,7 +201,8 @@ export class Metrics {
     if (a.errorCode) this.#errors.inc({ ...fn, code: a.errorCode });
     if (a.cold) this.#coldStarts.inc(fn);
     // An instance's cold start is its swap-in: the class plus its constructor, from storage.
-    if (a.cold && a.instance) this.#swapIns.inc({ namespace: a.namespace, class: a.fn });
+    if (a.cold && a.instance && a.trigger !== 'spawn')
+      this.#swapIns.inc({ namespace: a.namespace, class: a.fn });
     this.#duration.observe(fn, a.durationMs / 1000);
     this.#billed.inc({ namespace: a.namespace }, a.billedMs);
     this.#gbSeconds.inc({ namespace: a.namespace }, a.gbSeconds);

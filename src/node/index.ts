@@ -26,6 +26,7 @@ import { RpcRouter } from './rpc.js';
 import { Metrics } from '../metrics/index.js';
 import { startProcesses, type ProcessRuntime } from '../procs/index.js';
 import { SpawnedProcs } from '../procs/spawned.js';
+import type { SchedulerStats } from '../scheduler/types.js';
 
 export type NodeState = 'starting' | 'ready' | 'draining' | 'stopped';
 
@@ -130,7 +131,7 @@ export class ProcyonNode {
       config.activationFlushMs,
     );
     // Gauges are read at scrape time, through objects made below.
-    const live: { invoker?: Invoker } = {};
+    const live: { invoker?: Invoker; spawned?: SpawnedProcs } = {};
     const admission = new Admission({
       perFunction: config.maxConcurrencyPerFunction,
       perNamespace: config.maxConcurrencyPerNamespace,
@@ -143,7 +144,8 @@ export class ProcyonNode {
       hostRestarts: () => driver.stats().hostRestarts,
       pendingActivationWrites: () => recorder.pendingCount,
       queueDepth: () => admission.queued,
-      procs: () => driver.scheduler.stats(),
+      procs: () => mergeStats(driver.scheduler.stats(), processDriver.scheduler.stats()),
+      spawned: () => live.spawned?.counts() ?? {},
       hostRss: () => driver.stats().hostRssBytes,
     });
     const invoker = new Invoker({
@@ -183,11 +185,15 @@ export class ProcyonNode {
     const spawned = new SpawnedProcs({
       registry,
       start: (request) => processDriver.longRunning(request),
-      record: (record) => recorder.add(record),
+      record: (record) => {
+        recorder.add(record);
+        metrics.observe(record);
+      },
       logger: logger.child({ component: 'spawned' }),
       maxPerNamespace: config.maxSpawnedPerNamespace,
       keepExitedMs: SPAWNED_KEEP_EXITED_MS,
     });
+    live.spawned = spawned;
     // The HTTP server needs the node's URL and state before the node object exists.
     const self: { node?: ProcyonNode } = {};
     const baseUrl = (): string => self.node?.url ?? `http://${config.host}:${config.port}`;
@@ -298,6 +304,19 @@ export class ProcyonNode {
     await this.store.close();
     this.state = 'stopped';
   }
+}
+
+/** Both drivers' procs as one set of scheduler figures: the metrics show one platform. */
+function mergeStats(a: SchedulerStats, b: SchedulerStats): SchedulerStats {
+  const evictions = { ...a.evictions };
+  for (const [k, n] of Object.entries(b.evictions)) evictions[k as keyof typeof evictions] += n;
+  return {
+    versions: [...a.versions, ...b.versions],
+    procs: a.procs + b.procs,
+    memoryBytes: a.memoryBytes + b.memoryBytes,
+    memoryBudgetBytes: a.memoryBudgetBytes + b.memoryBudgetBytes,
+    evictions,
+  };
 }
 
 export async function writeReadyFile(path: string, url: string): Promise<void> {

@@ -116,6 +116,14 @@ export class SpawnedProcs {
       .sort((a, b) => a.name.localeCompare(b.name));
   }
 
+  /** How many procs are in each state, over all namespaces (for metrics). */
+  counts(): Record<string, number> {
+    const counts: Record<string, number> = { starting: 0, running: 0, stopping: 0, exited: 0 };
+    for (const procs of this.#procs.values())
+      for (const { proc } of procs.values()) counts[proc.state] = (counts[proc.state] ?? 0) + 1;
+    return counts;
+  }
+
   get(namespace: string, name: string): SpawnedInfo {
     return this.#info(namespace, this.#entry(namespace, name));
   }
