@@ -304,7 +304,8 @@ export class Box {
 
   /** Memory the sandbox's processes use now (its cgroup's charge). */
   memoryBytes(): number {
-    return this.sandbox.usage().memoryBytes;
+    // A sandbox that just died has no cgroup left to read.
+    return this.alive ? this.sandbox.usage().memoryBytes : 0;
   }
 
   /** Ends every process of the box and removes its directory. Idempotent. */

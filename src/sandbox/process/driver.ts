@@ -51,7 +51,9 @@ export class ProcessDriver implements SandboxDriver, ProcBackend {
   readonly name = 'process';
   readonly hostCount = 1;
   readonly scheduler: Scheduler;
+  /** Each proc's sandbox by proc id, as it starts; `#live` holds those that started. */
   readonly #boxes = new Map<number, Promise<Box>>();
+  readonly #live = new Map<number, Box>();
   readonly #pool = new Map<Pooled, Box[]>();
   readonly #filling = new Set<Pooled>();
   readonly #deps: BoxDeps;
@@ -120,23 +122,36 @@ export class ProcessDriver implements SandboxDriver, ProcBackend {
   }
 
   async spawn(id: number, _host: number, spec: ProcSpec): Promise<void> {
-    const box = this.#start(spec, true);
-    this.#boxes.set(id, box);
-    try {
-      await box;
-    } catch (err) {
-      this.#boxes.delete(id);
-      throw err;
-    }
+    await this.#track(id, spec);
   }
 
   evict(id: number): void {
     const box = this.#boxes.get(id);
-    this.#boxes.delete(id);
+    this.#forget(id);
     void box?.then(
       (b) => b.kill(),
       () => undefined,
     );
+  }
+
+  /** Starts proc `id`'s sandbox and keeps it under that id (forgotten again if it fails to start). */
+  #track(id: number, spec: ProcSpec): Promise<Box> {
+    const box = this.#start(spec, true);
+    this.#boxes.set(id, box);
+    box.then(
+      (b) => {
+        if (this.#boxes.get(id) === box) this.#live.set(id, b);
+      },
+      () => {
+        if (this.#boxes.get(id) === box) this.#boxes.delete(id);
+      },
+    );
+    return box;
+  }
+
+  #forget(id: number): void {
+    this.#boxes.delete(id);
+    this.#live.delete(id);
   }
 
   /** A sandbox for `spec`: a pool one given the function when one is waiting, else a new one. */
@@ -232,27 +247,17 @@ export class ProcessDriver implements SandboxDriver, ProcBackend {
     }
     const r = await box.invoke(opts.activationId, input.event, spec.timeoutMs, opts.logLimitBytes);
     if (r.gone) {
-      this.#boxes.delete(lease.id);
+      this.#forget(lease.id);
       void box.kill();
     }
-    this.#release(lease, r.gone);
+    this.scheduler.release(lease, r.gone);
     const meta = { ...base, cpuMs: r.cpuMs, logs: r.logs, logsTruncated: r.logsTruncated };
     if (!r.ok) return { ok: false, error: r.error, ...meta };
     return { ok: true, result: { type: 'event', value: parseBody(r.body) }, ...meta };
   }
 
-  async #boxFor(lease: Lease, spec: ProcSpec): Promise<Box> {
-    let box = this.#boxes.get(lease.id);
-    if (!box) {
-      box = this.#start(spec, true);
-      this.#boxes.set(lease.id, box);
-      box.catch(() => this.#boxes.delete(lease.id));
-    }
-    return box;
-  }
-
-  #release(lease: Lease, gone: boolean): void {
-    this.scheduler.release(lease, gone);
+  #boxFor(lease: Lease, spec: ProcSpec): Promise<Box> {
+    return this.#boxes.get(lease.id) ?? this.#track(lease.id, spec);
   }
 
   capacity(spec: ProcSpec): number {
@@ -277,14 +282,7 @@ export class ProcessDriver implements SandboxDriver, ProcBackend {
     // Pools of runtimes no longer deployed go: scale to zero.
     for (const [runtime, pool] of this.#pool)
       if (!used.has(runtime)) for (const box of pool.splice(0)) void box.kill();
-    const memory: [number, number][] = [];
-    for (const [id, box] of this.#boxes)
-      void box.then(
-        (b) => memory.push([id, b.memoryBytes()]),
-        () => undefined,
-      );
-    // The boxes settled above are all resolved by now except those still starting.
-    setImmediate(() => this.scheduler.reportMemory(memory));
+    this.scheduler.reportMemory([...this.#live].map(([id, box]) => [id, box.memoryBytes()]));
   }
 
   stats(): DriverStats & { scheduler: SchedulerStats; pooled: number } {
@@ -305,6 +303,7 @@ export class ProcessDriver implements SandboxDriver, ProcBackend {
     clearInterval(this.#tick);
     const boxes = [...this.#boxes.values()];
     this.#boxes.clear();
+    this.#live.clear();
     const pooled = [...this.#pool.values()].flat();
     this.#pool.clear();
     await Promise.all([
