@@ -194,7 +194,7 @@ export class RuntimeApi {
     this.#parked?.destroy();
     this.#parked = res;
     // A runtime that goes away while parked must not take the next invocation with it.
-    req.socket.once('close', () => {
+    res.once('close', () => {
       if (this.#parked === res) this.#parked = undefined;
     });
     this.#dispatch();
