@@ -199,5 +199,16 @@ export function storeContract(adapter: string, create: () => Promise<Store>): vo
       await store.kvDelete(ns, 'kv1', 'user:1');
       assert.equal(await store.kvGet(ns, 'kv1', 'user:1', 1_000), undefined);
     });
+
+    it('stores artifacts by hash, once, and gives them back byte for byte', async () => {
+      const bytes = new Uint8Array([0x1f, 0x8b, 8, 0, 1, 2, 3, 255]);
+      const hash = `h${Date.now()}${Math.random()}`.replace('.', '');
+      assert.equal(await store.getArtifact(hash), null);
+      await store.putArtifact(hash, 'tar.gz', bytes);
+      await store.putArtifact(hash, 'tar.gz', bytes);
+      const got = await store.getArtifact(hash);
+      assert.equal(got?.format, 'tar.gz');
+      assert.deepEqual([...(got?.bytes ?? [])], [...bytes]);
+    });
   });
 }

@@ -180,8 +180,17 @@ export interface Store {
   /** Process instances' storage, directory and alarms. */
   readonly procs: ProcStore;
 
+  /**
+   * A process-driver function's archive, by the SHA-256 of its bytes (docs/process-driver.md).
+   * Idempotent: the same hash again stores nothing new.
+   */
+  putArtifact(hash: string, format: ArtifactFormat, bytes: Uint8Array): Promise<void>;
+  getArtifact(hash: string): Promise<{ format: ArtifactFormat; bytes: Uint8Array } | null>;
+
   close(): Promise<void>;
 }
+
+export type ArtifactFormat = 'zip' | 'tar.gz';
 
 /** One instance's identity in the store. */
 export interface ProcKey {

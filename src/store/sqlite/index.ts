@@ -6,6 +6,7 @@
 import Database from 'better-sqlite3';
 import type {
   ActivationQuery,
+  ArtifactFormat,
   ActivationRecord,
   ApiKeyRecord,
   FunctionRecord,
@@ -333,6 +334,26 @@ export class SqliteStore implements Store {
     return this.#db
       .prepare('DELETE FROM kv_entries WHERE expires_at IS NOT NULL AND expires_at <= ?')
       .run(now).changes;
+  }
+
+  async putArtifact(hash: string, format: ArtifactFormat, bytes: Uint8Array): Promise<void> {
+    this.#db
+      .prepare(
+        'INSERT INTO artifacts (hash, format, size, bytes, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(hash) DO NOTHING',
+      )
+      .run(
+        hash,
+        format,
+        bytes.byteLength,
+        Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+        Date.now(),
+      );
+  }
+
+  async getArtifact(hash: string): Promise<{ format: ArtifactFormat; bytes: Uint8Array } | null> {
+    const row = this.#db.prepare('SELECT format, bytes FROM artifacts WHERE hash = ?').get(hash) as
+      { format: ArtifactFormat; bytes: Buffer } | undefined;
+    return row ? { format: row.format, bytes: row.bytes } : null;
   }
 
   async close(): Promise<void> {

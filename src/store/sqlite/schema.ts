@@ -98,4 +98,13 @@ export const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX proc_alarms_by_time ON proc_alarms (at);
    ALTER TABLE activations ADD COLUMN instance TEXT;`,
+  // Process-driver artifacts (docs/process-driver.md): archives by content hash, shared by every
+  // version (and function) that has the same bytes.
+  `CREATE TABLE artifacts (
+     hash TEXT PRIMARY KEY,
+     format TEXT NOT NULL,
+     size INTEGER NOT NULL,
+     bytes BLOB NOT NULL,
+     created_at INTEGER NOT NULL
+   );`,
 ];
