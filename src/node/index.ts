@@ -15,7 +15,7 @@ import type { Logger } from '../logger.js';
 import { Registry } from '../registry/index.js';
 import { ArtifactService } from '../control/artifacts.js';
 import { ArtifactCache, IsolateDriver, SandboxRouter, type ProcessDriver } from '../sandbox/index.js';
-import { startProcessDriver } from './process-driver.js';
+import { sandboxRoot, startProcessDriver } from './process-driver.js';
 import { SqliteStore, type Store } from '../store/index.js';
 import { KvService } from '../bindings/kv.js';
 import { registerBindingOps } from '../bindings/rpc.js';
@@ -117,7 +117,7 @@ export class ProcyonNode {
     deployed.registry = registry;
     const artifacts = new ArtifactService({
       store,
-      cache: new ArtifactCache({ dir: join(config.dataDir, 'artifacts'), store }),
+      cache: new ArtifactCache({ dir: join(sandboxRoot(config), 'artifacts'), store }),
     });
     const processDriver = await startProcessDriver(config, {
       artifactDir: (hash) => artifacts.path(hash),

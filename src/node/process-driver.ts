@@ -2,6 +2,9 @@
  * The node's process driver, from its config: which isolation layers this machine has (reported
  * in the start-up banner), the limits every sandbox gets, and where Procyon's bootstraps are.
  */
+import { createHash } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NodeConfig } from '../config.js';
 import { LIMITS } from '../control/functions.js';
@@ -17,6 +20,16 @@ function runtimesDir(): string {
   return fileURLToPath(new URL('runtimes/', root));
 }
 
+/**
+ * Where this node's sandboxes and unpacked artifacts live: outside the data directory, which is
+ * private to the node's user (0700), because bubblewrap runs as the sandbox's unprivileged user
+ * and must reach what it mounts. One directory per data directory, so nodes do not share it.
+ */
+export function sandboxRoot(config: NodeConfig): string {
+  const id = createHash('sha256').update(config.dataDir).digest('hex').slice(0, 12);
+  return join(tmpdir(), `procyon-sandboxes-${id}`);
+}
+
 export async function startProcessDriver(
   config: NodeConfig,
   deps: {
@@ -29,7 +42,7 @@ export async function startProcessDriver(
   return ProcessDriver.create({
     ...deps,
     layers,
-    dataDir: config.dataDir,
+    sandboxesDir: join(sandboxRoot(config), 'boxes'),
     runtimesDir: runtimesDir(),
     limits: { pids: config.processPids, cpus: config.processCpus, tmpBytes: config.processTmpBytes },
     denyEgress: [...config.denyEgress],

@@ -6,8 +6,8 @@
  * keep a small pool of sandboxes booted before they know their function, so a cold start of such a
  * function costs linking its files in, not booting an interpreter.
  */
-import { mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, mkdir, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { ProcyonError } from '../../errors.js';
 import { Scheduler, type Lease } from '../../scheduler/scheduler.js';
@@ -27,9 +27,7 @@ import { LongRunning, type SpawnRequest } from './long-running.js';
 import { describeLayers } from './capabilities.js';
 import type { ProcessRuntime, SandboxLayers } from './types.js';
 
-export interface ProcessDriverOptions extends Omit<BoxDeps, 'sandboxesDir' | 'endpoints'> {
-  /** The node's data directory: sandboxes get their directories under it. */
-  dataDir: string;
+export interface ProcessDriverOptions extends Omit<BoxDeps, 'endpoints'> {
   /** Where an artifact is unpacked on this node (artifacts.ts). */
   artifactDir: (hash: string) => Promise<string>;
   scheduler: Omit<SchedulerOptions, 'homeHost' | 'heavy'>;
@@ -64,7 +62,7 @@ export class ProcessDriver implements SandboxDriver, ProcBackend {
   #closed = false;
 
   private constructor(private readonly options: ProcessDriverOptions) {
-    this.#deps = { ...options, sandboxesDir: join(options.dataDir, 'sandboxes'), endpoints: this.endpoints };
+    this.#deps = { ...options, endpoints: this.endpoints };
     this.scheduler = new Scheduler(this, options.scheduler);
   }
 
@@ -73,6 +71,9 @@ export class ProcessDriver implements SandboxDriver, ProcBackend {
     // Directories of a previous run's sandboxes (their processes died with it: --die-with-parent).
     await rm(driver.#deps.sandboxesDir, { recursive: true, force: true });
     await mkdir(driver.#deps.sandboxesDir, { recursive: true, mode: 0o711 });
+    // mkdir's mode is filtered by the umask: the sandbox's user must be able to pass through.
+    await chmod(dirname(driver.#deps.sandboxesDir), 0o711);
+    await chmod(driver.#deps.sandboxesDir, 0o711);
     if (driver.available) {
       driver.#tick = setInterval(() => driver.#look(), options.tickMs);
       driver.#tick.unref();
