@@ -213,7 +213,7 @@ export class Box {
    */
   async assign(spec: ProcSpec, artifactDir: string): Promise<void> {
     await linkTree(artifactDir, this.taskDir);
-    this.sandbox.setMemoryLimit(spec.memoryMb * 2 ** 20);
+    await this.sandbox.setMemoryLimit(spec.memoryMb * 2 ** 20);
     this.#spec = spec;
     this.#output = new SandboxOutput(this.sandbox, new LogPolicy(spec.secrets), this.deps.logLimitBytes);
     const env = functionEnv(spec);

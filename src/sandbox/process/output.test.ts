@@ -15,7 +15,7 @@ function fakeSandbox(): Sandbox & { stdout: PassThrough; stderr: PassThrough } {
     stderr,
     exited: new Promise(() => undefined),
     usage: () => ({ memoryBytes: 0, memoryPeakBytes: 0, cpuMs: 0, pids: 0 }),
-    setMemoryLimit: () => undefined,
+    setMemoryLimit: () => Promise.resolve(),
     signal: () => undefined,
     kill: () => Promise.resolve({ code: 0, signal: null, oomKilled: false }),
   };

@@ -77,7 +77,7 @@ export interface Sandbox {
   readonly exited: Promise<SandboxExit>;
   usage(): SandboxUsage;
   /** Changes the cgroup memory limit (a pool sandbox taking on its function's); throws if it cannot. */
-  setMemoryLimit(bytes: number): void;
+  setMemoryLimit(bytes: number): Promise<void>;
   /** A signal to the program (the sandbox's command), e.g. SIGTERM for a cooperative stop. */
   signal(signal: NodeJS.Signals): void;
   /** SIGKILLs every process of the sandbox, waits for them, removes its cgroup and directory. */
@@ -93,6 +93,8 @@ export interface SandboxLayers {
   cgroup: { version: 1 | 2; memory: boolean; pids: boolean; cpu: boolean } | null;
   /** Started with the explicit development flag: sandboxes are plain child processes. */
   unsafe: boolean;
+  /** Why a layer is missing, for the start-up banner (capabilities.ts `describeLayers`). */
+  problems?: { bwrap?: string; socat?: string; cgroup?: string };
 }
 
 /** One invocation as the Runtime API delivers it on `GET .../invocation/next`. */

@@ -1,0 +1,103 @@
+/**
+ * Which isolation layers this machine gives the process driver, found once at start-up and
+ * printed in the node's banner: bubblewrap (tried, not just looked for: a kernel without
+ * unprivileged user namespaces has the binary but cannot use it), socat, and cgroup v2 or v1 with
+ * the memory, pids and CPU controllers the sandboxes get.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { findCgroupTopology, prepareParents, sweepStale } from './cgroup.js';
+import { SANDBOX_GID, SANDBOX_UID, dropPrivileges } from './launch.js';
+import type { SandboxLayers } from './types.js';
+
+const run = promisify(execFile);
+
+async function which(tool: string): Promise<string | null> {
+  try {
+    return (await run('sh', ['-c', `command -v ${tool}`])).stdout.trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+/** bubblewrap's version if it can make a sandbox here, else why not. */
+async function tryBwrap(): Promise<{ version: string } | { problem: string }> {
+  const bwrap = await which('bwrap');
+  if (!bwrap) return { problem: 'bubblewrap not found (Debian package bubblewrap)' };
+  try {
+    const version = (await run(bwrap, ['--version'])).stdout.trim().replace(/^bubblewrap\s*/, '');
+    await run(
+      ...dropPrivileges([
+        bwrap,
+        '--unshare-all',
+        '--die-with-parent',
+        '--uid',
+        String(SANDBOX_UID),
+        '--gid',
+        String(SANDBOX_GID),
+        '--ro-bind',
+        '/usr',
+        '/usr',
+        '--symlink',
+        'usr/bin',
+        '/bin',
+        '--symlink',
+        'usr/lib',
+        '/lib',
+        '--symlink',
+        'usr/lib64',
+        '/lib64',
+        '--proc',
+        '/proc',
+        '/bin/true',
+      ]),
+      { timeout: 10_000 },
+    );
+    return { version };
+  } catch (err) {
+    const detail = ((err as { stderr?: string }).stderr ?? (err as Error).message).trim().split('\n')[0];
+    return { problem: `bubblewrap cannot make a sandbox here (${detail})` };
+  }
+}
+
+export async function detectLayers(options: { unsafe: boolean }): Promise<SandboxLayers> {
+  const [bwrap, socat] = await Promise.all([tryBwrap(), which('socat')]);
+  const problems: NonNullable<SandboxLayers['problems']> = {};
+  if ('problem' in bwrap) problems.bwrap = bwrap.problem;
+  if (!socat) problems.socat = 'socat not found (Debian package socat)';
+  let cgroup: SandboxLayers['cgroup'] = null;
+  const topology = findCgroupTopology();
+  if (!topology) problems.cgroup = 'no cgroup hierarchy with a memory controller';
+  else {
+    try {
+      const controllers = await prepareParents(topology);
+      cgroup = { version: topology.version, ...controllers };
+    } catch (err) {
+      problems.cgroup = `cannot create cgroups (${(err as Error).message.split('\n')[0]}); sandboxes run without memory, pids and CPU limits`;
+    }
+  }
+  const layers: SandboxLayers = {
+    bwrap: 'version' in bwrap ? bwrap.version : null,
+    socat: socat !== null,
+    cgroup,
+    unsafe: options.unsafe,
+    ...(Object.keys(problems).length ? { problems } : {}),
+  };
+  // Sandboxes of a node that died without cleaning up: their processes went with it
+  // (--die-with-parent); their cgroups are still there.
+  if (cgroup) await sweepStale(layers).catch(() => 0);
+  return layers;
+}
+
+/** One line for the start-up banner: what the process driver has, or why it is off. */
+export function describeLayers(layers: SandboxLayers): string {
+  const cg = layers.cgroup;
+  const limits = cg
+    ? `cgroup v${cg.version} (${(['memory', 'pids', 'cpu'] as const).filter((c) => cg[c]).join(', ')})`
+    : `no cgroup limits: ${layers.problems?.cgroup ?? 'unavailable'}`;
+  if (layers.bwrap && layers.socat) return `process driver: bubblewrap ${layers.bwrap}, socat, ${limits}`;
+  const missing = [layers.problems?.bwrap, layers.problems?.socat].filter(Boolean).join('; ');
+  if (layers.unsafe)
+    return `process driver: UNSAFE development mode, programs run unsandboxed as plain child processes (${missing}); ${limits}`;
+  return `process driver: unavailable (${missing}); install the packages, or start with --unsafe-process-sandbox for development only`;
+}
