@@ -11,12 +11,13 @@ import { deployProgram, invoke, sandboxMissing } from './process-fixtures.js';
 
 const skip = sandboxMissing();
 
-const PY = `import json, os
+const PY = `import json, os, uuid
+BOOT = uuid.uuid4().hex
 def handler(event, context):
     return {"statusCode": 200, "headers": {"content-type": "application/json"},
             "body": json.dumps({"hello": event.get("queryStringParameters", {}).get("name", "world") if isinstance(event, dict) else None,
                                 "fn": context.function_name, "left": context.get_remaining_time_in_millis() > 0,
-                                "greeting": os.environ.get("GREETING"), "pid": os.getpid()})}
+                                "greeting": os.environ.get("GREETING"), "pid": BOOT})}
 `;
 
 const NODE = `export const handler = async (event, context) => ({ echo: event, requestId: context.awsRequestId, fn: context.functionName });
@@ -112,11 +113,12 @@ describe('process driver: functions', { skip }, () => {
   });
 
   test('an exception in the handler is the error of that call; the sandbox stays for the next', async () => {
-    const code = `import os
+    const code = `import uuid
+BOOT = uuid.uuid4().hex
 def handler(event, context):
     if event.get("fail"):
         raise ValueError("asked to fail")
-    return {"pid": os.getpid()}
+    return {"pid": BOOT}
 `;
     assert.equal((await deployProgram(node, 'thrower', 'python3', { 'app.py': code })).status, 201);
     const ok1 = await invoke(node, 'thrower', {});
@@ -151,11 +153,12 @@ def handler(event, context):
   });
 
   test('a call past its timeout is 504; the runtime is replaced and the next call works', async () => {
-    const code = `import time, os
+    const code = `import time, uuid
+BOOT = uuid.uuid4().hex
 def handler(event, context):
     if event.get("sleep"):
         time.sleep(60)
-    return {"pid": os.getpid()}
+    return {"pid": BOOT}
 `;
     assert.equal(
       (await deployProgram(node, 'sleeper', 'python3', { 'app.py': code }, { timeout: 1500 })).status,

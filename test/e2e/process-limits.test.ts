@@ -9,6 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startTestNode, type TestNode } from './node.js';
@@ -35,6 +36,12 @@ def attempt(fn):
 
 const MARKER = 'PROCYON_TEST_SECRET_MARKER';
 
+/** This machine's first non-loopback IPv4 address. */
+const hostIp =
+  Object.values(networkInterfaces())
+    .flat()
+    .find((a) => a && a.family === 'IPv4' && !a.internal)?.address ?? '127.0.0.1';
+
 describe('process driver: limits and escape probes', { skip }, () => {
   let node: TestNode;
   let target: Server;
@@ -44,13 +51,15 @@ describe('process driver: limits and escape probes', { skip }, () => {
 
   before(async () => {
     process.env[MARKER] = 'do-not-leak';
-    node = await startTestNode({ processPool: 0 });
+    node = await startTestNode({ processPool: 0, processTmpBytes: 16 * 2 ** 20 });
     writeFileSync(join(node.node.config.dataDir, 'secret.txt'), 'node data');
     target = createServer((_req, res) => {
       hits++;
       res.end('target says hi');
     });
-    await new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
+    // Not on loopback: inside a sandbox 127.0.0.1 is the sandbox itself (and NO_PROXY), so a
+    // program reaches this machine's services by its address, through the proxy.
+    await new Promise<void>((resolve) => target.listen(0, '0.0.0.0', resolve));
     targetPort = (target.address() as AddressInfo).port;
     const ok = await deployProgram(
       node,
@@ -69,7 +78,7 @@ describe('process driver: limits and escape probes', { skip }, () => {
         memory: 64,
         timeout: 5000,
         network: true,
-        egress: { allow: [`127.0.0.1:${targetPort}`] },
+        egress: { allow: [`${hostIp}:${targetPort}`] },
       },
     );
     assert.equal(net.status, 201, JSON.stringify(net.body));
@@ -161,14 +170,15 @@ out = {
   "metadata": attempt(lambda: socket.create_connection(("169.254.169.254", 80), timeout=2).close()),
   "nats": attempt(lambda: socket.create_connection(("127.0.0.1", 4222), timeout=2).close()),
   "postgres": attempt(lambda: socket.create_connection(("127.0.0.1", 5432), timeout=2).close()),
-  "target": attempt(lambda: socket.create_connection(("127.0.0.1", ${targetPort}), timeout=2).close()),
+  "target": attempt(lambda: socket.create_connection(("${hostIp}", ${targetPort}), timeout=2).close()),
   "mount": subprocess.run(["mount", "-t", "tmpfs", "none", "/tmp"], capture_output=True).returncode,
   "task": attempt(lambda: open("/var/task/new", "w")),
   "usr": attempt(lambda: open("/usr/evil", "w")),
 }
 import ctypes
 libc = ctypes.CDLL(None, use_errno=True)
-out["ptrace"] = [libc.ptrace(16, 1, 0, 0), ctypes.get_errno()]`);
+# The node's own process: invisible from the sandbox's pid namespace, so it cannot be traced.
+out["ptrace"] = [libc.ptrace(16, ${process.pid}, 0, 0), ctypes.get_errno()]`);
     const o = r.out as Record<string, unknown>;
     assert.notEqual(o.uid, 0);
     assert.ok(!JSON.stringify(o.environ).includes('do-not-leak'), 'the node environment leaked');
@@ -195,7 +205,7 @@ def get(url):
     return urllib.request.urlopen(url, timeout=3).read().decode()
 `;
     const allowed = await run(
-      `${fetchVia}\nout = attempt(lambda: get("http://127.0.0.1:${targetPort}/"))`,
+      `${fetchVia}\nout = attempt(lambda: get("http://${hostIp}:${targetPort}/"))`,
       'netrunner',
     );
     assert.deepEqual(allowed.out, ['ok', 'target says hi']);
@@ -208,7 +218,7 @@ def get(url):
     const nats = await run(`${fetchVia}\nout = attempt(lambda: get("http://127.0.0.1:4222/"))`, 'netrunner');
     assert.notEqual(nats.out[0], 'ok');
     // Without network there is no proxy to go through.
-    const none = await run(`${fetchVia}\nout = attempt(lambda: get("http://127.0.0.1:${targetPort}/"))`);
+    const none = await run(`${fetchVia}\nout = attempt(lambda: get("http://${hostIp}:${targetPort}/"))`);
     assert.notEqual(none.out[0], 'ok');
     assert.equal(hits, 1);
   });
