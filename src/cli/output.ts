@@ -66,6 +66,16 @@ export function durationMs(value: string): number | undefined {
   return m ? Number(m[1]) * (UNIT_MS[m[2] ?? 's'] ?? 1000) : undefined;
 }
 
+/** An option parser for a duration flag: `30s`, `10m`, `1h`, `2d`, `500ms` or a number of ms. */
+export function durationOption(flag: string): (value: string) => number {
+  return (value) => {
+    const ms = /^\d+$/.test(value.trim()) ? Number(value) : durationMs(value);
+    if (ms === undefined || !Number.isSafeInteger(ms))
+      throw usageError(`invalid ${flag} "${value}"; expected a duration like 30s, 10m, 1h or a number of ms`);
+    return ms;
+  };
+}
+
 /**
  * `--since`: an ISO date/time, or a duration back from `now` such as `30s`, `10m`, `1h`, `2d`.
  * Returns an ISO string, the form the API's `since` takes.

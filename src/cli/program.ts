@@ -66,7 +66,8 @@ export async function run(program: Command, argv: string[]): Promise<number> {
   configure(program);
   try {
     await program.parseAsync(argv);
-    return 0;
+    // A command may end with a status of its own (`proc wait-exit` exits with the proc's code).
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     // commander has already printed its message (or the help) through configureOutput.
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;

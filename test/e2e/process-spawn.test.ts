@@ -148,12 +148,15 @@ describe('process driver: long-running procs', { skip }, () => {
 
   test('a proc that ignores SIGTERM is killed after the grace period; kill is immediate', async () => {
     const stubborn = `import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nprint("stubborn", flush=True)\ntime.sleep(600)\n`;
+    // A program that never asks for work deploys (the boot check gives up waiting, not failing).
     assert.equal((await deployProgram(node, 'stub', 'python3', { 'app.py': stubborn })).status, 201);
     assert.equal((await cli('proc', 'spawn', 'stub', '--name', 's1', '--wait')).code, 0);
     assert.equal((await cli('proc', 'spawn', 'stub', '--name', 's2', '--wait')).code, 0);
     const t0 = Date.now();
     await cli('proc', 'evict', 's1', '--grace', '500');
-    const exit1 = JSON.parse((await cli('proc', 'wait-exit', 's1', '--json')).stdout) as {
+    const waited = await cli('proc', 'wait-exit', 's1', '--json');
+    assert.ok(waited.stdout, waited.stderr);
+    const exit1 = JSON.parse(waited.stdout) as {
       exit: { reason: string; signal: string };
     };
     assert.equal(exit1.exit.reason, 'evicted');
@@ -166,15 +169,13 @@ describe('process driver: long-running procs', { skip }, () => {
   });
 
   test('a program that exits on its own: wait-exit returns its status as the CLI exit code', async () => {
-    assert.equal(
-      (
-        await deployProgram(node, 'job', 'python3', {
-          'app.py': 'import sys\nprint("working")\nsys.exit(5)\n',
-        })
-      ).status,
-      201,
-    );
-    assert.equal((await cli('proc', 'spawn', 'job', '--name', 'j1')).code, 0);
+    // A program that exits at once is a broken runtime to the boot check: spawn it as --main.
+    const job = {
+      'app.py': 'def handler(e, c):\n    return 0\n',
+      'job.py': 'import sys\nprint("working")\nsys.exit(5)\n',
+    };
+    assert.equal((await deployProgram(node, 'job', 'python3', job)).status, 201);
+    assert.equal((await cli('proc', 'spawn', 'job', '--name', 'j1', '--main', 'job.py')).code, 0);
     const r = await cli('proc', 'wait-exit', 'j1');
     assert.equal(r.code, 5);
     assert.match(r.stdout, /exited \(code 5\)/);

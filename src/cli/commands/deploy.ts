@@ -16,7 +16,7 @@ import { CLASS_NAME_RE } from '../../procs/names.js';
 import { contextFor, withCommonOptions } from '../context.js';
 import { CliError, usageError } from '../errors.js';
 import { parseRuntime, readProgram, type Runtime } from './deploy-program.js';
-import { durationMs, nonNegativeInt, positiveInt, printJson, shortId } from '../output.js';
+import { durationOption, nonNegativeInt, positiveInt, printJson, shortId } from '../output.js';
 
 const NAME_RE = /^[a-z0-9][a-z0-9-_]{0,62}$/;
 const VAR_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -233,15 +233,7 @@ function scalingFrom(manifest: ScalingConfig | undefined, opts: DeployOptions): 
 }
 
 /** `--keep-alive`: a duration (`30s`, `10m`, `1h`) or a plain number of ms. The node checks the range. */
-export function parseKeepAlive(value: string): number {
-  const ms = /^\d+$/.test(value.trim()) ? Number(value) : durationMs(value);
-  if (ms === undefined || !Number.isSafeInteger(ms)) {
-    throw usageError(
-      `invalid --keep-alive "${value}"; expected a duration like 30s, 10m, 1h or a number of ms`,
-    );
-  }
-  return ms;
-}
+export const parseKeepAlive = durationOption('--keep-alive');
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];

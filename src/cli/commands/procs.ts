@@ -8,7 +8,7 @@ import type { InstanceInfo } from '../../procs/types.js';
 import { seg } from '../client.js';
 import { contextFor, withCommonOptions } from '../context.js';
 import { usageError } from '../errors.js';
-import { bytes, durationMs, isoTime, keyValues, printJson, table } from '../output.js';
+import { bytes, durationOption, isoTime, keyValues, printJson, table } from '../output.js';
 import { addSpawnedCommands, evictSpawned } from './spawned.js';
 
 const instancePath = (ctx: { nsPath: string }, className: string, name: string): string =>
@@ -97,7 +97,7 @@ export function procCommand(): Command {
       .option(
         '--grace <duration>',
         'a long-running proc: time between SIGTERM and SIGKILL (default 10s)',
-        durationMs,
+        durationOption('--grace'),
       )
       .action(async (className: string, name: string | undefined, opts: { grace?: number }, cmd: Command) => {
         const ctx = contextFor(cmd);

@@ -8,7 +8,16 @@ import type { SpawnedInfo } from '../../procs/spawned.js';
 import { seg } from '../client.js';
 import { contextFor, withCommonOptions, type Context } from '../context.js';
 import { CliError } from '../errors.js';
-import { bytes, durationMs, isoTime, keyValues, ms, nonNegativeInt, printJson, table } from '../output.js';
+import {
+  bytes,
+  durationOption,
+  isoTime,
+  keyValues,
+  ms,
+  nonNegativeInt,
+  printJson,
+  table,
+} from '../output.js';
 
 /** One long poll; the API caps it at a minute. (ms) */
 const POLL_MS = 30_000;
@@ -139,7 +148,11 @@ export function addSpawnedCommands(proc: Command): void {
             : 'wait until a long-running proc exits; exits with its exit code',
         )
         .argument('<name>', 'proc name')
-        .option('--timeout <duration>', 'give up after this long: 30s, 10m or ms (default 10m)', durationMs)
+        .option(
+          '--timeout <duration>',
+          'give up after this long: 30s, 10m or ms (default 10m)',
+          durationOption('--timeout'),
+        )
         .action(async (name: string, opts: { timeout?: number }, cmd: Command) => {
           const ctx = contextFor(cmd);
           const data = await wait(ctx, name, what, opts.timeout ?? 600_000);

@@ -196,7 +196,12 @@ export class Box {
         }),
         new Promise<never>((_, reject) => {
           timer = setTimeout(
-            () => reject(failed(`the runtime did not ask for work within ${timeoutMs} ms`)),
+            () =>
+              reject(
+                Object.assign(failed(`the runtime did not ask for work within ${timeoutMs} ms`), {
+                  timedOut: true,
+                }),
+              ),
             timeoutMs,
           );
         }),

@@ -45,6 +45,9 @@ export interface ProcessDriverOptions extends Omit<BoxDeps, 'endpoints'> {
 
 type Pooled = Exclude<ProcessRuntime, 'custom'>;
 
+/** How long a deploy's boot check waits for a runtime's first poll. (ms) */
+const VALIDATE_WINDOW_MS = 3_000;
+
 export class ProcessDriver implements SandboxDriver, ProcBackend {
   readonly name = 'process';
   readonly hostCount = 1;
@@ -111,14 +114,31 @@ export class ProcessDriver implements SandboxDriver, ProcBackend {
     );
   }
 
+  /**
+   * Boots the program once, as a deploy check: a runtime that posts `init/error` or exits before
+   * it asks for work fails the deploy. One still busy after a short window passes, since it may
+   * be a program meant to be spawned (a server) rather than a runtime.
+   */
   async validate(spec: ProcSpec): Promise<ValidateOutput> {
     if (!this.available) return { ok: false, error: this.#unavailable().toWire() };
+    const runtime = spec.runtime;
+    if (!runtime)
+      return { ok: false, error: { code: 'PROCYON_INTERNAL', message: `${spec.key} has no runtime` } };
+    let box: Box | undefined;
     try {
-      const box = await this.#start(spec, false);
-      await box.kill();
+      box = await Box.start(this.#deps, {
+        runtime: runtime.name,
+        spec,
+        taskDir: await this.options.artifactDir(runtime.artifact),
+        memoryMb: spec.memoryMb,
+      });
+      await box.ready(Math.min(this.options.startTimeoutMs, VALIDATE_WINDOW_MS));
       return { ok: true, style: 'handler' };
     } catch (err) {
+      if ((err as { timedOut?: boolean }).timedOut) return { ok: true, style: 'handler' };
       return { ok: false, error: { code: 'PROCYON_INIT_FAILED', message: (err as Error).message } };
+    } finally {
+      await box?.kill();
     }
   }
 
@@ -137,7 +157,7 @@ export class ProcessDriver implements SandboxDriver, ProcBackend {
 
   /** Starts proc `id`'s sandbox and keeps it under that id (forgotten again if it fails to start). */
   #track(id: number, spec: ProcSpec): Promise<Box> {
-    const box = this.#start(spec, true);
+    const box = this.#start(spec);
     this.#boxes.set(id, box);
     box.then(
       (b) => {
@@ -156,11 +176,11 @@ export class ProcessDriver implements SandboxDriver, ProcBackend {
   }
 
   /** A sandbox for `spec`: a pool one given the function when one is waiting, else a new one. */
-  async #start(spec: ProcSpec, pooled: boolean): Promise<Box> {
+  async #start(spec: ProcSpec): Promise<Box> {
     const runtime = spec.runtime;
     if (!runtime) throw new Error(`${spec.key} is not a process-driver function`);
     const artifact = await this.options.artifactDir(runtime.artifact);
-    if (pooled && runtime.name !== 'custom') {
+    if (runtime.name !== 'custom') {
       const box = this.#take(runtime.name);
       if (box) {
         try {
