@@ -12,7 +12,7 @@ import type { InvokeMeta, ProcSpec } from '../types.js';
 import { EgressPolicy } from '../isolate/bridges/egress.js';
 import { EgressProxy, proxyEnv } from './egress-proxy.js';
 import { PROCS_PORT, type Endpoints } from './endpoints.js';
-import { launchSandbox } from './launch.js';
+import { isSandboxed, launchSandbox } from './launch.js';
 import { SandboxOutput } from './output.js';
 import { RuntimeApi } from './runtime-api.js';
 import type {
@@ -72,13 +72,16 @@ function command(runtime: ProcessRuntime): string[] {
   }
 }
 
-/** The variables Lambda sets for a function, and the function's own vars and secrets. */
-export function functionEnv(spec: ProcSpec): Record<string, string> {
+/**
+ * The variables Lambda sets for a function, and the function's own vars and secrets. Unsandboxed
+ * (the unsafe flag), a program has the machine's network and no egress proxy to point at.
+ */
+export function functionEnv(spec: ProcSpec, layers: SandboxLayers): Record<string, string> {
   const runtime = spec.runtime;
   return {
     ...spec.vars,
     ...spec.secrets,
-    ...(runtime?.network ? proxyEnv(EGRESS_PORT) : {}),
+    ...(runtime?.network && isSandboxed(layers) ? proxyEnv(EGRESS_PORT) : {}),
     _HANDLER: runtime?.handler ?? '',
     AWS_LAMBDA_FUNCTION_NAME: spec.fn,
     AWS_LAMBDA_FUNCTION_VERSION: spec.version,
@@ -130,7 +133,7 @@ export class Box {
     } else await api.listen(join(run, 'runtime.sock'));
     const spec = plan.spec;
     const env: Record<string, string> = {
-      ...(spec ? functionEnv(spec) : {}),
+      ...(spec ? functionEnv(spec, deps.layers) : {}),
       PATH: '/usr/local/bin:/usr/bin:/bin',
       HOME: '/tmp',
       LANG: 'C.UTF-8',
@@ -221,7 +224,7 @@ export class Box {
     await this.sandbox.setMemoryLimit(spec.memoryMb * 2 ** 20);
     this.#spec = spec;
     this.#output = new SandboxOutput(this.sandbox, new LogPolicy(spec.secrets), this.deps.logLimitBytes);
-    const env = functionEnv(spec);
+    const env = functionEnv(spec, this.deps.layers);
     const handler = env._HANDLER ?? '';
     delete env._HANDLER;
     this.#handoff = {

@@ -21,6 +21,11 @@ export const RUN_DIR = '/run/procyon';
 
 const chownAsync = promisify(chown);
 
+/** Whether sandboxes are real here: bubblewrap, unless the unsafe flag stands in for a missing one. */
+export function isSandboxed(layers: SandboxLayers): boolean {
+  return !layers.unsafe || layers.bwrap !== null;
+}
+
 /** `argv` as the sandbox user when the node is root and setpriv is there; as is otherwise. */
 export function dropPrivileges(argv: string[]): [string, string[]] {
   const [file = '', ...args] = argv;
@@ -228,7 +233,7 @@ export async function launchSandbox(options: LaunchOptions, layers: SandboxLayer
   for (const f of options.forwards)
     if (dirname(f.socket) !== run) throw new Error(`forwarded socket ${f.socket} is not in ${run}`);
   await mkdir(run, { recursive: true });
-  const sandboxed = !layers.unsafe || layers.bwrap !== null;
+  const sandboxed = isSandboxed(layers);
   const cgroup = layers.cgroup ? await createCgroup(layers, options.id, options.limits) : null;
   let child: ChildProcess;
   try {

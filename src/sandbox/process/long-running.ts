@@ -161,7 +161,7 @@ export class LongRunning implements LongRunningProc {
           runtimesDir: deps.runtimesDir,
           command,
           env: {
-            ...functionEnv(spec),
+            ...functionEnv(spec, deps.layers),
             PATH: '/usr/local/bin:/usr/bin:/bin',
             HOME: '/tmp',
             LANG: 'C.UTF-8',
