@@ -89,7 +89,8 @@ export class FunctionService {
       ...(input.process ? { process: { className: input.process.className } } : {}),
     };
     this.#checkEnvNames(namespace, input.name, config);
-    const filename = input.filename ?? `${input.name}.ts`;
+    // Named in error messages: the module for isolates, the function itself for a program.
+    const filename = input.filename ?? (input.runtime ? input.name : `${input.name}.ts`);
     const code = input.runtime ? '' : await this.#build(input.code ?? '', filename);
     if (input.runtime) {
       const artifact = await this.deps.artifacts.accept(

@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { sandboxRoot } from '../../src/node/process-driver.js';
 import { startTestNode, type TestNode } from './node.js';
 import { deployProgram, invoke, sandboxMissing } from './process-fixtures.js';
 
@@ -167,6 +168,7 @@ out = {
   "procs": sorted(p for p in os.listdir("/proc") if p.isdigit()),
   "data": attempt(lambda: open(${JSON.stringify(join(node.node.config.dataDir, 'secret.txt'))}).read()),
   "root": sorted(os.listdir("/")),
+  "boxes": attempt(lambda: os.listdir(${JSON.stringify(sandboxRoot(node.node.config))})),
   "metadata": attempt(lambda: socket.create_connection(("169.254.169.254", 80), timeout=2).close()),
   "nats": attempt(lambda: socket.create_connection(("127.0.0.1", 4222), timeout=2).close()),
   "postgres": attempt(lambda: socket.create_connection(("127.0.0.1", 5432), timeout=2).close()),
@@ -185,6 +187,8 @@ out["ptrace"] = [libc.ptrace(16, ${process.pid}, 0, 0), ctypes.get_errno()]`);
     // Only the sandbox's own processes are visible.
     assert.ok((o.procs as string[]).length < 10, JSON.stringify(o.procs));
     assert.equal((o.data as string[])[0], 'FileNotFoundError');
+    // Other sandboxes' directories (and the unpacked code of other functions) are not there.
+    assert.equal((o.boxes as string[])[0], 'FileNotFoundError');
     assert.ok(
       !(o.root as string[]).includes('work') && !(o.root as string[]).includes('root'),
       JSON.stringify(o.root),

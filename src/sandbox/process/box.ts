@@ -49,8 +49,8 @@ export interface BoxPlan {
   runtime: ProcessRuntime;
   /** The version it serves from boot; absent for a runtime-pool box, assigned later. */
   spec?: ProcSpec;
-  /** The unpacked artifact, read-only at /var/task; for a pool box, an empty directory of its own. */
-  taskDir: string;
+  /** The unpacked artifact, read-only at /var/task; absent for a pool box: an empty directory of its own. */
+  taskDir?: string;
   memoryMb: number;
 }
 
@@ -124,6 +124,9 @@ export class Box {
     const dir = join(deps.sandboxesDir, id);
     const run = join(dir, 'run');
     await mkdir(run, { recursive: true });
+    // A pool box's code is linked in when it gets its function; the directory goes with the box.
+    const taskDir = plan.taskDir ?? join(dir, 'task');
+    if (!plan.taskDir) await mkdir(taskDir);
     const api = new RuntimeApi({ maxResponseBytes: deps.maxResponseBytes });
     // Unsafe mode has no network namespace: the runtime reaches the API on the host's loopback.
     let address = `127.0.0.1:${RUNTIME_API_PORT}`;
@@ -150,7 +153,7 @@ export class Box {
         {
           id,
           dir,
-          taskDir: plan.taskDir,
+          taskDir,
           runtimesDir: deps.runtimesDir,
           command: command(plan.runtime),
           env,
@@ -167,7 +170,7 @@ export class Box {
       api.close();
       throw err;
     }
-    const box = new Box(deps, plan.runtime, dir, plan.taskDir, sandbox, api, spec);
+    const box = new Box(deps, plan.runtime, dir, taskDir, sandbox, api, spec);
     if (spec) await box.#open(spec);
     return box;
   }

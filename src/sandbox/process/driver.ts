@@ -7,7 +7,7 @@
  * function costs linking its files in, not booting an interpreter.
  */
 import { chmod, mkdir, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { ProcyonError } from '../../errors.js';
 import { Scheduler, type Lease } from '../../scheduler/scheduler.js';
@@ -224,12 +224,12 @@ export class ProcessDriver implements SandboxDriver, ProcBackend {
       const pool = this.#pool.get(runtime) ?? [];
       this.#pool.set(runtime, pool);
       while (!this.#closed && pool.filter((b) => b.alive).length < this.options.poolSize) {
-        const dir = join(this.#deps.sandboxesDir, `pool-task-${runtime}-${Date.now()}-${pool.length}`);
-        await mkdir(dir, { recursive: true });
         let box: Box | undefined;
         try {
-          box = await Box.start(this.#deps, { runtime, taskDir: dir, memoryMb: this.options.poolMemoryMb });
+          box = await Box.start(this.#deps, { runtime, memoryMb: this.options.poolMemoryMb });
           await box.ready(this.options.startTimeoutMs);
+          // The driver closed while this one booted: it must not outlive the node.
+          if (this.#closed) return void (await box.kill());
           pool.push(box);
         } catch (err) {
           this.options.logger.warn({ err, runtime }, 'could not boot a pool sandbox');

@@ -204,6 +204,15 @@ class RunningSandbox implements Sandbox {
   }
 }
 
+/** Unsandboxed, there are no mounts: /var/task and /opt/procyon are where they are on the host. */
+function unsandboxedPath(value: string, options: LaunchOptions): string {
+  if (value === '/var/task' || value.startsWith('/var/task/'))
+    return options.taskDir + value.slice('/var/task'.length);
+  if (value === '/opt/procyon' || value.startsWith('/opt/procyon/'))
+    return join(options.runtimesDir, value.slice('/opt/procyon'.length));
+  return value;
+}
+
 /** The first child of `pid` (from /proc), or 0. */
 function childOf(pid: number): number {
   if (!pid) return 0;
@@ -249,7 +258,7 @@ export async function launchSandbox(options: LaunchOptions, layers: SandboxLayer
       await chmod(run, 0o700);
       const [file, args] = dropPrivileges(['bwrap', ...bwrapArgs(options, etc)]);
       argv = [file, ...args];
-    } else argv = options.command;
+    } else argv = options.command.map((a) => unsandboxedPath(a, options));
     // The shell joins the cgroup, then becomes bwrap (or the program): nothing escapes the count.
     const procs = cgroup ? cgroup.paths.map((p) => join(p, 'cgroup.procs')) : [];
     child = spawn(
@@ -264,7 +273,9 @@ export async function launchSandbox(options: LaunchOptions, layers: SandboxLayer
       ],
       {
         // bwrap's own environment is visible inside as /proc/1/environ: give it nothing of the node's.
-        env: sandboxed ? { PATH: '/usr/bin:/bin' } : options.env,
+        env: sandboxed
+          ? { PATH: '/usr/bin:/bin' }
+          : Object.fromEntries(Object.entries(options.env).map(([k, v]) => [k, unsandboxedPath(v, options)])),
         cwd: sandboxed ? '/' : options.taskDir,
         stdio: ['ignore', 'pipe', 'pipe'],
       },
