@@ -96,7 +96,7 @@ export class Box {
   /** Headers of the first invocation of a pool box: its function's handler and environment. */
   #handoff: Record<string, string> | undefined;
   #egress: EgressProxy | undefined;
-  #output: SandboxOutput;
+  readonly #output: SandboxOutput;
   #exit: SandboxExit | undefined;
   #killed: Promise<SandboxExit> | undefined;
 
@@ -130,7 +130,7 @@ export class Box {
     const api = new RuntimeApi({ maxResponseBytes: deps.maxResponseBytes });
     // Unsafe mode has no network namespace: the runtime reaches the API on the host's loopback.
     let address = `127.0.0.1:${RUNTIME_API_PORT}`;
-    if (deps.layers.unsafe) {
+    if (!isSandboxed(deps.layers)) {
       const port = await api.listen({ host: '127.0.0.1', port: 0 });
       address = `127.0.0.1:${port}`;
     } else await api.listen(join(run, 'runtime.sock'));
@@ -226,7 +226,7 @@ export class Box {
     await linkTree(artifactDir, this.taskDir);
     await this.sandbox.setMemoryLimit(spec.memoryMb * 2 ** 20);
     this.#spec = spec;
-    this.#output = new SandboxOutput(this.sandbox, new LogPolicy(spec.secrets), this.deps.logLimitBytes);
+    this.#output.policy = new LogPolicy(spec.secrets);
     const env = functionEnv(spec, this.deps.layers);
     const handler = env._HANDLER ?? '';
     delete env._HANDLER;

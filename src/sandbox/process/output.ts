@@ -25,7 +25,8 @@ export class SandboxOutput {
 
   constructor(
     private readonly sandbox: Sandbox,
-    private readonly policy: LogPolicy,
+    /** Which secrets to mask: a pool sandbox learns its function's when it is given one. */
+    public policy: LogPolicy,
     private readonly limitBytes: number,
   ) {
     this.#buffer = new LogBuffer(limitBytes);
