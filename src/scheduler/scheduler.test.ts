@@ -177,6 +177,27 @@ describe('Scheduler: keep-alive and scale to zero', () => {
     assert.equal(scheduler.stats().evictions.keepalive, 1);
   });
 
+  it('a keep-alive shorter than the autoscaler window still scales to zero, with no proc made again', async () => {
+    const { scheduler, run, spawned } = setup({ stableWindowMs: 60_000 });
+    const s = spec('f', { keepAliveMs: 1_000 });
+    const lease = await scheduler.acquire(s);
+    run(2_000, 100); // the autoscaler sees one call in flight for 2 s
+    scheduler.release(lease);
+    const settleAll = async (): Promise<void> => {
+      for (const p of spawned.splice(0)) p.settle(true);
+      await flush();
+    };
+    for (let i = 0; i < 30; i++) {
+      run(100, 100);
+      await settleAll();
+    }
+    assert.equal(scheduler.stats().procs, 0, 'gone after keep-alive');
+    // The window still remembers the burst; that alone must not make procs for nobody.
+    for (let i = 0; i < 100; i++) run(100, 100);
+    assert.equal(spawned.length, 0, 'no pre-warm of a version idle past its keep-alive');
+    assert.equal(scheduler.stats().procs, 0);
+  });
+
   it('never evicts a busy proc, however long it runs', async () => {
     const { scheduler, run, evicted } = setup();
     const lease = await scheduler.acquire(spec('f', { keepAliveMs: 1_000 }));

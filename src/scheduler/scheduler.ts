@@ -213,7 +213,10 @@ export class Scheduler {
       }
       const { min, max, keepAliveMs } = this.#limits(group);
       const recent = group.lastUsed !== null && now - group.lastUsed < keepAliveMs;
-      const want = Math.min(max, Math.max(min, group.decision.desired, recent ? 1 : 0));
+      // A version idle past its keep-alive goes down to minInstances whatever the autoscaler's
+      // window still remembers: otherwise a proc evicted for idleness is made again at once.
+      const busy = recent || group.inFlight > 0;
+      const want = Math.min(max, Math.max(min, busy ? Math.max(group.decision.desired, 1) : 0));
       this.#fill(group, want);
       const idle = [...group.slots.values()]
         .filter((s) => s.state === 'ready' && s.inFlight === 0)
