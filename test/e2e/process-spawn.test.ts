@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { runCli } from './harness.js';
 import { startTestNode, type TestNode } from './node.js';
-import { deployProgram, invoke, sandboxMissing } from './process-fixtures.js';
+import { deployProgram, invoke, program, sandboxMissing } from './process-fixtures.js';
 
 const skip = sandboxMissing();
 
@@ -179,6 +179,68 @@ describe('process driver: long-running procs', { skip }, () => {
     const r = await cli('proc', 'wait-exit', 'j1');
     assert.equal(r.code, 5);
     assert.match(r.stdout, /exited \(code 5\)/);
+  });
+
+  test('CLI deploy of a directory and of a manifest entry; get and ls show the runtime; bad flags are one line', async () => {
+    const dir = program({
+      'app.py': 'def handler(e, c):\n    return {"statusCode": 200, "body": "from the cli"}\n',
+    });
+    const r = await cli(
+      'deploy',
+      dir,
+      '--name',
+      'clipy',
+      '--runtime',
+      'python3',
+      '--handler',
+      'app.handler',
+      '--route',
+      'GET /clipy',
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /Deployed clipy version \w+ \(new\)/);
+    assert.equal(await (await fetch(`${node.url}/clipy`)).text(), 'from the cli');
+    const again = await cli(
+      'deploy',
+      dir,
+      '--name',
+      'clipy',
+      '--runtime',
+      'python3',
+      '--handler',
+      'app.handler',
+      '--route',
+      'GET /clipy',
+    );
+    assert.match(again.stdout, /\(unchanged\)/, 'the same directory packs to the same artifact');
+    const get = await cli('get', 'clipy');
+    assert.match(get.stdout, /runtime:\s+python3 \(app\.handler\)/);
+    assert.match(get.stdout, /network:\s+none/);
+    assert.match((await cli('list')).stdout, /clipy\s+handler \(python3\)/);
+    const bad = await cli('deploy', dir, '--name', 'x', '--runtime', 'ruby');
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /invalid --runtime "ruby"/);
+    const manifestDir = program({
+      'procyon.json': JSON.stringify({
+        name: 'fromjson',
+        main: 'code',
+        runtime: 'python3',
+        handler: 'app.handler',
+      }),
+      'code/app.py': 'def handler(e, c):\n    return "manifest"\n',
+    });
+    const m = await runCli(['deploy'], {
+      cwd: manifestDir,
+      env: {
+        PATH: process.env.PATH,
+        HOME: work,
+        PROCYON_CONFIG_DIR: join(work, 'cfg'),
+        PROCYON_URL: node.url,
+        PROCYON_KEY: node.key,
+      },
+    });
+    assert.equal(m.code, 0, m.stderr);
+    assert.equal((await invoke(node, 'fromjson', {})).body, 'manifest');
   });
 
   test('bad input: unknown function, an isolate function, bad names, unknown procs', async () => {

@@ -21,7 +21,7 @@ export function listCommand(): Command {
           ['NAME', 'STYLE', 'VERSION', 'MEMORY', 'TIMEOUT', 'ROUTES', 'UPDATED'],
           data.functions.map((f) => [
             f.name,
-            f.style,
+            f.runtime ? `${f.style} (${f.runtime.name})` : f.style,
             shortId(f.latest),
             `${f.memory}MB`,
             `${f.timeout}ms`,
@@ -46,6 +46,13 @@ export function getCommand(): Command {
           ['name', f.name],
           ['namespace', f.namespace],
           ['style', f.process ? `process (class ${f.process.className})` : f.style],
+          ...(f.runtime
+            ? ([
+                ['runtime', `${f.runtime.name}${f.runtime.handler ? ` (${f.runtime.handler})` : ''}`],
+                ['artifact', `sha256:${f.runtime.artifact.slice(0, 16)}…`],
+                ['network', f.runtime.network ? 'through the egress proxy' : 'none'],
+              ] as [string, string][])
+            : []),
           ['version', f.latest],
           ['memory', `${f.memory}MB`],
           ['timeout', `${f.timeout}ms`],
