@@ -101,6 +101,13 @@ describe('artifacts', () => {
     symlinkSync('/tmp', join(src, 'out'));
     execFileSync('tar', ['czf', evil, '-C', src, 'out']);
     await refused(unpack(readFileSync(evil), 'tar.gz', join(tmp(), 'e')), /links outside the tree/);
+    // Each link looks inside by its path; followed, the second leaves the tree through the first.
+    const sneaky = tmp();
+    symlinkSync('.', join(sneaky, 'a'));
+    symlinkSync('a/..', join(sneaky, 'e'));
+    const sneakyTar = join(tmp(), 'sneaky.tar.gz');
+    execFileSync('tar', ['czf', sneakyTar, '-C', sneaky, 'a', 'e']);
+    await refused(unpack(readFileSync(sneakyTar), 'tar.gz', join(tmp(), 's')), /e links outside the tree/);
   });
 
   test('a bomb stops at the size cap while streaming; garbage is a clear error', async () => {

@@ -14,6 +14,7 @@ import {
   readdir,
   readFile,
   readlink,
+  realpath,
   rename,
   rm,
   stat,
@@ -252,6 +253,23 @@ export async function unpack(bytes: Uint8Array, format: ArtifactFormat, dest: st
   const budget = new Budget();
   if (format === 'zip') await unpackZip(bytes, dest, budget);
   else await unpackTarGz(bytes, dest, budget);
+  await checkLinks(dest, await realpath(dest));
+}
+
+/**
+ * Every link, followed as the file system follows it, must end inside the tree: a path check
+ * alone misses links through other links (`a -> .`, then `e -> a/..`).
+ */
+async function checkLinks(dir: string, root: string): Promise<void> {
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) await checkLinks(path, root);
+    else if (entry.isSymbolicLink()) {
+      const target = await realpath(path).catch(() => null);
+      if (target === null || (target !== root && !target.startsWith(`${root}${sep}`)))
+        throw bad(`${relative(root, path)} links outside the tree (or nowhere)`);
+    }
+  }
 }
 
 /** Every directory 0555 and every file 0444 or 0555: nobody in a sandbox can change the code. */
