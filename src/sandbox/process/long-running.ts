@@ -4,9 +4,10 @@
  * evicted (SIGTERM, which it may watch, then SIGKILL after a grace period) or killed. Its output
  * is kept as logs (a bounded tail); it may publish an endpoint under its name in its namespace.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
+import { LogPolicy } from '../logs.js';
 import type { LogLine, ProcSpec } from '../types.js';
 import { EGRESS_PORT, functionEnv } from './box.js';
 import { EgressPolicy } from '../isolate/bridges/egress.js';
@@ -103,6 +104,8 @@ export class LongRunning implements LongRunningProc {
   #egress: EgressProxy | undefined;
   #stopReason: ExitStatus['reason'] | undefined;
   #procsSocket: string | undefined;
+  /** Masks the function's secrets in what the proc prints, as for invocations. */
+  readonly #policy: LogPolicy;
   #graceTimer: NodeJS.Timeout | undefined;
   readonly #started: Promise<void>;
   readonly #exited: Promise<ExitStatus>;
@@ -113,6 +116,7 @@ export class LongRunning implements LongRunningProc {
     readonly request: SpawnRequest,
   ) {
     this.#exited = new Promise((resolve) => (this.#resolveExit = resolve));
+    this.#policy = new LogPolicy(request.spec.secrets);
     this.#started = this.#start();
     // A failed start shows as the exit; nobody has to await `#started` for it.
     this.#started.catch(() => undefined);
@@ -188,6 +192,8 @@ export class LongRunning implements LongRunningProc {
     } catch (err) {
       const message = (err as Error).message;
       this.#ended({ code: null, signal: null, oomKilled: false }, 'failed', message);
+      // Without a sandbox nothing else removes its directory.
+      if (!this.#sandbox) await rm(dir, { recursive: true, force: true });
       throw err;
     }
   }
@@ -208,7 +214,8 @@ export class LongRunning implements LongRunningProc {
   }
 
   /** Keeps the newest lines within the byte budget: a proc that logs forever keeps a moving tail. */
-  #log(level: LogLine['level'], msg: string): void {
+  #log(level: LogLine['level'], line: string): void {
+    const msg = this.#policy.redact(line);
     this.#lines.push({ ts: Date.now(), level, msg });
     this.#logBytes += msg.length;
     while (this.#logBytes > this.deps.logBytes && this.#lines.length > 1) {
