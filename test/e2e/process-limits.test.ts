@@ -156,6 +156,22 @@ out = attempt(fill)`);
     assert.match(r.out[1], /No space left on device/);
   });
 
+  test('fd exhaustion: EMFILE inside the sandbox, the next call fine', async () => {
+    const r = await run(`
+files = []
+def exhaust():
+    while True:
+        files.append(open("/dev/null"))
+out = attempt(exhaust)
+out.append(len(files))
+for f in files:
+    f.close()`);
+    assert.equal(r.out[0], 'OSError');
+    assert.match(r.out[1], /Too many open files/);
+    assert.ok((r.out[2] as number) > 100);
+    assert.equal((await run('out = "fine"')).out, 'fine');
+  });
+
   test('escape probes all fail', async () => {
     const r = await run(`
 def environ():

@@ -16,6 +16,12 @@ import type { LaunchOptions, Sandbox, SandboxExit, SandboxLayers, SandboxUsage }
 /** The sandbox's user, inside and (when the node is root) outside: nobody. */
 export const SANDBOX_UID = 65534;
 export const SANDBOX_GID = 65534;
+/**
+ * Open files per process in a sandbox (soft and hard). The node's own limit may be far higher,
+ * and each open file is kernel memory charged to the sandbox: a program exhausting its files
+ * should meet EMFILE, not the OOM killer.
+ */
+const OPEN_FILES = 1024;
 /** Inside the sandbox: where its run directory (Runtime API and proxy sockets) is. */
 export const RUN_DIR = '/run/procyon';
 
@@ -265,7 +271,7 @@ export async function launchSandbox(options: LaunchOptions, layers: SandboxLayer
       '/bin/sh',
       [
         '-c',
-        'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"',
+        `ulimit -n ${OPEN_FILES}; while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"`,
         'sh',
         ...procs,
         '--',
