@@ -16,7 +16,10 @@ export interface WaitOptions {
  * Polls `check` until it returns a truthy value, and returns that value. Throws with `what` in the
  * message once the deadline passes.
  */
-export async function waitFor<T>(check: () => T | Promise<T>, opts: WaitOptions = {}): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  check: () => T | Promise<T>,
+  opts: WaitOptions = {},
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
   for (;;) {
     const value = await check();
