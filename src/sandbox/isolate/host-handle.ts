@@ -3,7 +3,7 @@
  * in trusted mode), matches answers to calls, streams call tails (bodies, waitUntil), serves its `rpc`s, and
  * restarts it with backoff when it dies, answering its in-flight calls with HOST_CRASHED.
  */
-import type { WireError } from '../../errors.js';
+import { ProcyonError, type WireError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { CallTail, DriverOutput, RpcHandler, ValidateOutput } from '../types.js';
 import { errorReply, type BridgeReply } from './bridges/index.js';
@@ -39,8 +39,11 @@ interface Pending {
   onCrash: () => Answer;
 }
 
+/** One pulled piece of a streamed body: bytes, the clean end, or the end because it failed. */
+type Pulled = { data: Uint8Array } | { data: null; error?: WireError };
+
 interface TailState {
-  chunk: { resolve: (data: Uint8Array | null) => void; reject: (err: Error) => void } | null;
+  chunk: { resolve: (pulled: Pulled) => void; reject: (err: Error) => void } | null;
   done: (meta: TailMeta) => void;
 }
 
@@ -135,7 +138,7 @@ export class HostHandle {
         const tail = this.#tails.get(msg.id);
         const waiter = tail?.chunk;
         if (tail) tail.chunk = null;
-        waiter?.resolve(msg.data);
+        waiter?.resolve(msg.data === null ? { data: null, error: msg.error } : { data: msg.data });
         return;
       }
       case 'finished': {
@@ -163,7 +166,7 @@ export class HostHandle {
     const done = new Promise<TailMeta>((resolve) => (resolveDone = resolve));
     const state: TailState = { chunk: null, done: resolveDone };
     this.#tails.set(id, state);
-    const pull = (): Promise<Uint8Array | null> =>
+    const pull = (): Promise<Pulled> =>
       new Promise((resolve, reject) => {
         state.chunk = { resolve, reject };
         this.send({ t: 'pull', id, maxBytes: CHUNK_BYTES });
@@ -174,12 +177,15 @@ export class HostHandle {
       let ended = false;
       try {
         for (;;) {
-          const data = await pull();
-          if (data === null) {
+          const pulled = await pull();
+          if (pulled.data === null) {
             ended = true;
+            // A failed stream must not look complete: throwing makes the HTTP layer abort the
+            // response (no terminating chunk), so the client sees a truncated body as an error.
+            if (pulled.error) throw ProcyonError.fromWire(pulled.error);
             return;
           }
-          yield data;
+          yield pulled.data;
         }
       } finally {
         // The consumer stopped early (client gone): tell the host to end the stream.

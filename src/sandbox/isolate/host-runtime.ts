@@ -111,7 +111,8 @@ export class HostRuntime {
         const open = this.#tails.get(msg.id);
         if (!open) return;
         const data = await open.tail.pull(msg.maxBytes);
-        this.send({ t: 'chunk', id: msg.id, data });
+        const error = data === null ? open.tail.failure() : undefined;
+        this.send({ t: 'chunk', id: msg.id, data, ...(error ? { error } : {}) });
         if (data === null) await this.#finishTail(msg.id);
         return;
       }

@@ -61,6 +61,8 @@ const MODULE_EVAL_TIMEOUT_MS = 5_000;
 export interface CallTail {
   /** Next chunk of the streamed body; null at its end. Only for streamed responses. */
   pull(maxBytes: number): Promise<Uint8Array | null>;
+  /** Why the stream ended early (it threw, or the call hit a limit); undefined if it did not. */
+  failure(): WireError | undefined;
   /** Stops a stream early (the client went away). */
   cancel(): void;
   /** Waits for the stream's end and the waitUntil work, then closes the call. */
@@ -281,6 +283,7 @@ export class IsolateProc {
         open = false;
         return null;
       },
+      failure: () => error,
       cancel: () => {
         // The prelude cancels the stream when it is settled.
         open = false;

@@ -63,8 +63,11 @@ export type FromHost =
   | { t: 'validated' | 'spawned'; id: number; out: ValidateOutput }
   /** Every few seconds: the host's RSS and each proc's heap, for the node's memory budget. (bytes) */
   | { t: 'stats'; rss: number; procs: [number, number][] }
-  /** `data: null` ends the stream. */
-  | { t: 'chunk'; id: number; data: Uint8Array | null }
+  /**
+   * `data: null` ends the stream; with `error` it ended because the function's stream failed or
+   * its call timed out, so the node must not end the response as if the body were complete.
+   */
+  | { t: 'chunk'; id: number; data: Uint8Array | null; error?: WireError }
   | { t: 'finished'; id: number; meta: TailMeta }
   | { t: 'rpc'; id: number; key: string; activationId: string; op: string; args: unknown[] };
 
