@@ -117,8 +117,23 @@ export const ConfigSchema = z.object({
     .default(64 * 1024),
   /** Default `keepAliveMs`: a version's last warm procs go after this long idle. @default 600000 (ms) */
   keepAliveMs: z.coerce.number().int().min(100).default(600_000),
-  /** A client must send its request headers within this long, or get 408 and a closed socket. (ms) */
+  /** A client must send its request headers within this long, or get 408 and a closed socket. @default 10000 (ms) */
   headersTimeoutMs: z.coerce.number().int().min(100).default(10_000),
+  /**
+   * A client must send its whole request (headers and body) within this long, or get 408 and a
+   * closed socket, so a body dripped at 1 byte/s cannot hold a connection forever. It covers
+   * receiving the request only: a response streamed for longer is not cut. Room for the largest
+   * deploy (20 MiB) over a ~2 Mbit/s uplink. At least `headersTimeoutMs`. @default 120000 (ms)
+   */
+  requestTimeoutMs: z.coerce.number().int().min(100).default(120_000),
+  /**
+   * Connections one client address may hold open at once; more are answered 429 and closed, so a
+   * few hundred slow connections from one client cannot exhaust the node. Behind a proxy all
+   * clients share its address: raise this there. @default 512
+   */
+  maxConnectionsPerIp: z.coerce.number().int().min(1).default(512),
+  /** How deeply objects and arrays may nest in a JSON request body; deeper is a 400. @default 100 (levels) */
+  maxJsonDepth: z.coerce.number().int().min(1).max(10_000).default(100),
   /** On SIGTERM, in-flight calls get this long to finish. @default 30000 (ms) */
   shutdownGraceMs: z.coerce.number().int().min(0).default(30_000),
   /** Activation records are flushed at least this often. @default 200 (ms) */
@@ -206,6 +221,10 @@ export const ENV: Partial<Record<keyof NodeConfigInput, string>> = {
   maxPayloadBytes: 'PROCYON_MAX_PAYLOAD_BYTES',
   logLimitBytes: 'PROCYON_LOG_LIMIT_BYTES',
   keepAliveMs: 'PROCYON_KEEP_ALIVE_MS',
+  headersTimeoutMs: 'PROCYON_HEADERS_TIMEOUT_MS',
+  requestTimeoutMs: 'PROCYON_REQUEST_TIMEOUT_MS',
+  maxConnectionsPerIp: 'PROCYON_MAX_CONNECTIONS_PER_IP',
+  maxJsonDepth: 'PROCYON_MAX_JSON_DEPTH',
   shutdownGraceMs: 'PROCYON_SHUTDOWN_GRACE_MS',
   logLevel: 'PROCYON_LOG_LEVEL',
   denyEgress: 'PROCYON_DENY_EGRESS',
@@ -238,6 +257,12 @@ export function loadConfig(
     const key = String(issue?.path[0] ?? '');
     const source = ENV[key as keyof NodeConfigInput];
     throw new Error(`invalid config ${key}${source ? ` (${source})` : ''}: ${issue?.message ?? 'invalid'}`);
+  }
+  // Node refuses a request timeout below the headers timeout; say so in config terms instead.
+  if (parsed.data.requestTimeoutMs < parsed.data.headersTimeoutMs) {
+    throw new Error(
+      `invalid config requestTimeoutMs (${ENV.requestTimeoutMs}): must be at least headersTimeoutMs (${parsed.data.headersTimeoutMs} ms)`,
+    );
   }
   return Object.freeze({ ...parsed.data, dataDir: resolve(parsed.data.dataDir) });
 }

@@ -8,6 +8,7 @@ import type { FunctionService } from '../control/functions.js';
 import type { SecretService } from '../control/secrets.js';
 import type { KvService } from '../bindings/kv.js';
 import { ProcyonError } from '../errors.js';
+import { useDepthLimitedJson } from '../http/json.js';
 import { sendResponse } from '../http/reply.js';
 import { InvocationError, type ActivationRecorder, type Invoker } from '../invoker/index.js';
 import type { ActivationRecord, Store } from '../store/index.js';
@@ -43,6 +44,8 @@ export interface ApiOptions {
   recorder: ActivationRecorder;
   maxPayloadBytes: number;
   maxDeployBytes: number;
+  /** How deeply a JSON body may nest. (levels) */
+  maxJsonDepth: number;
   baseUrl: () => string;
   procs: ProcessManager;
   /** Long-running procs of process-driver functions. */
@@ -88,6 +91,7 @@ export async function apiPlugin(app: FastifyInstance, opts: ApiOptions): Promise
   const { store, functions, invoker, recorder } = opts;
   // The API speaks JSON only; anything else is 415 rather than a string event.
   app.removeContentTypeParser('text/plain');
+  useDepthLimitedJson(app, opts.maxJsonDepth);
   // KV values are bytes: anything that is not JSON arrives as a Buffer (JSON is stored as its text).
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, body, done) =>
     done(null, body),

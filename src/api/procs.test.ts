@@ -138,6 +138,7 @@ describe('process instances over HTTP (fake manager)', () => {
         spawned: unused('spawned'),
         maxPayloadBytes: 1024,
         maxDeployBytes: 1024,
+        maxJsonDepth: 100,
         baseUrl: () => 'http://node.test',
       },
       gateway: {
@@ -149,6 +150,8 @@ describe('process instances over HTTP (fake manager)', () => {
       },
       logger: createLogger('silent'),
       headersTimeoutMs: 10_000,
+      requestTimeoutMs: 10_000,
+      maxConnectionsPerIp: 16,
       metrics: unused('metrics'),
       healthy: () => true,
     });

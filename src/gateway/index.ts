@@ -24,7 +24,23 @@ export interface GatewayOptions {
 
 const FN_PATH = /^\/fn\/([^/?#]+)\/([^/?#]+)(\/[^?#]*)?$/;
 const PROC_PATH = /^\/p\/([^/?#]+)\/([^/?#]+)\/([^/?#]+)(\/[^?#]*)?$/;
-const HOST = /^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/;
+const HOST = /^[A-Za-z0-9._-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/;
+/** Methods no function is given: TRACE and TRACK echo requests back (cross-site tracing), CONNECT opens tunnels. */
+const UNSERVED_METHODS = new Set(['TRACE', 'TRACK', 'CONNECT']);
+
+/**
+ * The absolute URL a function sees. A Host header that is not a valid authority (`x:99999`, a bad
+ * IPv6 literal) is the client's error, caught here rather than when the sandbox builds its Request.
+ */
+function requestUrl(hostHeader: string | undefined, target: string, defaultHost: () => string): string {
+  const host = hostHeader === undefined || hostHeader === '' ? defaultHost() : hostHeader;
+  const url = `http://${host}${target}`;
+  if (HOST.test(host) && target.startsWith('/') && URL.canParse(url)) return url;
+  throw new ProcyonError(
+    'PROCYON_BAD_REQUEST',
+    `invalid Host header or request target (Host: ${JSON.stringify(host.slice(0, 256))})`,
+  );
+}
 
 export async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions): Promise<void> {
   app.removeAllContentTypeParsers();
@@ -39,13 +55,14 @@ export async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions):
   app.all('/*', { bodyLimit: opts.maxPayloadBytes }, async (req: FastifyRequest, reply: FastifyReply) => {
     const path = req.url.split('?', 1)[0] ?? '/';
     const method = req.method;
-    const hostHeader = req.headers.host;
-    const host = hostHeader && HOST.test(hostHeader) ? hostHeader : opts.defaultHost();
+    if (UNSERVED_METHODS.has(method))
+      throw new ProcyonError('PROCYON_METHOD_NOT_ALLOWED', `${method} is not served here`);
+    const url = requestUrl(req.headers.host, req.url, opts.defaultHost);
     const headers: [string, string][] = [];
     const raw = req.raw.rawHeaders;
     for (let i = 0; i + 1 < raw.length; i += 2) headers.push([raw[i] as string, raw[i + 1] as string]);
     const body = Buffer.isBuffer(req.body) && req.body.byteLength > 0 ? new Uint8Array(req.body) : null;
-    const request = { method, url: `http://${host}${req.url}`, headers, body };
+    const request = { method, url, headers, body };
     if (path.startsWith('/p/')) {
       const proc = PROC_PATH.exec(path);
       if (!proc)

@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { apiPlugin, type ApiOptions } from '../api/index.js';
 import { ProcyonError } from '../errors.js';
 import { gatewayPlugin, type GatewayOptions } from '../gateway/index.js';
+import { capConnectionsPerIp, clientErrorHandler, refuseConnect } from '../http/connections.js';
 import { errorHandler } from '../http/errors.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/index.js';
@@ -13,6 +14,10 @@ export interface HttpOptions {
   logger: Logger;
   /** Headers must arrive within this long, so a byte-by-byte client cannot hold a socket forever. (ms) */
   headersTimeoutMs: number;
+  /** The whole request (headers and body) must arrive within this long; responses are not cut. (ms) */
+  requestTimeoutMs: number;
+  /** Open connections one client address may hold. */
+  maxConnectionsPerIp: number;
   metrics: Metrics;
   /** Whether the node is taking work, for load balancers. */
   healthy: () => boolean;
@@ -25,12 +30,14 @@ export function createHttpServer(opts: HttpOptions): FastifyInstance {
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
     forceCloseConnections: 'idle',
-    // Node checks the headers deadline every connectionsCheckingInterval; keep that well below it.
+    // Node checks both deadlines every connectionsCheckingInterval; keep that well below them.
+    // Node stops the request deadline once the request is in, so long streamed responses go on.
     http: {
       headersTimeout: opts.headersTimeoutMs,
-      requestTimeout: 0,
+      requestTimeout: opts.requestTimeoutMs,
       connectionsCheckingInterval: Math.max(50, Math.floor(opts.headersTimeoutMs / 4)),
     },
+    clientErrorHandler,
     // Unknown fields are errors, not silently dropped (Fastify's default strips them).
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
@@ -41,6 +48,8 @@ export function createHttpServer(opts: HttpOptions): FastifyInstance {
       void (reply as FastifyReply).code(err.status).send(err.toJSON());
     },
   });
+  refuseConnect(app.server);
+  capConnectionsPerIp(app.server, opts.maxConnectionsPerIp);
   app.setErrorHandler(errorHandler(opts.logger));
   app.setNotFoundHandler((req, reply) => {
     const err = new ProcyonError(

@@ -210,6 +210,8 @@ export class ProcyonNode {
     const http = createHttpServer({
       logger: logger.child({ component: 'http' }),
       headersTimeoutMs: config.headersTimeoutMs,
+      requestTimeoutMs: config.requestTimeoutMs,
+      maxConnectionsPerIp: config.maxConnectionsPerIp,
       metrics,
       healthy: () => self.node?.state === 'ready',
       api: {
@@ -221,6 +223,7 @@ export class ProcyonNode {
         kv,
         maxPayloadBytes: config.maxPayloadBytes,
         maxDeployBytes: config.maxDeployBytes,
+        maxJsonDepth: config.maxJsonDepth,
         baseUrl,
         procs: processes.manager,
         spawned,
