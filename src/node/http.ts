@@ -32,9 +32,10 @@ export function createHttpServer(opts: HttpOptions): FastifyInstance {
     forceCloseConnections: 'idle',
     // Node checks both deadlines every connectionsCheckingInterval; keep that well below them.
     // Node stops the request deadline once the request is in, so long streamed responses go on.
+    // Fastify sets the server's requestTimeout from its own option (over `http`'s), so it goes there.
+    requestTimeout: opts.requestTimeoutMs,
     http: {
       headersTimeout: opts.headersTimeoutMs,
-      requestTimeout: opts.requestTimeoutMs,
       connectionsCheckingInterval: Math.max(50, Math.floor(opts.headersTimeoutMs / 4)),
     },
     clientErrorHandler,

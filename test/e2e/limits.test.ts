@@ -210,6 +210,7 @@ describe('slow clients', () => {
     assert.ok(end - t0 < 3_000, `slow client cut off after ${Math.round(end - t0)} ms`);
     assert.ok(i < request.length, 'the server closed before the headers were complete');
     assert.match(received, /^HTTP\/1\.1 408/);
+    assert.match(received, /"code":"PROCYON_REQUEST_TIMEOUT"/, 'in the platform error shape');
   });
 });
 

@@ -67,8 +67,8 @@ export function parseResponse(text: string): RawResponse | undefined {
  * Sends `request` as is and returns the server's answer once it is complete, or whatever came
  * before the server closed. (No half-close: Node aborts a request whose client sent FIN.)
  */
-export async function rawRequest(url: string, request: string): Promise<RawResponse> {
-  const conn = await openRaw(url);
+export async function rawRequest(url: string, request: string, localAddress?: string): Promise<RawResponse> {
+  const conn = await openRaw(url, localAddress);
   const answered = new Promise<void>((resolve) => {
     conn.socket.on('data', () => {
       if (parseResponse(conn.received())) resolve();
