@@ -35,6 +35,8 @@ export function createHttpServer(opts: HttpOptions): FastifyInstance {
     // Fastify sets the server's requestTimeout from its own option (over `http`'s), so it goes there.
     requestTimeout: opts.requestTimeoutMs,
     http: {
+      // Node answers a missing Host with a bare 400; the hook below answers it in our shape.
+      requireHostHeader: false,
       headersTimeout: opts.headersTimeoutMs,
       connectionsCheckingInterval: Math.max(50, Math.floor(opts.headersTimeoutMs / 4)),
     },
@@ -52,6 +54,10 @@ export function createHttpServer(opts: HttpOptions): FastifyInstance {
   refuseConnect(app.server);
   capConnectionsPerIp(app.server, opts.maxConnectionsPerIp);
   app.setErrorHandler(errorHandler(opts.logger));
+  app.addHook('onRequest', async (req) => {
+    if (req.raw.httpVersion === '1.1' && !req.headers.host)
+      throw new ProcyonError('PROCYON_BAD_REQUEST', 'an HTTP/1.1 request needs a Host header');
+  });
   app.setNotFoundHandler((req, reply) => {
     const err = new ProcyonError(
       'PROCYON_NOT_FOUND',

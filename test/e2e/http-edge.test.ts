@@ -103,11 +103,13 @@ describe('bad input at the HTTP edge', () => {
     assertPlatformError(connect, 405, 'PROCYON_METHOD_NOT_ALLOWED');
   });
 
-  it('an invalid Host (port 99999, a broken IPv6 literal) is 400, not 500', async () => {
+  it('an invalid Host (port 99999, a broken IPv6 literal) or none is 400 in the platform shape, not 500', async () => {
     for (const host of ['x:99999', '[::::]']) {
       const res = await rawRequest(t.url, `GET /fn/${NS}/echo HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
       assertPlatformError(res, 400, 'PROCYON_BAD_REQUEST');
     }
+    const missing = await rawRequest(t.url, `GET /fn/${NS}/echo HTTP/1.1\r\n\r\n`);
+    assertPlatformError(missing, 400, 'PROCYON_BAD_REQUEST');
     const ok = await rawRequest(t.url, `GET /fn/${NS}/echo HTTP/1.1\r\nHost: svc_name:8080\r\n\r\n`);
     assert.equal(ok.status, 200);
   });

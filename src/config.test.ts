@@ -1,0 +1,34 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { loadConfig } from './config.js';
+
+describe('config: HTTP edge limits', () => {
+  it('has documented defaults', () => {
+    const c = loadConfig({}, {});
+    assert.equal(c.headersTimeoutMs, 10_000);
+    assert.equal(c.requestTimeoutMs, 120_000);
+    assert.equal(c.maxConnectionsPerIp, 512);
+    assert.equal(c.maxJsonDepth, 100);
+  });
+
+  it('reads them from the environment; flags win', () => {
+    const env = {
+      PROCYON_HEADERS_TIMEOUT_MS: '2000',
+      PROCYON_REQUEST_TIMEOUT_MS: '3000',
+      PROCYON_MAX_CONNECTIONS_PER_IP: '8',
+      PROCYON_MAX_JSON_DEPTH: '16',
+    };
+    const c = loadConfig({ maxJsonDepth: 32 }, env);
+    assert.deepEqual(
+      [c.headersTimeoutMs, c.requestTimeoutMs, c.maxConnectionsPerIp, c.maxJsonDepth],
+      [2000, 3000, 8, 32],
+    );
+  });
+
+  it('refuses a request timeout shorter than the headers timeout, naming both', () => {
+    assert.throws(
+      () => loadConfig({ headersTimeoutMs: 5_000, requestTimeoutMs: 1_000 }, {}),
+      /requestTimeoutMs \(PROCYON_REQUEST_TIMEOUT_MS\): must be at least headersTimeoutMs/,
+    );
+  });
+});
