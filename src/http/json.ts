@@ -7,30 +7,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { ProcyonError } from '../errors.js';
-
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_BRACE = 0x7b;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACE = 0x7d;
-const CLOSE_BRACKET = 0x5d;
-
-/** Whether `text`'s objects and arrays nest deeper than `max`; brackets inside strings do not count. */
-export function nestsDeeperThan(text: string, max: number): boolean {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === BACKSLASH) i++;
-      else if (c === QUOTE) inString = false;
-    } else if (c === QUOTE) inString = true;
-    else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
-      if (++depth > max) return true;
-    } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) depth--;
-  }
-  return false;
-}
+import { nestsDeeperThan } from '../json-depth.js';
 
 /** Replaces the plugin's `application/json` parser with one that enforces `maxDepth` first. */
 export function useDepthLimitedJson(app: FastifyInstance, maxDepth: number): void {

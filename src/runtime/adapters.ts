@@ -14,6 +14,7 @@ import { describeValue, failure, functionError, messageOf } from './failures.js'
 import { Request } from './request.js';
 import { isResponse, Response, responseParts, takeResponseBody } from './response.js';
 import type { ReadableStream } from './streams.js';
+import { nestsDeeperThan } from '../json-depth.js';
 
 type Fn = (...args: unknown[]) => unknown;
 
@@ -190,6 +191,13 @@ function callHandler(handler: Fn, event: unknown, context: object): Promise<unkn
   });
 }
 
+/**
+ * Deepest result that may leave the isolate. The isolate's `JSON.stringify` copes with thousands of
+ * levels, but the host's channel and the node's reply serialise the value again on smaller stacks:
+ * 5,000 levels overflowed there (a 500). Request bodies have their own, lower limit (maxJsonDepth).
+ */
+const MAX_RESULT_DEPTH = 1_000;
+
 /** Round-trips the value through JSON so only plain data crosses; `undefined` becomes null. */
 function valueToWire(value: unknown, maxBytes: number): DispatchResult {
   let json: string | undefined;
@@ -202,6 +210,12 @@ function valueToWire(value: unknown, maxBytes: number): DispatchResult {
     );
   }
   if (json === undefined) json = 'null';
+  if (nestsDeeperThan(json, MAX_RESULT_DEPTH)) {
+    return failure(
+      'PROCYON_BAD_RESPONSE',
+      `the handler's result nests deeper than ${MAX_RESULT_DEPTH} levels of objects and arrays`,
+    );
+  }
   const size = utf8ByteLength(json);
   if (size > maxBytes) {
     return failure(

@@ -17,6 +17,7 @@ const ECHO = `export default { async fetch(request) { return new Response(String
 const EVENT = `export const handler = async (event) => ({ depth: event.depth ?? null });`;
 const BOX = `export class Box { async onMessage(from, m) { return m; } }`;
 const BIG_FETCH = `export default { fetch() { return new Response('x'.repeat(${LIMIT} + 1)); } };`;
+const DEEP_RESULT = `export const handler = async (e) => { let v = 0; for (let i = 0; i < e.depth; i++) v = [v]; return v; };`;
 const BIG_EVENT = `export const handler = async () => 'x'.repeat(${LIMIT} + 1);`;
 
 /** `[[[...]]]` nested `depth` deep, with `inner` in the middle. */
@@ -42,6 +43,7 @@ describe('bad input at the HTTP edge', () => {
       ['Box', BOX, { process: { className: 'Box' } }],
       ['bigfetch', BIG_FETCH, {}],
       ['bigevent', BIG_EVENT, {}],
+      ['deepresult', DEEP_RESULT, {}],
     ] as const) {
       assert.equal((await deploy(name, code, extra)).status, 201, name);
     }
@@ -76,6 +78,18 @@ describe('bad input at the HTTP edge', () => {
     assert.equal(stored.status, 200, JSON.stringify(stored.body));
     const call = await post('/procs/Box/one/call', `{"message":${nested(99)}}`);
     assert.equal(call.status, 200, JSON.stringify(call.body));
+  });
+
+  it('a handler result nested 1,001 or 5,000 deep is 502 PROCYON_BAD_RESPONSE; 1,000 deep is returned', async () => {
+    const ok = await post('/functions/deepresult/invoke', '{"depth":1000}');
+    assert.equal(ok.status, 200, JSON.stringify(ok.body).slice(0, 200));
+    for (const depth of [1_001, 5_000]) {
+      assertPlatformError(
+        await post('/functions/deepresult/invoke', `{"depth":${depth}}`),
+        502,
+        'PROCYON_BAD_RESPONSE',
+      );
+    }
   });
 
   it('__proto__ and constructor.prototype keys are refused and pollute nothing', async () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { nestsDeeperThan } from './json.js';
+import { nestsDeeperThan } from './json-depth.js';
 
 describe('nestsDeeperThan', () => {
   it('counts objects and arrays, mixed', () => {
