@@ -34,7 +34,9 @@ export function sendResponse(
   void reply.header('x-procyon-activation-id', activationId);
   void reply.code(res.status);
   // A streamed body goes out chunk by chunk as the function produces it; if the client leaves,
-  // destroying the stream ends the iterator, which cancels the function's stream.
+  // destroying the stream ends the iterator, which cancels the function's stream. If the
+  // function's stream fails, the iterator throws and Fastify destroys the socket once headers
+  // are out, so the client sees an aborted body rather than a clean, truncated one.
   if (body) return reply.send(Readable.from(body, { objectMode: false }));
   return reply.send(Buffer.from(res.body.buffer, res.body.byteOffset, res.body.byteLength));
 }
