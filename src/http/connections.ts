@@ -11,7 +11,7 @@ import type { Duplex } from 'node:stream';
 import { ProcyonError } from '../errors.js';
 
 /** A complete HTTP/1.1 error response, for sockets no ServerResponse will answer. */
-export function rawErrorResponse(error: ProcyonError, headers: Record<string, string> = {}): string {
+function rawErrorResponse(error: ProcyonError, headers: Record<string, string> = {}): string {
   const body = JSON.stringify(error.toJSON());
   const lines = [
     `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status] ?? 'Error'}`,
@@ -33,11 +33,17 @@ function refuse(socket: Duplex, error: ProcyonError, headers?: Record<string, st
 }
 
 /** The error a client gets for what Node's parser refused (`err.code`: llhttp's `HPE_*` or Node's). */
-export function clientErrorOf(err: NodeJS.ErrnoException & { reason?: unknown }): ProcyonError {
+function clientErrorOf(err: NodeJS.ErrnoException & { reason?: unknown }): ProcyonError {
   if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT')
-    return new ProcyonError('PROCYON_REQUEST_TIMEOUT', 'the request did not arrive in time');
+    return new ProcyonError(
+      'PROCYON_REQUEST_TIMEOUT',
+      'the request headers or body did not arrive in time; the connection is closed',
+    );
   if (err.code === 'HPE_HEADER_OVERFLOW')
-    return new ProcyonError('PROCYON_HEADERS_TOO_LARGE', 'the request headers are over 16 KiB');
+    return new ProcyonError(
+      'PROCYON_HEADERS_TOO_LARGE',
+      "the request headers are over the node's header size limit (16 KiB by default)",
+    );
   const reason = typeof err.reason === 'string' ? err.reason : (err.code ?? 'unparseable');
   return new ProcyonError('PROCYON_BAD_REQUEST', `malformed HTTP request: ${reason}`);
 }
