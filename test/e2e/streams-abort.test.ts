@@ -7,12 +7,14 @@ import { after, before, describe, it } from 'node:test';
 import { startTestNode, type TestNode } from './node.js';
 import { waitFor } from '../wait.js';
 
-// Two chunks, then the stream throws, never ends (the call's timeout cuts it), or ends cleanly.
+// Two chunks, then the stream throws, never ends (the call's timeout cuts it), or ends cleanly;
+// or it throws at once.
 const STREAMER = `export default { async fetch(request) {
   const mode = new URL(request.url).searchParams.get('mode');
   let n = 0;
   const body = new ReadableStream({ async pull(controller) {
     n++;
+    if (mode === 'first') throw new Error('broke before the first byte');
     if (n <= 2) { controller.enqueue(new TextEncoder().encode('part' + n + '\\n')); return; }
     if (mode === 'throw') throw new Error('broke mid-body');
     if (mode === 'hang') await new Promise(() => {});
@@ -90,6 +92,15 @@ describe('streamed responses that fail mid-body', () => {
     const a = await activation(id);
     assert.equal(a.status, 'error');
     assert.equal(a.errorCode, 'PROCYON_TIMEOUT');
+  });
+
+  it('a stream that fails before its first byte is an ordinary error response', async () => {
+    const res = await fetch(`${t.url}/fn/streams-abort/streamer?mode=first`);
+    assert.equal(res.status, 500);
+    assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'PROCYON_FUNCTION_ERROR');
+    const id = res.headers.get('x-procyon-activation-id');
+    assert.ok(id);
+    assert.equal((await activation(id)).errorCode, 'PROCYON_FUNCTION_ERROR');
   });
 
   it('the invoke API aborts a failing stream the same way', async () => {
