@@ -32,7 +32,8 @@ describe('streamed responses that fail mid-body', () => {
     const deployed = await t.api('PUT', '/api/v1/namespaces/streams-abort/functions/streamer', {
       code: STREAMER,
       filename: 'streamer.js',
-      timeout: 1_000,
+      // Long enough for two chunks on a busy machine; the hanging stream waits this out.
+      timeout: 2_000,
     });
     assert.equal(deployed.status, 201);
   });
