@@ -127,7 +127,14 @@ describe('Processes (the process manager)', () => {
     const first = invoker.requests[0];
     assert.equal(first?.instance, 'o');
     assert.equal(first?.trigger, 'message');
-    assert.deepEqual(first?.input, { kind: 'message', from: { type: 'api' }, message: 0, reply: false });
+    const messageId = first?.input.kind === 'message' ? first.input.from.messageId : undefined;
+    assert.match(messageId ?? '', /^[0-9a-f-]{36}$/, 'each one-way message has an id');
+    assert.deepEqual(first?.input, {
+      kind: 'message',
+      from: { type: 'api', messageId },
+      message: 0,
+      reply: false,
+    });
     for (let i = 0; i < 200; i++) invoker.end();
     await manager.close();
   });
