@@ -72,10 +72,11 @@ export class StoreHealth {
     }
     if (FAULT_CODES.test(code)) {
       const first = this.#state.healthy;
-      this.#faultSinceProbe = true;
       this.#down(`${code} in ${op}`, err);
       // A fault may be the first sign of a deleted file; look now rather than at the next tick.
       if (first) void this.check();
+      // Set after that probe has read it: that probe must not count as a quiet interval.
+      this.#faultSinceProbe = true;
     } else this.#logger.error({ err, op }, 'store operation failed');
     return new ProcyonError('PROCYON_STORAGE_UNAVAILABLE', UNAVAILABLE, { cause: err });
   }
