@@ -83,8 +83,15 @@ describe('store faults (guardStore + StoreHealth)', () => {
     assert.equal(healthy(), false, 'the probe fails while the disk is full');
     fail.error = null;
     await store.getNamespace('default');
+    const entry = { key: 'k', value: new Uint8Array(1), metadata: null, expiresAt: null };
+    await assert.rejects(
+      store.kvPut('ns', 'kv', entry),
+      (e) => e instanceof ProcyonError && e.code === 'PROCYON_STORAGE_UNAVAILABLE',
+      'new work is refused up front while unhealthy, even if the write might squeeze in',
+    );
     await health.check();
     assert.equal(healthy(), true, 'a good probe after a quiet interval: healthy again');
+    await store.kvPut('ns', 'kv', entry);
     // Traffic that keeps failing keeps it down even if a probe in between passes.
     fail.error = FULL;
     await assert.rejects(store.listNamespaces());

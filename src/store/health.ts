@@ -8,7 +8,8 @@
  * once a write succeeds and no operation failed since the last probe, so traffic that still fails
  * keeps it down. A database file deleted under the node is found by the same probe, which also
  * runs while healthy; that fault is not cleared without a restart, and every operation is refused
- * meanwhile, since a write into the unlinked file would be acknowledged and then lost.
+ * meanwhile, since a write into the unlinked file would be acknowledged and then lost. While
+ * unhealthy, operations that take on new work are refused up front (`NEW_WORK`).
  */
 import { ProcyonError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -53,7 +54,7 @@ export class StoreHealth {
     return this.#state;
   }
 
-  /** Operations are refused outright (the file they would write to is gone). */
+  /** Every operation is refused (the file they would use is gone). */
   get refusing(): boolean {
     return this.#fileGone;
   }
@@ -129,6 +130,28 @@ export class StoreHealth {
 }
 
 /**
+ * Operations that take on new work (a deploy, a KV put, a message accepted for later): refused
+ * while the store is unhealthy, so that a full disk answers 503 at once, every time, instead of
+ * sometimes accepting a write SQLite could squeeze into its log. Batches already accepted
+ * (activation records, activity times) and removals still go through: they are retried, and
+ * their failures are the evidence the health probe waits on.
+ */
+const NEW_WORK = new Set([
+  'ensureNamespace',
+  'insertApiKey',
+  'revokeApiKey',
+  'deploy',
+  'deleteFunction',
+  'putSecret',
+  'deleteSecret',
+  'kvPut',
+  'putArtifact',
+  'procs.write',
+  'procs.setAlarm',
+  'procs.enqueueMessage',
+]);
+
+/**
  * The store with every operation's errors mapped by `health.fault`. A Proxy rather than a class
  * restating each of the Store's methods: the mapping is the same for all of them, and a method
  * added to Store later is covered without a change here. Methods run on the real object, so
@@ -144,10 +167,12 @@ function guard<T extends object>(target: T, health: StoreHealth, prefix: string,
     get(t, prop) {
       if (Object.hasOwn(extra, prop)) return extra[prop as keyof T];
       const value: unknown = Reflect.get(t, prop, t);
-      if (typeof value !== 'function' || prop === 'close' || prop === 'probe') return value;
+      if (typeof value !== 'function') return value;
+      // Bound to the real object either way: its methods use private fields.
+      if (prop === 'close' || prop === 'probe') return (value as () => unknown).bind(t);
       const op = `${prefix}${String(prop)}`;
       return async (...args: unknown[]): Promise<unknown> => {
-        if (health.refusing) throw health.refused();
+        if (health.refusing || (NEW_WORK.has(op) && !health.state.healthy)) throw health.refused();
         try {
           return await (value as (...a: unknown[]) => Promise<unknown>).apply(t, args);
         } catch (err) {
