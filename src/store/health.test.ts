@@ -40,37 +40,40 @@ function failing(inner: SqliteStore): { store: Store; fail: { error: Error | nul
 
 const silent = createLogger('silent');
 const FULL = sqliteError('SQLITE_FULL', 'database or disk is full: /secret/path/procyon.db');
+const CORRUPT = sqliteError('SQLITE_CORRUPT', 'database disk image is malformed');
 
 describe('store faults (guardStore + StoreHealth)', () => {
-  it('maps SQLite errors to a coded 503 without their text, keeps the cause, and turns unhealthy', async () => {
-    const { store: raw, fail } = failing(await SqliteStore.create(':memory:'));
-    const health = new StoreHealth({ store: raw, logger: silent, checkEveryMs: 60_000 });
-    const store = guardStore(raw, health);
-    fail.error = FULL;
-    for (const op of [
-      () => store.kvPut('ns', 'kv', { key: 'k', value: new Uint8Array(1), metadata: null, expiresAt: null }),
-      () => store.procs.touch({ namespace: 'ns', className: 'C', name: 'n' }, 1),
-    ]) {
-      const err = await op().catch((e: unknown) => e);
-      assert.ok(err instanceof ProcyonError, 'a ProcyonError');
-      assert.equal(err.code, 'PROCYON_STORAGE_UNAVAILABLE');
-      assert.equal(err.status, 503);
-      assert.doesNotMatch(err.message, /SQLITE|disk is full|secret/);
-      assert.equal(err.cause, FULL);
-    }
-    assert.equal(health.state.healthy, false);
-    assert.match(health.state.healthy ? '' : health.state.reason, /SQLITE_FULL/);
-    // Coded errors of the store itself pass through untouched.
-    fail.error = new ProcyonError('PROCYON_STORAGE_LIMIT', 'too big');
-    await assert.rejects(store.getNamespace('x'), (e) => e === fail.error);
-    // A bug (not a SQLite error) is internal, still without its text.
-    fail.error = new TypeError('x is not a function');
-    await assert.rejects(
-      store.getNamespace('x'),
-      (e) => e instanceof ProcyonError && e.code === 'PROCYON_INTERNAL' && !/function/.test(e.message),
-    );
-    health.stop();
-  });
+  for (const error of [FULL, CORRUPT])
+    it(`maps ${(error as { code?: string }).code} to a coded 503 without its text, keeps the cause, and turns unhealthy`, async () => {
+      const { store: raw, fail } = failing(await SqliteStore.create(':memory:'));
+      const health = new StoreHealth({ store: raw, logger: silent, checkEveryMs: 60_000 });
+      const store = guardStore(raw, health);
+      fail.error = error;
+      for (const op of [
+        () =>
+          store.kvPut('ns', 'kv', { key: 'k', value: new Uint8Array(1), metadata: null, expiresAt: null }),
+        () => store.procs.touch({ namespace: 'ns', className: 'C', name: 'n' }, 1),
+      ]) {
+        const err = await op().catch((e: unknown) => e);
+        assert.ok(err instanceof ProcyonError, 'a ProcyonError');
+        assert.equal(err.code, 'PROCYON_STORAGE_UNAVAILABLE');
+        assert.equal(err.status, 503);
+        assert.doesNotMatch(err.message, /SQLITE|disk|secret|malformed/);
+        assert.equal(err.cause, error);
+      }
+      assert.equal(health.state.healthy, false);
+      assert.match(health.state.healthy ? '' : health.state.reason, /^SQLITE_(FULL|CORRUPT) in /);
+      // Coded errors of the store itself pass through untouched.
+      fail.error = new ProcyonError('PROCYON_STORAGE_LIMIT', 'too big');
+      await assert.rejects(store.getNamespace('x'), (e) => e === fail.error);
+      // A bug (not a SQLite error) is internal, still without its text.
+      fail.error = new TypeError('x is not a function');
+      await assert.rejects(
+        store.getNamespace('x'),
+        (e) => e instanceof ProcyonError && e.code === 'PROCYON_INTERNAL' && !/function/.test(e.message),
+      );
+      health.stop();
+    });
 
   it('recovers only once a probe write succeeds with no fault since the previous probe', async () => {
     const { store: raw, fail } = failing(await SqliteStore.create(':memory:'));
