@@ -75,5 +75,11 @@ export class ActivationRecorder {
   async close(): Promise<void> {
     clearInterval(this.#timer);
     await this.flush();
+    // The store is failing at exit: these are lost, and the operator must hear how many.
+    if (this.#pending.length > 0)
+      this.logger.error(
+        { records: this.#pending.length },
+        'activation records lost: the store refused them until exit',
+      );
   }
 }
