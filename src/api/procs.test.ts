@@ -95,9 +95,10 @@ class FakeProcesses implements ProcessManager {
     this.#fail(address);
     return { activationId: 'act-call', reply: message === 'nothing' ? undefined : { echo: message } };
   }
-  async send(address: InstanceAddress, message: unknown, caller: Caller): Promise<void> {
+  async send(address: InstanceAddress, message: unknown, caller: Caller): Promise<{ id: string }> {
     this.calls.push({ op: 'send', address, arg: message, caller });
     this.#fail(address);
+    return { id: 'msg-1' };
   }
 }
 
@@ -153,7 +154,7 @@ describe('process instances over HTTP (fake manager)', () => {
       requestTimeoutMs: 10_000,
       maxConnectionsPerIp: 16,
       metrics: unused('metrics'),
-      healthy: () => true,
+      health: () => null,
     });
     await app.ready();
   });
@@ -246,10 +247,10 @@ describe('process instances over HTTP (fake manager)', () => {
     assert.equal(procs.calls.length, 2);
   });
 
-  it('send is 202 {accepted: true}', async () => {
+  it('send is 202 {accepted: true, id}', async () => {
     const res = await api('POST', '/default/procs/Counter/a/send', { message: [1, 2] });
     assert.equal(res.status, 202);
-    assert.deepEqual(res.body, { accepted: true });
+    assert.deepEqual(res.body, { accepted: true, id: 'msg-1' });
     assert.deepEqual(procs.calls[0], {
       op: 'send',
       address: counterA,

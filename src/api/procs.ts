@@ -66,8 +66,8 @@ export function procRoutes(app: FastifyInstance, procs: ProcessManager): void {
     `${one}/send`,
     { schema: { params: ProcParams, body: MessageBody } },
     async (req: MessageReq, reply: FastifyReply) => {
-      await procs.send(address(req), req.body.message ?? null, { from: API });
-      return reply.code(202).send({ accepted: true });
+      const { id } = await procs.send(address(req), req.body.message ?? null, { from: API });
+      return reply.code(202).send({ accepted: true, id });
     },
   );
 }

@@ -1,6 +1,11 @@
 /**
  * Writes activation records in batches, off the hot path: a call only pushes to an array. A
- * failed write keeps the batch for the next attempt, so a brief store outage loses nothing.
+ * failed write keeps the batch for the next attempt, so a store outage (disk full) loses nothing
+ * while the node runs. Loss window: a node killed outright (SIGKILL, OOM kill) loses the records
+ * not yet written, i.e. calls that ended within the last flush interval (`activationFlushMs`,
+ * default 200 ms) plus the time of the write in progress; a write that committed survives (SQLite
+ * WAL with synchronous=NORMAL is durable across process crashes; a power cut may lose the last
+ * transactions). test/e2e/record-loss.test.ts measures it.
  */
 import type { Logger } from '../logger.js';
 import type { ActivationRecord, Store } from '../store/index.js';
@@ -11,6 +16,8 @@ const MAX_BATCH = 500;
 export class ActivationRecorder {
   #pending: ActivationRecord[] = [];
   #flushing: Promise<void> | null = null;
+  /** The last write failed. */
+  #failing = false;
   readonly #timer: NodeJS.Timeout;
 
   constructor(
@@ -48,9 +55,16 @@ export class ActivationRecorder {
     this.#pending = [];
     this.#flushing = this.store
       .insertActivations(batch)
+      .then(() => {
+        if (this.#failing) this.logger.warn({ records: batch.length }, 'activation writes recovered');
+        this.#failing = false;
+      })
       .catch((err: unknown) => {
         this.#pending = batch.concat(this.#pending);
-        this.logger.error({ err, records: batch.length }, 'activation write failed; will retry');
+        // Once per outage: the timer retries every flush interval.
+        if (!this.#failing)
+          this.logger.error({ err, records: this.#pending.length }, 'activation write failed; will retry');
+        this.#failing = true;
       })
       .finally(() => {
         this.#flushing = null;
@@ -61,5 +75,11 @@ export class ActivationRecorder {
   async close(): Promise<void> {
     clearInterval(this.#timer);
     await this.flush();
+    // The store is failing at exit: these are lost, and the operator must hear how many.
+    if (this.#pending.length > 0)
+      this.logger.error(
+        { records: this.#pending.length },
+        'activation records lost: the store refused them until exit',
+      );
   }
 }

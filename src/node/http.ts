@@ -19,8 +19,11 @@ export interface HttpOptions {
   /** Open connections one client address may hold. */
   maxConnectionsPerIp: number;
   metrics: Metrics;
-  /** Whether the node is taking work, for load balancers. */
-  healthy: () => boolean;
+  /**
+   * Why the node should not get traffic now, for load balancers (`/healthz` answers 503 with it);
+   * null when healthy.
+   */
+  health: () => { status: string; reason?: string } | null;
 }
 
 export function createHttpServer(opts: HttpOptions): FastifyInstance {
@@ -70,9 +73,10 @@ export function createHttpServer(opts: HttpOptions): FastifyInstance {
     const { contentType, body } = await opts.metrics.render();
     return reply.header('content-type', contentType).send(body);
   });
-  app.get('/healthz', async (_req, reply) =>
-    opts.healthy() ? { status: 'ok' } : reply.code(503).send({ status: 'draining' }),
-  );
+  app.get('/healthz', async (_req, reply) => {
+    const problem = opts.health();
+    return problem ? reply.code(503).send(problem) : { status: 'ok' };
+  });
   void app.register(apiPlugin, { ...opts.api, prefix: '/api/v1' });
   void app.register(gatewayPlugin, opts.gateway);
   return app;

@@ -2,7 +2,7 @@
  * A Procyon node: opens the store, starts the isolate hosts, serves HTTP, and shuts down
  * gracefully. Lifecycle: 'starting' → 'ready' → 'draining' → 'stopped'.
  */
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, stat, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -16,7 +16,9 @@ import { Registry } from '../registry/index.js';
 import { ArtifactService } from '../control/artifacts.js';
 import { ArtifactCache, IsolateDriver, SandboxRouter, type ProcessDriver } from '../sandbox/index.js';
 import { sandboxRoot, startProcessDriver } from './process-driver.js';
-import { SqliteStore, type Store } from '../store/index.js';
+import { SqliteStore, StoreHealth, guardStore, type Store } from '../store/index.js';
+import { ProcyonError } from '../errors.js';
+import { lockDataDir } from './lock.js';
 import { KvService } from '../bindings/kv.js';
 import { registerBindingOps } from '../bindings/rpc.js';
 import { SecretService, unsealSecrets } from '../control/secrets.js';
@@ -46,6 +48,8 @@ export class ProcyonNode {
   #url = '';
   #stopping: Promise<void> | null = null;
   #kvSweep: NodeJS.Timeout | undefined;
+  #storeHealth: StoreHealth | undefined;
+  #unlock: () => Promise<void> = async () => undefined;
 
   private constructor(
     readonly config: NodeConfig,
@@ -68,10 +72,26 @@ export class ProcyonNode {
 
   static async start(config: NodeConfig, logger: Logger): Promise<ProcyonNode> {
     await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
-    const store = await SqliteStore.create(join(config.dataDir, 'procyon.db'));
+    const unlock = await lockDataDir(config.dataDir);
+    let raw: SqliteStore;
+    try {
+      raw = await openStore(join(config.dataDir, 'procyon.db'));
+    } catch (err) {
+      await unlock();
+      throw err;
+    }
+    // Every store error reaches callers as a coded 503, and the node's health follows the store.
+    const storeHealth = new StoreHealth({ store: raw, logger: logger.child({ component: 'store' }) });
+    const store = guardStore(raw, storeHealth);
     const firstStart = (await store.countApiKeys()) === 0;
     await store.ensureNamespace(DEFAULT_NAMESPACE);
     let adminKey: string | null = null;
+    if (firstStart && (await stat(join(config.dataDir, ADMIN_KEY_FILE)).catch(() => null)))
+      // RELIABILITY case 21: a data dir whose database went missing starts empty; say so loudly.
+      logger.error(
+        { dataDir: config.dataDir },
+        'the data dir has an admin key but no database: its database was deleted or moved; starting with an empty store and a new admin key',
+      );
     if (firstStart) {
       adminKey = (await createApiKey(store, null)).key;
       const file = join(config.dataDir, ADMIN_KEY_FILE);
@@ -213,7 +233,12 @@ export class ProcyonNode {
       requestTimeoutMs: config.requestTimeoutMs,
       maxConnectionsPerIp: config.maxConnectionsPerIp,
       metrics,
-      healthy: () => self.node?.state === 'ready',
+      health: () => {
+        const state = self.node?.state ?? 'starting';
+        if (state !== 'ready') return { status: state };
+        const storage = storeHealth.state;
+        return storage.healthy ? null : { status: 'unhealthy', reason: `storage: ${storage.reason}` };
+      },
       api: {
         store,
         functions,
@@ -250,6 +275,8 @@ export class ProcyonNode {
       spawned,
     );
     self.node = node;
+    node.#storeHealth = storeHealth;
+    node.#unlock = unlock;
     node.adminKey = adminKey;
     node.firstStart = firstStart;
     await http.listen({ host: config.host, port: config.port });
@@ -304,8 +331,24 @@ export class ProcyonNode {
     await this.spawned.close();
     await this.recorder.close();
     await Promise.all([this.driver.close(), this.processDriver.close()]);
+    this.#storeHealth?.stop();
     await this.store.close();
+    await this.#unlock();
     this.state = 'stopped';
+  }
+}
+
+/** The node's database, or a start-up error an operator can act on (corrupt, unreadable). */
+async function openStore(file: string): Promise<SqliteStore> {
+  try {
+    return await SqliteStore.create(file);
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    throw new ProcyonError(
+      'PROCYON_STORAGE_UNAVAILABLE',
+      `cannot open the database ${file} (${typeof code === 'string' ? code : 'error'}: ${(err as Error).message}): restore it from a backup, or move it aside to start with an empty store`,
+      { cause: err },
+    );
   }
 }
 

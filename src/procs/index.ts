@@ -58,6 +58,11 @@ export async function startProcesses(o: ProcessesOptions): Promise<ProcessRuntim
     maxPayloadBytes: o.maxPayloadBytes,
   });
   await alarms.start();
+  // Messages a previous run accepted (202) and did not deliver: delivered now, in the background.
+  manager.redeliver().then(
+    (n) => n > 0 && o.logger.info({ messages: n }, 'redelivering messages accepted before the restart'),
+    (err: unknown) => o.logger.error({ err }, 'could not read the stored messages; they stay stored'),
+  );
   return {
     manager,
     alarms,

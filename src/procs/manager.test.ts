@@ -10,6 +10,7 @@ import type { InvocationRequest, InvocationResult } from '../invoker/index.js';
 import { createLogger } from '../logger.js';
 import { procSpec, Registry } from '../registry/index.js';
 import { SqliteStore, type HandlerStyle, type VersionRecord } from '../store/index.js';
+import { waitFor } from '../../test/wait.js';
 import { Processes, type InstanceProcs } from './manager.js';
 
 function deploy(registry: Registry, fn: string, style: HandlerStyle): void {
@@ -71,7 +72,7 @@ async function setup(mailbox = 3) {
     mailbox,
     logger: createLogger('silent'),
   });
-  return { manager, store, invoker, live, retired };
+  return { manager, store, invoker, live, retired, registry };
 }
 
 const at = (name: string, className = 'Counter') => ({ namespace: 'ns', className, name });
@@ -127,7 +128,14 @@ describe('Processes (the process manager)', () => {
     const first = invoker.requests[0];
     assert.equal(first?.instance, 'o');
     assert.equal(first?.trigger, 'message');
-    assert.deepEqual(first?.input, { kind: 'message', from: { type: 'api' }, message: 0, reply: false });
+    const messageId = first?.input.kind === 'message' ? first.input.from.messageId : undefined;
+    assert.match(messageId ?? '', /^[0-9a-f-]{36}$/, 'each one-way message has an id');
+    assert.deepEqual(first?.input, {
+      kind: 'message',
+      from: { type: 'api', messageId },
+      message: 0,
+      reply: false,
+    });
     for (let i = 0; i < 200; i++) invoker.end();
     await manager.close();
   });
@@ -169,5 +177,77 @@ describe('Processes (the process manager)', () => {
     assert.equal(await store.procs.getInstance(at('d')), undefined);
     assert.equal(await manager.delete(at('never')), false);
     await manager.close();
+  });
+
+  it('keeps last-activity times the store refused and writes them once it takes writes again', async () => {
+    const { manager, store, invoker } = await setup();
+    const call = manager.call(at('full'), 1, api);
+    invoker.end();
+    await call;
+    const touch = store.procs.touch.bind(store.procs);
+    store.procs.touch = async () => {
+      throw new ProcyonError('PROCYON_STORAGE_UNAVAILABLE', 'disk full');
+    };
+    // The flush timer calls this: it must not reject (an unhandled rejection ends the node).
+    await manager.flush();
+    assert.equal(await store.procs.getInstance(at('full')), undefined);
+    store.procs.touch = touch;
+    await manager.flush();
+    assert.ok(await store.procs.getInstance(at('full')), 'written on the next flush');
+    await manager.close();
+  });
+
+  it('stores a one-way message before accepting it: a store that refuses it fails the send (503), nothing runs', async () => {
+    const { manager, store, invoker } = await setup(1);
+    const enqueue = store.procs.enqueueMessage.bind(store.procs);
+    store.procs.enqueueMessage = async () => {
+      throw new ProcyonError('PROCYON_STORAGE_UNAVAILABLE', 'disk full');
+    };
+    await assert.rejects(manager.send(at('m'), 1, api), (e) => code(e) === 'PROCYON_STORAGE_UNAVAILABLE');
+    assert.equal(invoker.requests.length, 0, 'not handed over');
+    store.procs.enqueueMessage = enqueue;
+    // Its mailbox place (of 1) was given back.
+    const { id } = await manager.send(at('m'), 2, api);
+    assert.deepEqual(
+      (await store.procs.listMessages()).map((m) => m.id),
+      [id],
+      'stored until delivered',
+    );
+    invoker.end();
+    await waitFor(async () => (await store.procs.listMessages()).length === 0, {
+      what: 'removal after delivery',
+    });
+    await manager.close();
+  });
+
+  it('redelivers the messages a killed node accepted, oldest first, with their ids', async () => {
+    const { manager: before, store, invoker: first } = await setup();
+    const sent = [await before.send(at('r'), 'a', api), await before.send(at('r'), 'b', api)];
+    // The node dies here: the events never end, the messages stay stored.
+    assert.equal(first.requests.length, 2);
+    const invoker = new ScriptedInvoker();
+    const after = new Processes({
+      registry: (await setup()).registry,
+      store,
+      invoker,
+      procs: { isLive: () => false, memoryOf: () => 0, retire: () => undefined },
+      mailbox: 1,
+      logger: createLogger('silent'),
+    });
+    assert.equal(await after.redeliver(), 2, 'over the mailbox bound: they were accepted already');
+    const got = invoker.requests.map((r) =>
+      r.input.kind === 'message' ? [r.input.message, r.input.from.messageId] : null,
+    );
+    assert.deepEqual(got, [
+      ['a', sent[0]?.id],
+      ['b', sent[1]?.id],
+    ]);
+    invoker.end();
+    invoker.end(new Error('handler threw'));
+    await waitFor(async () => (await store.procs.listMessages()).length === 0, {
+      what: 'delivered messages removed, failed or not',
+    });
+    await before.close();
+    await after.close();
   });
 });

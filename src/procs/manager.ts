@@ -2,14 +2,18 @@
  * The node's process manager (docs/processes.md): resolves (namespace, class, name) to a process
  * class, bounds each instance's mailbox, and runs every event through the invoker, whose scheduler
  * keeps at most one proc per instance. It also keeps the instance directory's last-activity times
- * (written in batches, not once per event) and answers `list`/`get`/`evict`/`delete`.
+ * (written in batches, not once per event) and answers `list`/`get`/`evict`/`delete`. One-way
+ * messages are stored before `send` resolves and removed once delivered (`redeliver` hands over
+ * what a killed node left), so an accepted message survives a crash.
  */
+import { randomUUID } from 'node:crypto';
+import { deserialize, serialize } from 'node:v8';
 import { ProcyonError } from '../errors.js';
 import type { InvocationInput, InvocationResult, Invoker } from '../invoker/index.js';
 import type { Logger } from '../logger.js';
 import type { Registry } from '../registry/index.js';
-import type { HttpRequestData, HttpResponseData } from '../sandbox/index.js';
-import type { ProcKey, Store, Trigger } from '../store/index.js';
+import type { HttpRequestData, HttpResponseData, MessageFrom } from '../sandbox/index.js';
+import type { ProcKey, ProcMessageRecord, Store, Trigger } from '../store/index.js';
 import { checkAddress } from './names.js';
 import type { Caller, InstanceAddress, InstanceInfo, ProcessManager } from './types.js';
 
@@ -43,6 +47,10 @@ export class Processes implements ProcessManager {
   /** Last activity not yet written. */
   readonly #touched = new Map<string, { id: ProcKey; at: number }>();
   readonly #timer: NodeJS.Timeout;
+  /** Per instance, the hand-over of its last admitted event, while one is pending (see #start). */
+  readonly #turns = new Map<string, Promise<void>>();
+  /** The last activity write failed (logged once per outage, not once per second). */
+  #touchFailing = false;
   /** Told when an instance is deleted (its alarm goes with it). */
   onDelete: (id: ProcKey) => void = () => undefined;
 
@@ -70,13 +78,16 @@ export class Processes implements ProcessManager {
     return deployed.spec.key;
   }
 
-  /** Takes a mailbox place for one event (or throws 429); the returned function gives it back. */
-  #admit(address: InstanceAddress): () => void {
+  /**
+   * Takes a mailbox place for one event (or throws 429); the returned function gives it back.
+   * `bounded: false` for messages accepted before a restart: they were promised already.
+   */
+  #admit(address: InstanceAddress, bounded = true): () => void {
     checkAddress(address);
     this.#classKey(address);
     const id = idOf(address);
     const n = this.#mailboxes.get(id) ?? 0;
-    if (n >= this.#deps.mailbox) {
+    if (bounded && n >= this.#deps.mailbox) {
       throw new ProcyonError(
         'PROCYON_MAILBOX_FULL',
         `the mailbox of ${address.className}/${address.name} is full (${this.#deps.mailbox} events waiting or running); retry later`,
@@ -104,15 +115,49 @@ export class Processes implements ProcessManager {
     caller: Caller,
     trigger: Trigger,
   ): Promise<InvocationResult> {
-    return this.#deps.invoker.invoke({
-      namespace: address.namespace,
-      fn: address.className,
-      instance: address.name,
-      trigger,
-      input,
-      ...(caller.parentId === undefined ? {} : { parentId: caller.parentId }),
-      ...(caller.depth === undefined ? {} : { depth: caller.depth }),
+    return this.#start(address, input, caller, trigger).then((started) => started.result);
+  }
+
+  /**
+   * Hands the event to the invoker once every event admitted before it on the instance has been
+   * handed over, running `prepare` (storing a message) first: events from one sender start in the
+   * order sent even when one of them must wait for the store. Resolves when handed over (the
+   * result is wrapped so that this does not wait for the event itself); rejects if `prepare` does.
+   */
+  #start(
+    address: InstanceAddress,
+    input: InvocationInput,
+    caller: Caller,
+    trigger: Trigger,
+    prepare?: () => Promise<void>,
+  ): Promise<{ result: Promise<InvocationResult> }> {
+    const hand = (): { result: Promise<InvocationResult> } => ({
+      result: this.#deps.invoker.invoke({
+        namespace: address.namespace,
+        fn: address.className,
+        instance: address.name,
+        trigger,
+        input,
+        ...(caller.parentId === undefined ? {} : { parentId: caller.parentId }),
+        ...(caller.depth === undefined ? {} : { depth: caller.depth }),
+      }),
     });
+    const id = idOf(address);
+    const before = this.#turns.get(id);
+    if (!before && !prepare) return Promise.resolve(hand());
+    const mine = (before ?? Promise.resolve()).then(async () => {
+      await prepare?.();
+      return hand();
+    });
+    const turn = mine.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.#turns.set(id, turn);
+    void turn.then(() => {
+      if (this.#turns.get(id) === turn) this.#turns.delete(id);
+    });
+    return mine;
   }
 
   async fetch(
@@ -147,16 +192,101 @@ export class Processes implements ProcessManager {
     }
   }
 
-  async send(address: InstanceAddress, message: unknown, caller: Caller): Promise<void> {
+  async send(address: InstanceAddress, message: unknown, caller: Caller): Promise<{ id: string }> {
     // Admitted now, in the caller's order; the event runs on without the sender.
     const release = this.#admit(address);
-    const input = { kind: 'message' as const, from: caller.from, message, reply: false };
-    this.#invoke(address, input, caller, 'message')
+    const record: ProcMessageRecord = {
+      id: randomUUID(),
+      namespace: address.namespace,
+      className: address.className,
+      name: address.name,
+      from: JSON.stringify(caller.from),
+      parentId: caller.parentId ?? null,
+      message: serialize(message),
+      createdAt: Date.now(),
+    };
+    // Accepted means durable: committed before the sender hears so (a full disk: 503, not a
+    // promise the node cannot keep).
+    const store = (): Promise<void> => this.#deps.store.procs.enqueueMessage(record);
+    await this.#deliver(address, record.id, message, caller, release, store);
+    return { id: record.id };
+  }
+
+  /**
+   * Hands a stored message over, and removes it once it ran; a node that dies first delivers it
+   * again after its restart. Resolves when handed over; rejects (mailbox place given back) if
+   * `prepare` fails.
+   */
+  async #deliver(
+    address: InstanceAddress,
+    id: string,
+    message: unknown,
+    caller: Caller,
+    release: () => void,
+    prepare?: () => Promise<void>,
+  ): Promise<void> {
+    const from: MessageFrom = { ...caller.from, messageId: id };
+    const input = { kind: 'message' as const, from, message, reply: false };
+    let started: { result: Promise<InvocationResult> };
+    try {
+      started = await this.#start(address, input, caller, 'message', prepare);
+    } catch (err) {
+      release();
+      throw err;
+    }
+    started.result
+      .then(
+        () => true,
+        (err: unknown) => {
+          // The activation records the failure; the sender was only promised delivery. A node
+          // that refused it while stopping keeps it stored for its next start.
+          this.#deps.logger.debug(
+            { err, instance: idOf(address), messageId: id },
+            'a one-way message failed',
+          );
+          return !(err instanceof ProcyonError && err.code === 'PROCYON_SHUTTING_DOWN');
+        },
+      )
+      .then(async (delivered) => {
+        if (delivered) await this.#deps.store.procs.deleteMessage(id);
+      })
       .catch((err: unknown) => {
-        // The activation records the failure; the sender was only promised delivery.
-        this.#deps.logger.debug({ err, instance: idOf(address) }, 'a one-way message failed');
+        this.#deps.logger.warn(
+          { err, messageId: id },
+          'could not remove a delivered message; it is delivered again after a restart',
+        );
       })
       .finally(release);
+  }
+
+  /**
+   * Delivers the messages a previous run of the node accepted and did not deliver (killed, or
+   * stopped before their turn), oldest first. Returns how many were handed over.
+   */
+  async redeliver(): Promise<number> {
+    let handed = 0;
+    for (const m of await this.#deps.store.procs.listMessages()) {
+      const address = { namespace: m.namespace, className: m.className, name: m.name };
+      let release: () => void;
+      try {
+        release = this.#admit(address, false);
+      } catch (err) {
+        // The class (or its namespace) is gone: nothing can take the message any more.
+        this.#deps.logger.warn(
+          { err, messageId: m.id },
+          'dropping a stored message: its process class is gone',
+        );
+        await this.#deps.store.procs.deleteMessage(m.id);
+        continue;
+      }
+      const caller: Caller = {
+        from: JSON.parse(m.from) as MessageFrom,
+        ...(m.parentId ? { parentId: m.parentId } : {}),
+      };
+      await this.#deliver(address, m.id, deserialize(m.message), caller, release);
+      handed++;
+    }
+    return handed;
   }
 
   /** An alarm event (src/procs/alarms.ts): through the mailbox like any other event. */
@@ -221,11 +351,31 @@ export class Processes implements ProcessManager {
     return stored || pending || live;
   }
 
-  /** Writes pending last-activity times. */
+  /**
+   * Writes pending last-activity times. Never throws (a timer calls it): what could not be written
+   * stays pending for the next flush, unless a newer time for the instance came meanwhile.
+   */
   async flush(): Promise<void> {
     const pending = [...this.#touched.values()];
     this.#touched.clear();
-    for (const { id, at } of pending) await this.#deps.store.procs.touch(id, at);
+    for (const [i, { id, at }] of pending.entries()) {
+      try {
+        await this.#deps.store.procs.touch(id, at);
+      } catch (err) {
+        for (const p of pending.slice(i)) {
+          const key = idOf(p.id);
+          if ((this.#touched.get(key)?.at ?? -Infinity) < p.at) this.#touched.set(key, p);
+        }
+        if (!this.#touchFailing)
+          this.#deps.logger.warn(
+            { err, pending: this.#touched.size },
+            'could not write instance activity; will retry',
+          );
+        this.#touchFailing = true;
+        return;
+      }
+    }
+    this.#touchFailing = false;
   }
 
   async close(): Promise<void> {

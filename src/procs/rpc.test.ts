@@ -26,7 +26,10 @@ async function setup(storageMaxBytes = 1 << 20) {
       seen.push({ op: 'call', to, message, caller });
       return { activationId: 'callee', reply: { echoed: message } };
     },
-    send: async (to, message, caller) => void seen.push({ op: 'send', to, message, caller }),
+    send: async (to, message, caller) => {
+      seen.push({ op: 'send', to, message, caller });
+      return { id: 'msg-1' };
+    },
     fetch: async () => ({
       activationId: 'callee',
       response: { status: 200, headers: [], body: Buffer.from('hi') },

@@ -57,8 +57,9 @@ export interface ProcessManager {
     caller: Caller,
   ): Promise<{ activationId: string; reply: unknown }>;
   /**
-   * `onMessage(from, message)` without waiting: resolves once the message is in the instance's
-   * mailbox (in order per sender), rejects with PROCYON_MAILBOX_FULL when the mailbox is full.
+   * `onMessage(from, message)` without waiting: resolves with the message's id once the message is
+   * stored and in the instance's mailbox (in order per sender); rejects with PROCYON_MAILBOX_FULL
+   * when the mailbox is full, PROCYON_STORAGE_UNAVAILABLE when it cannot be stored.
    */
-  send(address: InstanceAddress, message: unknown, caller: Caller): Promise<void>;
+  send(address: InstanceAddress, message: unknown, caller: Caller): Promise<{ id: string }>;
 }

@@ -105,8 +105,12 @@ export interface EgressConfig {
 }
 
 /** Who sent a message to a process instance (its `onMessage(from, message)` sees this). */
-export type MessageFrom =
-  { type: 'process'; class: string; name: string } | { type: 'function'; fn: string } | { type: 'api' };
+export type MessageFrom = (
+  { type: 'process'; class: string; name: string } | { type: 'function'; fn: string } | { type: 'api' }
+) & {
+  /** A one-way message's id: the same on every delivery of it (at-least-once, docs/processes.md). */
+  messageId?: string;
+};
 
 export type InvokeInput =
   | { type: 'fetch'; request: HttpRequestData }

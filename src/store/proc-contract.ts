@@ -188,5 +188,30 @@ export function procStoreContract(name: string, create: () => Promise<Store>): v
       await store.procs.deleteAlarm(a);
       assert.equal(await store.procs.getAlarm(a), null);
     });
+
+    it('keeps accepted one-way messages, oldest first, until each is deleted', async () => {
+      const to = { namespace: nsAlarm, className: 'M', name: 'inbox' };
+      const message = (n: number) => ({
+        ...to,
+        id: `${run}-${n}`,
+        from: JSON.stringify({ type: 'api' }),
+        parentId: n === 1 ? 'parent' : null,
+        message: new Uint8Array([n, 0, 255]),
+        // Out of time order on purpose: acceptance order is what counts.
+        createdAt: 10 - n,
+      });
+      const mine = async () => (await store.procs.listMessages()).filter((m) => m.id.startsWith(run));
+      for (const n of [1, 2, 3]) await store.procs.enqueueMessage(message(n));
+      assert.deepEqual(
+        (await mine()).map((m) => ({ ...m, message: [...m.message] })),
+        [1, 2, 3].map((n) => ({ ...message(n), message: [n, 0, 255] })),
+      );
+      await store.procs.deleteMessage(`${run}-2`);
+      await store.procs.deleteMessage(`${run}-missing`);
+      assert.deepEqual(
+        (await mine()).map((m) => m.id),
+        [`${run}-1`, `${run}-3`],
+      );
+    });
   });
 }

@@ -187,6 +187,14 @@ export interface Store {
   putArtifact(hash: string, format: ArtifactFormat, bytes: Uint8Array): Promise<void>;
   getArtifact(hash: string): Promise<{ format: ArtifactFormat; bytes: Uint8Array } | null>;
 
+  /**
+   * Throws when the store cannot serve: its file was deleted or replaced under the node, or, with
+   * `write`, a one-row write transaction fails (disk full, I/O error, corruption). A fault that
+   * only a restart can clear (the file is gone) is a ProcyonError with `details.permanent`. The
+   * node's health monitor calls it (src/store/health.ts); it changes nothing a caller can see.
+   */
+  probe(opts: { write: boolean }): Promise<void>;
+
   close(): Promise<void>;
 }
 
@@ -218,6 +226,24 @@ export interface ProcInstanceRecord extends ProcKey {
   /** Sum of key and value bytes in its storage. */
   storageBytes: number;
   alarmAt: number | null;
+}
+
+/**
+ * A one-way message accepted by `send` and not yet delivered (docs/processes.md, "Delivery"): it is
+ * stored before the sender hears 202 and removed once `onMessage` has run, so a node killed in
+ * between delivers it after its restart.
+ */
+export interface ProcMessageRecord extends ProcKey {
+  /** Stays the same across redeliveries; the instance sees it as `from.messageId`. */
+  id: string;
+  /** The sender as `onMessage` sees it (JSON text of a `MessageFrom`). */
+  from: string;
+  /** The sending activation, if the sender was code on the node. */
+  parentId: string | null;
+  /** `node:v8` serialisation of the message. */
+  message: Uint8Array;
+  /** epoch ms */
+  createdAt: number;
 }
 
 export interface ProcAlarm extends ProcKey {
@@ -252,4 +278,10 @@ export interface ProcStore {
   deleteAlarm(id: ProcKey): Promise<void>;
   /** Every alarm, earliest first (read at start-up and after changes). */
   listAlarms(): Promise<ProcAlarm[]>;
+  /** Stores an accepted one-way message until it is delivered (committed when this resolves). */
+  enqueueMessage(message: ProcMessageRecord): Promise<void>;
+  /** Removes a delivered message; nothing if it is not there. */
+  deleteMessage(id: string): Promise<void>;
+  /** Messages not yet delivered, oldest first. */
+  listMessages(): Promise<ProcMessageRecord[]>;
 }

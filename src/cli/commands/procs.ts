@@ -147,13 +147,14 @@ export function procCommand(): Command {
       .action(async (className: string, name: string, json: string, _o: unknown, cmd: Command) => {
         const ctx = contextFor(cmd);
         const message = parseMessage(json);
-        const { data } = await ctx.client.json<{ accepted: boolean }>(
+        const { data } = await ctx.client.json<{ accepted: boolean; id: string }>(
           'POST',
           `${instancePath(ctx, className, name)}/send`,
           { body: { message } },
         );
         if (ctx.json) return printJson(data);
-        console.log(`Sent to ${className}/${name}`);
+        // Stored on the node before this answer: delivered even if the node dies (docs/processes.md).
+        console.log(`Sent to ${className}/${name} (message ${data.id})`);
       }),
   );
   return proc;

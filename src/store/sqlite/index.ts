@@ -3,7 +3,10 @@
  * wait for the activation writer; `synchronous=NORMAL` is durable across process crashes, which is
  * the failure this mode is for (a power cut may lose the last transactions, see docs/ARCHITECTURE.md).
  */
+import { statSync, statfsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { ProcyonError } from '../../errors.js';
 import type {
   ActivationQuery,
   ArtifactFormat,
@@ -22,13 +25,28 @@ import { toFunction, toVersion, toActivation, toKvKey, ACTIVATION_COLUMNS } from
 import { MIGRATIONS } from './schema.js';
 import { SqliteProcStore } from './procs.js';
 
+/**
+ * Below this much free space on the data dir's file system the probe fails, so the node reports
+ * unhealthy before SQLite's first SQLITE_FULL rather than after it. (bytes)
+ */
+const MIN_FREE_BYTES = 1024 * 1024;
+
+/** The database file as opened: a file deleted or replaced later has another identity (or none). */
+interface FileIdentity {
+  path: string;
+  dev: number;
+  ino: number;
+}
+
 export class SqliteStore implements Store {
   readonly #db: Database.Database;
   readonly procs: SqliteProcStore;
+  readonly #file: FileIdentity | null;
   #closed = false;
 
-  private constructor(db: Database.Database) {
+  private constructor(db: Database.Database, file: FileIdentity | null) {
     this.#db = db;
+    this.#file = file;
     this.procs = new SqliteProcStore(db);
   }
 
@@ -44,7 +62,35 @@ export class SqliteStore implements Store {
       for (let v = current; v < MIGRATIONS.length; v++) db.exec(MIGRATIONS[v] ?? '');
       db.pragma(`user_version = ${MIGRATIONS.length}`);
     })();
-    return new SqliteStore(db);
+    const st = file === ':memory:' ? null : statSync(file);
+    return new SqliteStore(db, st && { path: file, dev: st.dev, ino: st.ino });
+  }
+
+  async probe(opts: { write: boolean }): Promise<void> {
+    if (this.#file) {
+      const { path, dev, ino } = this.#file;
+      // SQLite keeps writing to an unlinked file without complaint: only its path tells.
+      const now = statSync(path, { throwIfNoEntry: false });
+      if (!now || now.dev !== dev || now.ino !== ino)
+        throw new ProcyonError(
+          'PROCYON_STORAGE_UNAVAILABLE',
+          `the database file ${path} was deleted or replaced while the node was running; writes since then are lost at exit: restore it from a backup (or start afresh) and restart the node`,
+          { details: { reason: 'database file deleted or replaced', permanent: true } },
+        );
+      const fs = statfsSync(dirname(path));
+      if (fs.bavail * fs.bsize < MIN_FREE_BYTES)
+        throw new ProcyonError(
+          'PROCYON_STORAGE_UNAVAILABLE',
+          `the file system of ${dirname(path)} has ${fs.bavail * fs.bsize} bytes free, under ${MIN_FREE_BYTES}`,
+          { details: { reason: 'disk (almost) full' } },
+        );
+    }
+    if (opts.write)
+      this.#db
+        .prepare(
+          'INSERT INTO health_probe (id, at) VALUES (1, ?) ON CONFLICT(id) DO UPDATE SET at = excluded.at',
+        )
+        .run(Date.now());
   }
 
   async ensureNamespace(name: string): Promise<{ namespace: NamespaceRecord; created: boolean }> {

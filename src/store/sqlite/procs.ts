@@ -12,6 +12,7 @@ import type {
   ProcInstanceRecord,
   ProcKey,
   ProcListQuery,
+  ProcMessageRecord,
   ProcStore,
   ProcWriteOp,
 } from '../types.js';
@@ -242,5 +243,41 @@ export class SqliteProcStore implements ProcStore {
       at: number;
     }[];
     return rows.map((r) => ({ namespace: r.namespace, className: r.class, name: r.name, at: r.at }));
+  }
+
+  async enqueueMessage(m: ProcMessageRecord): Promise<void> {
+    this.#stmt(
+      `INSERT INTO proc_messages (id, namespace, class, name, sender, parent_id, message, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(m.id, m.namespace, m.className, m.name, m.from, m.parentId, m.message, m.createdAt);
+  }
+
+  async deleteMessage(id: string): Promise<void> {
+    this.#stmt('DELETE FROM proc_messages WHERE id = ?').run(id);
+  }
+
+  async listMessages(): Promise<ProcMessageRecord[]> {
+    const rows = this.#stmt(
+      'SELECT id, namespace, class, name, sender, parent_id, message, created_at FROM proc_messages ORDER BY seq',
+    ).all() as {
+      id: string;
+      namespace: string;
+      class: string;
+      name: string;
+      sender: string;
+      parent_id: string | null;
+      message: Buffer;
+      created_at: number;
+    }[];
+    return rows.map((r) => ({
+      id: r.id,
+      namespace: r.namespace,
+      className: r.class,
+      name: r.name,
+      from: r.sender,
+      parentId: r.parent_id,
+      message: r.message,
+      createdAt: r.created_at,
+    }));
   }
 }

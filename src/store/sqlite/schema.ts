@@ -107,4 +107,22 @@ export const MIGRATIONS: readonly string[] = [
      bytes BLOB NOT NULL,
      created_at INTEGER NOT NULL
    );`,
+  // Storage hardening (docs/processes.md "Delivery", src/store/health.ts): one-way messages
+  // accepted and not yet delivered, and the one row the health probe rewrites to prove that the
+  // database takes writes.
+  `CREATE TABLE proc_messages (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     id TEXT NOT NULL UNIQUE,
+     namespace TEXT NOT NULL,
+     class TEXT NOT NULL,
+     name TEXT NOT NULL,
+     sender TEXT NOT NULL,
+     parent_id TEXT,
+     message BLOB NOT NULL,
+     created_at INTEGER NOT NULL
+   );
+   CREATE TABLE health_probe (
+     id INTEGER PRIMARY KEY CHECK (id = 1),
+     at INTEGER NOT NULL
+   );`,
 ];
