@@ -48,10 +48,16 @@ function ref(): HostCallRef {
  * to); rejects with the host's error (`{ name, message }` rebuilt as an Error).
  */
 export async function hostCall(op: string, args: unknown[], token = callToken()): Promise<unknown> {
+  const calls = state.calls;
+  const issuedLive = calls !== null && calls.live(token);
   const reply = (await ref().apply(undefined, [op, args, token], {
     arguments: { copy: true },
     result: { promise: true, copy: true },
   })) as BridgeReply;
+  // The call ended while the host worked (it threw, or its tail ended): the answer is dropped and
+  // the promise never settles, so the code awaiting it (a failed call's `fetch().then(...)`) never
+  // runs into the next call. Operations made outside any call are answered (with the host's refusal).
+  if (issuedLive && !calls.live(token)) return new Promise<never>(() => undefined);
   return unwrap(reply);
 }
 
