@@ -150,6 +150,8 @@ export class ProcyonNode {
       procs: () => mergeStats(memoryBudget, [driver.scheduler.stats(), processDriver.scheduler.stats()]),
       spawned: () => live.spawned?.counts() ?? {},
       hostRss: () => driver.stats().hostRssBytes,
+      hostExternal: () => driver.stats().hostExternalBytes,
+      memoryKills: () => driver.stats().memoryKills,
     });
     const invoker = new Invoker({
       metrics,
