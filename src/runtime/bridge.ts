@@ -48,17 +48,33 @@ function ref(): HostCallRef {
  * to); rejects with the host's error (`{ name, message }` rebuilt as an Error).
  */
 export async function hostCall(op: string, args: unknown[], token = callToken()): Promise<unknown> {
-  const calls = state.calls;
-  const issuedLive = calls !== null && calls.live(token);
   const reply = (await ref().apply(undefined, [op, args, token], {
     arguments: { copy: true },
     result: { promise: true, copy: true },
   })) as BridgeReply;
-  // The call ended while the host worked (it threw, or its tail ended): the answer is dropped and
-  // the promise never settles, so the code awaiting it (a failed call's `fetch().then(...)`) never
-  // runs into the next call. Operations made outside any call are answered (with the host's refusal).
-  if (issuedLive && !calls.live(token)) return new Promise<never>(() => undefined);
   return unwrap(reply);
+}
+
+/**
+ * `hostCall` for operations whose answer only user code awaits (fetch, KV, service bindings,
+ * crypto.subtle): if the call ended while the host worked (it threw, or its tail ended), the
+ * answer is dropped and the promise never settles, so the code awaiting it (a failed call's
+ * `fetch().then(...)`) never runs into the next call. Not for the runtime's own bookkeeping
+ * (storage writes, the process gates), which must hear every answer.
+ */
+export async function hostCallForCall(op: string, args: unknown[], token = callToken()): Promise<unknown> {
+  const calls = state.calls;
+  const issuedLive = calls !== null && calls.live(token);
+  const ended = (): boolean => issuedLive && !calls.live(token);
+  let value: unknown;
+  try {
+    value = await hostCall(op, args, token);
+  } catch (err) {
+    if (ended()) return new Promise<never>(() => undefined);
+    throw err;
+  }
+  if (ended()) return new Promise<never>(() => undefined);
+  return value;
 }
 
 /** The synchronous form, for APIs the web makes synchronous (`crypto.getRandomValues`). */

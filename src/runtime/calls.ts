@@ -82,9 +82,10 @@ export class CallRegistry {
   }
 
   /**
-   * Forgets a call. Its timers are dropped and its pending host operations never settle (bridge.ts),
-   * so nothing it left behind runs into a later call; what is already queued as microtasks still
-   * runs, attributed as code outside any call.
+   * Forgets a call. Its timers are dropped and answers to its pending fetch, KV, service and
+   * crypto operations are never delivered (bridge.ts `hostCallForCall`), so nothing it left behind
+   * runs into a later call; what is already queued as microtasks still runs, attributed as code
+   * outside any call.
    */
   drop(id: number): void {
     if (!this.#calls.delete(id)) return;
