@@ -21,6 +21,10 @@ export interface NodeGauges {
   procs(): SchedulerStats;
   /** Resident memory of each isolate host, as last reported. (bytes) */
   hostRss(): number[];
+  /** ArrayBuffers and WebAssembly memories of each isolate host's procs, as last reported. (bytes) */
+  hostExternal(): number[];
+  /** Procs disposed for going past their memory limit, by reason (heap, external, wasm). */
+  memoryKills(): Record<string, number>;
   /** Long-running procs of process-driver functions, by state. */
   spawned(): Record<string, number>;
 }
@@ -178,6 +182,28 @@ export class Metrics {
       registers,
       collect() {
         gauges.hostRss().forEach((rss, host) => this.set({ host: String(host) }, rss));
+      },
+    });
+    new Gauge({
+      name: 'procyon_isolate_host_external_memory_bytes',
+      help: "ArrayBuffers and WebAssembly memories held by each isolate host's procs (counted against their functions' memory)",
+      labelNames: ['host'],
+      registers,
+      collect() {
+        gauges.hostExternal().forEach((bytes, host) => this.set({ host: String(host) }, bytes));
+      },
+    });
+    const killed: Record<string, number> = {};
+    new Counter({
+      name: 'procyon_memory_limit_kills_total',
+      help: 'Procs disposed for going past their memory limit, by reason: heap, external (ArrayBuffers), wasm',
+      labelNames: ['reason'],
+      registers,
+      collect() {
+        for (const [reason, n] of Object.entries(gauges.memoryKills())) {
+          this.inc({ reason }, n - (killed[reason] ?? 0));
+          killed[reason] = n;
+        }
       },
     });
     const seen: Record<string, number> = {};

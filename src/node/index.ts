@@ -28,7 +28,7 @@ import { RpcRouter } from './rpc.js';
 import { Metrics } from '../metrics/index.js';
 import { startProcesses, type ProcessRuntime } from '../procs/index.js';
 import { SpawnedProcs } from '../procs/spawned.js';
-import type { SchedulerStats } from '../scheduler/types.js';
+import { MemoryBudget, mergeStats } from '../scheduler/budget.js';
 
 export type NodeState = 'starting' | 'ready' | 'draining' | 'stopped';
 
@@ -110,6 +110,8 @@ export class ProcyonNode {
       throw new Error(
         'trusted mode runs isolated-vm in the node, which needs `node --no-node-snapshot` (or NODE_OPTIONS=--no-node-snapshot)',
       );
+    // One budget for both drivers' procs: each used to get all of it (issue 11).
+    const memoryBudget = new MemoryBudget(config.memoryBudgetMb * 1024 * 1024);
     const driver = await IsolateDriver.create({
       rpc: rpc.handle,
       trusted: config.trusted,
@@ -118,7 +120,7 @@ export class ProcyonNode {
       scheduler: {
         maxProcsPerVersion: config.maxProcsPerVersion,
         keepAliveMs: config.keepAliveMs,
-        memoryBudgetBytes: config.memoryBudgetMb * 1024 * 1024,
+        memoryBudget,
         stableWindowMs: config.autoscaleWindowMs,
         panicWindowMs: Math.max(1, Math.round(config.autoscaleWindowMs / 10)),
         heavy: (namespace, fn) => cpuGovernor.heavy(`${namespace}/${fn}`),
@@ -140,6 +142,7 @@ export class ProcyonNode {
       cache: new ArtifactCache({ dir: join(sandboxRoot(config), 'artifacts'), store }),
     });
     const processDriver = await startProcessDriver(config, {
+      memoryBudget,
       artifactDir: (hash) => artifacts.path(hash),
       deployed: () => registry.list().map((f) => f.spec),
       logger: logger.child({ component: 'process-driver' }),
@@ -164,9 +167,11 @@ export class ProcyonNode {
       hostRestarts: () => driver.stats().hostRestarts,
       pendingActivationWrites: () => recorder.pendingCount,
       queueDepth: () => admission.queued,
-      procs: () => mergeStats(driver.scheduler.stats(), processDriver.scheduler.stats()),
+      procs: () => mergeStats(memoryBudget, [driver.scheduler.stats(), processDriver.scheduler.stats()]),
       spawned: () => live.spawned?.counts() ?? {},
       hostRss: () => driver.stats().hostRssBytes,
+      hostExternal: () => driver.stats().hostExternalBytes,
+      memoryKills: () => driver.stats().memoryKills,
     });
     const invoker = new Invoker({
       metrics,
@@ -350,19 +355,6 @@ async function openStore(file: string): Promise<SqliteStore> {
       { cause: err },
     );
   }
-}
-
-/** Both drivers' procs as one set of scheduler figures: the metrics show one platform. */
-function mergeStats(a: SchedulerStats, b: SchedulerStats): SchedulerStats {
-  const evictions = { ...a.evictions };
-  for (const [k, n] of Object.entries(b.evictions)) evictions[k as keyof typeof evictions] += n;
-  return {
-    versions: [...a.versions, ...b.versions],
-    procs: a.procs + b.procs,
-    memoryBytes: a.memoryBytes + b.memoryBytes,
-    memoryBudgetBytes: a.memoryBudgetBytes + b.memoryBudgetBytes,
-    evictions,
-  };
 }
 
 export async function writeReadyFile(path: string, url: string): Promise<void> {

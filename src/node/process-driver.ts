@@ -10,6 +10,7 @@ import type { NodeConfig } from '../config.js';
 import { LIMITS } from '../control/functions.js';
 import type { Logger } from '../logger.js';
 import { detectLayers, ProcessDriver, type ProcSpec } from '../sandbox/index.js';
+import type { MemoryBudget } from '../scheduler/budget.js';
 
 /** src/node/ (or dist/src/node/) -> the package's runtimes/ directory. */
 function runtimesDir(): string {
@@ -36,6 +37,8 @@ export async function startProcessDriver(
     artifactDir: (hash: string) => Promise<string>;
     deployed: () => Iterable<ProcSpec>;
     logger: Logger;
+    /** The node's one proc memory budget, shared with the isolate driver. */
+    memoryBudget: MemoryBudget;
   },
 ): Promise<ProcessDriver> {
   const layers = await detectLayers({ unsafe: config.unsafeProcessSandbox });
@@ -52,7 +55,7 @@ export async function startProcessDriver(
     scheduler: {
       maxProcsPerVersion: config.maxProcsPerVersion,
       keepAliveMs: config.keepAliveMs,
-      memoryBudgetBytes: config.memoryBudgetMb * 1024 * 1024,
+      memoryBudget: deps.memoryBudget,
       stableWindowMs: config.autoscaleWindowMs,
       panicWindowMs: Math.max(1, Math.round(config.autoscaleWindowMs / 10)),
       // A sandbox's runtime is tens of MB until measured.

@@ -14,7 +14,7 @@
  * Snapshot rule (see index.ts): this module runs while the snapshot is made, so no one-letter
  * module-level names, one-character string literals or one-character property keys.
  */
-import { callToken, hostCall } from './bridge.js';
+import { callToken, hostCallForCall } from './bridge.js';
 import { TextDecoder, TextEncoder } from './encoding.js';
 import { ProcsBinding, requestToWire, responseFromWire, withProcs } from './procs.js';
 import type { Request } from './request.js';
@@ -76,7 +76,7 @@ export class KVNamespace {
 
   async get(key: string, options?: unknown): Promise<unknown> {
     const type = kvType(options);
-    const found = (await hostCall(
+    const found = (await hostCallForCall(
       'kv.get',
       [this.#binding, String(key)],
       callToken(this.#callId),
@@ -86,7 +86,7 @@ export class KVNamespace {
 
   async getWithMetadata(key: string, options?: unknown): Promise<{ value: unknown; metadata: unknown }> {
     const type = kvType(options);
-    const found = (await hostCall(
+    const found = (await hostCallForCall(
       'kv.get',
       [this.#binding, String(key)],
       callToken(this.#callId),
@@ -106,11 +106,11 @@ export class KVNamespace {
     if (options?.expirationTtl !== undefined) opts.expirationTtl = Number(options.expirationTtl);
     if (options?.metadata !== undefined) opts.metadata = options.metadata;
     const bytes = await toBytes(value);
-    await hostCall('kv.put', [this.#binding, String(key), bytes, opts], callToken(this.#callId));
+    await hostCallForCall('kv.put', [this.#binding, String(key), bytes, opts], callToken(this.#callId));
   }
 
   async delete(key: string): Promise<void> {
-    await hostCall('kv.delete', [this.#binding, String(key)], callToken(this.#callId));
+    await hostCallForCall('kv.delete', [this.#binding, String(key)], callToken(this.#callId));
   }
 
   async list(options?: { prefix?: string; limit?: number; cursor?: string }): Promise<unknown> {
@@ -118,7 +118,7 @@ export class KVNamespace {
     if (options?.prefix !== undefined) opts.prefix = String(options.prefix);
     if (options?.limit !== undefined) opts.limit = Number(options.limit);
     if (options?.cursor !== undefined) opts.cursor = String(options.cursor);
-    return hostCall('kv.list', [this.#binding, opts], callToken(this.#callId));
+    return hostCallForCall('kv.list', [this.#binding, opts], callToken(this.#callId));
   }
 }
 
@@ -134,7 +134,11 @@ export class ServiceBinding {
 
   async fetch(...args: ConstructorParameters<typeof Request>): Promise<Response> {
     const wire = await requestToWire(args);
-    const reply = (await hostCall('service.fetch', [this.#binding, wire], callToken(this.#callId))) as {
+    const reply = (await hostCallForCall(
+      'service.fetch',
+      [this.#binding, wire],
+      callToken(this.#callId),
+    )) as {
       status: number;
       headers: [string, string][];
       body: Uint8Array;

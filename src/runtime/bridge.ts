@@ -55,6 +55,28 @@ export async function hostCall(op: string, args: unknown[], token = callToken())
   return unwrap(reply);
 }
 
+/**
+ * `hostCall` for operations whose answer only user code awaits (fetch, KV, service bindings,
+ * crypto.subtle): if the call ended while the host worked (it threw, or its tail ended), the
+ * answer is dropped and the promise never settles, so the code awaiting it (a failed call's
+ * `fetch().then(...)`) never runs into the next call. Not for the runtime's own bookkeeping
+ * (storage writes, the process gates), which must hear every answer.
+ */
+export async function hostCallForCall(op: string, args: unknown[], token = callToken()): Promise<unknown> {
+  const calls = state.calls;
+  const issuedLive = calls !== null && calls.live(token);
+  const ended = (): boolean => issuedLive && !calls.live(token);
+  let value: unknown;
+  try {
+    value = await hostCall(op, args, token);
+  } catch (err) {
+    if (ended()) return new Promise<never>(() => undefined);
+    throw err;
+  }
+  if (ended()) return new Promise<never>(() => undefined);
+  return value;
+}
+
 /** The synchronous form, for APIs the web makes synchronous (`crypto.getRandomValues`). */
 export function hostCallSync(op: string, args: unknown[]): unknown {
   return unwrap(

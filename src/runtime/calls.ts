@@ -36,6 +36,8 @@ export const ANY_CALL = 0;
 export class CallRegistry {
   /** In the order the calls started: the first is the oldest. */
   readonly #calls = new Map<number, InFlightCall>();
+  /** Told of every call forgotten (see onEnd). */
+  readonly #ended: ((id: number) => void)[] = [];
   /** The call whose synchronous part is running, if any. */
   #current: InFlightCall | null = null;
   /**
@@ -66,9 +68,29 @@ export class CallRegistry {
     return this.#calls.get(id);
   }
 
-  /** Forgets a call: what it left running goes on, attributed as code outside any call. */
+  /**
+   * Runs `listener` with a call's id when the call is forgotten, and with ANY_CALL when the last
+   * call in flight is: what belonged to it (timers) goes with it.
+   */
+  onEnd(listener: (id: number) => void): void {
+    this.#ended.push(listener);
+  }
+
+  /** Whether operations of `token` may still run: its call, or for ANY_CALL any call, is in flight. */
+  live(token: number): boolean {
+    return token === ANY_CALL ? this.#calls.size > 0 : this.#calls.has(token);
+  }
+
+  /**
+   * Forgets a call. Its timers are dropped and answers to its pending fetch, KV, service and
+   * crypto operations are never delivered (bridge.ts `hostCallForCall`), so nothing it left behind
+   * runs into a later call; what is already queued as microtasks still runs, attributed as code
+   * outside any call.
+   */
   drop(id: number): void {
-    this.#calls.delete(id);
+    if (!this.#calls.delete(id)) return;
+    for (const listener of this.#ended) listener(id);
+    if (this.#calls.size === 0) for (const listener of this.#ended) listener(ANY_CALL);
   }
 
   /** Runs `body`, the synchronous part of `call`'s code, with `call` as the current call. */

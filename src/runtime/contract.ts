@@ -30,6 +30,16 @@ export type HostLog = (level: LogLevel, msg: string, callId: number) => void;
 export interface InitOptions {
   /** Budget for console output outside a call (module top level). @default 65_536 (bytes) */
   logLimitBytes?: number;
+  /** The function's memory limit, which WebAssembly memories count against. @default none (bytes) */
+  memoryLimitBytes?: number;
+}
+
+/** What the isolate holds outside what the host can measure itself (wasm-memory.ts). */
+export interface MemoryReport {
+  /** WebAssembly memories reachable from the isolate. (bytes) */
+  wasmBytes: number;
+  /** A wasm memory was refused for going past the limit (the code may have caught the error). */
+  exceeded: boolean;
 }
 
 export interface BindMeta {
@@ -126,4 +136,6 @@ export interface ProcyonRuntime {
    * or instead of it. Unknown ids are ignored.
    */
   end(callId: number): void;
+  /** WebAssembly memory held now; the host adds it to the heap it measures (wasm-memory.ts). */
+  memory(): MemoryReport;
 }

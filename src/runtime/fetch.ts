@@ -6,7 +6,7 @@
  * with a TypeError, as the Fetch standard's "network error" does; an aborted signal rejects with
  * its reason and stops the host's request.
  */
-import { callToken, hostCall } from './bridge.js';
+import { callToken, hostCall, hostCallForCall } from './bridge.js';
 import { DOMException } from './dom-exception.js';
 import { freezeHeaders, headerEntries } from './headers.js';
 import { Request, type RequestInfo, type RequestInit } from './request.js';
@@ -72,7 +72,7 @@ export async function fetch(input: RequestInfo, init?: FetchInit | null): Promis
   const body = method === 'GET' || method === 'HEAD' ? null : new Uint8Array(await request.arrayBuffer());
   if (signal?.aborted) throw abortReason(signal);
   const id = counter.nextId++;
-  const sent = hostCall(
+  const sent = hostCallForCall(
     'fetch.request',
     [id, { method, url, headers: headerEntries(request.headers), body, redirect }],
     token,

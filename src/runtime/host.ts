@@ -25,6 +25,7 @@ import { failure, messageOf } from './failures.js';
 import { format } from './format.js';
 import { DEFAULT_LOG_LIMIT_BYTES, type LogSink } from './logs.js';
 import { outgoingModule, waitUntilModule } from './lazy.js';
+import { installWasmMemoryGuard, report as memoryReport } from './wasm-memory.js';
 
 export function createRuntime(sink: LogSink, calls: CallRegistry): ProcyonRuntime {
   let bound: BoundModule | BoundProcess | null = null;
@@ -71,6 +72,8 @@ export function createRuntime(sink: LogSink, calls: CallRegistry): ProcyonRuntim
       if (typeof log !== 'function') throw new TypeError('init needs the host log callback');
       sink.attach(log, options?.logLimitBytes ?? DEFAULT_LOG_LIMIT_BYTES);
       attachHostCall(call, calls);
+      // Here, not while the snapshot is made: V8 adds `WebAssembly` to each context it creates.
+      installWasmMemoryGuard(options?.memoryLimitBytes);
     },
 
     bind(namespace: Record<string, unknown>, meta: BindMeta): HandlerStyle {
@@ -124,5 +127,7 @@ export function createRuntime(sink: LogSink, calls: CallRegistry): ProcyonRuntim
       calls.drop(callId);
       record.stream?.cancel(new TypeError('the response stream was cancelled: its call ended'));
     },
+
+    memory: memoryReport,
   };
 }

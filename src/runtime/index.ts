@@ -41,9 +41,13 @@ import { defineGlobal } from './define.js';
 import { installGlobals } from './globals.js';
 import { createRuntime } from './host.js';
 import { DEFAULT_LOG_LIMIT_BYTES, LogSink } from './logs.js';
+import { endTimersOf } from './timers.js';
 import { warmCallPath } from './warm.js';
 
 const calls = new CallRegistry(DEFAULT_LOG_LIMIT_BYTES);
+// A call's timers end with it, whatever its outcome (issue 11: a failed call's 10,000 timers fired
+// into the next call).
+calls.onEnd(endTimersOf);
 const sink = new LogSink(calls);
 installGlobals(sink);
 defineGlobal('__procyon', Object.freeze(createRuntime(sink, calls)));

@@ -6,7 +6,7 @@
  * exported. A CryptoKey keeps its material (a JWK) in a private field and sends it with each
  * operation; user code can read only type, extractable, algorithm and usages.
  */
-import { hostCall } from './bridge.js';
+import { hostCallForCall } from './bridge.js';
 import { DOMException } from './dom-exception.js';
 import { toBytes } from './encoding.js';
 
@@ -98,7 +98,7 @@ function toArrayBuffer(value: unknown): ArrayBuffer {
 /** Calls the host; a SyntaxError from Web Crypto is a DOMException of that name, not the JS error. */
 async function host(op: string, args: unknown[]): Promise<unknown> {
   try {
-    return await hostCall(op, args);
+    return await hostCallForCall(op, args);
   } catch (err) {
     if (err instanceof SyntaxError) throw new DOMException(err.message, 'SyntaxError');
     throw err;

@@ -3,8 +3,9 @@
  * event loop of its own: each armed timer is one host `timers.sleep` (src/sandbox/isolate/bridges/
  * timers.ts) that resolves after the delay, and the callback runs when it does, so a 0 ms timeout
  * runs after the current microtasks, as on the web. Timers are bounded by the invocation: they
- * fire during the call and its `ctx.waitUntil` tail; the host ends every pending sleep when the
- * call ends ("the invocation has ended"), and the timer is then dropped without running. Which
+ * fire during the call and its `ctx.waitUntil` tail; when the call ends (with any outcome) its
+ * timers are dropped here at once (endTimersOf) and the host ends every pending sleep ("the
+ * invocation has ended"), so none of them runs later, whatever is still queued for the isolate. Which
  * call a timer belongs to is decided when it is set (calls.ts); its re-arms and its cancel go to
  * the same call.
  */
@@ -91,6 +92,16 @@ function schedule(what: string, handler: unknown, ms: unknown, args: unknown[], 
   table.timers.set(id, timer);
   arm(id, timer, delay);
   return id;
+}
+
+/**
+ * Drops the timers of a call that has ended (`token`: its id, or ANY_CALL once no call is in
+ * flight), without running them. The host ends their sleeps itself; a sleep that had already
+ * ended and whose answer is still queued for the isolate then finds its timer gone, instead of
+ * running a failed call's callbacks inside the next call.
+ */
+export function endTimersOf(token: number): void {
+  for (const [id, timer] of table.timers) if (timer.token === token) table.timers.delete(id);
 }
 
 function clear(id: unknown): void {

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { ProcyonError } from '../errors.js';
 import type { ProcSpec, ScalingConfig } from '../sandbox/types.js';
 import { instanceSpec } from '../registry/index.js';
+import { MemoryBudget } from './budget.js';
 import { Scheduler } from './scheduler.js';
 import type { ProcBackend, SchedulerOptions } from './types.js';
 
@@ -49,7 +50,7 @@ function setup(options: Partial<SchedulerOptions> = {}, hostCount = 2, backgroun
     {
       maxProcsPerVersion: 4,
       keepAliveMs: 60_000,
-      memoryBudgetBytes: 1024 * MB,
+      memoryBudget: new MemoryBudget(1024 * MB),
       stableWindowMs: 10_000,
       panicWindowMs: 1_000,
       homeHost: () => 0,
@@ -297,7 +298,7 @@ describe('Scheduler: autoscaling', () => {
 describe('Scheduler: memory budget', () => {
   it('evicts the least recently used idle proc of another version to make room', async () => {
     const { scheduler, advance, evicted } = setup({
-      memoryBudgetBytes: 10 * MB,
+      memoryBudget: new MemoryBudget(10 * MB),
       procMemoryEstimateBytes: 4 * MB,
     });
     const a = await scheduler.acquire(spec('a'));
@@ -315,7 +316,10 @@ describe('Scheduler: memory budget', () => {
   });
 
   it('uses measured memory once hosts report it', async () => {
-    const { scheduler, evicted } = setup({ memoryBudgetBytes: 10 * MB, procMemoryEstimateBytes: 4 * MB });
+    const { scheduler, evicted } = setup({
+      memoryBudget: new MemoryBudget(10 * MB),
+      procMemoryEstimateBytes: 4 * MB,
+    });
     const a = await scheduler.acquire(spec('a'));
     scheduler.release(a);
     scheduler.reportMemory([[a.id, 1 * MB]]);
@@ -326,7 +330,7 @@ describe('Scheduler: memory budget', () => {
   });
 
   it('refuses a cold start with 429 when only busy procs hold the budget', async () => {
-    const { scheduler } = setup({ memoryBudgetBytes: 8 * MB, procMemoryEstimateBytes: 4 * MB });
+    const { scheduler } = setup({ memoryBudget: new MemoryBudget(8 * MB), procMemoryEstimateBytes: 4 * MB });
     await scheduler.acquire(spec('a'));
     await scheduler.acquire(spec('b'));
     await assert.rejects(
@@ -337,7 +341,7 @@ describe('Scheduler: memory budget', () => {
 
   it('evicts minInstances procs only after every other idle proc', async () => {
     const { scheduler, spawned, advance, evicted } = setup({
-      memoryBudgetBytes: 12 * MB,
+      memoryBudget: new MemoryBudget(12 * MB),
       procMemoryEstimateBytes: 4 * MB,
     });
     scheduler.prewarm(spec('pinned', { minInstances: 1 }));
@@ -372,7 +376,7 @@ function instanceSetup() {
   const scheduler = new Scheduler(backend, {
     maxProcsPerVersion: 8,
     keepAliveMs: 60_000,
-    memoryBudgetBytes: 1 << 30,
+    memoryBudget: new MemoryBudget(1 << 30),
     stableWindowMs: 10_000,
     panicWindowMs: 1_000,
     homeHost: () => 0,

@@ -12,13 +12,15 @@
  *   the scheduler pre-warms up to it and evicts idle surplus. `minInstances` are always kept; the
  *   last procs of a version stay for `keepAliveMs` after its last call, then the version scales to
  *   zero.
- * - All procs share a memory budget (measured heap, reported by the hosts): a new proc that does not
- *   fit evicts idle procs of any version, least recently used first; if only busy procs are left the
- *   call is refused with 429.
+ * - All procs share a memory budget (measured heap, reported by the hosts) with every other
+ *   scheduler of the node (budget.ts): a new proc that does not fit evicts idle procs of any version
+ *   and either driver, least recently used first; if only busy procs are left the call is refused
+ *   with 429.
  */
 import { ProcyonError } from '../errors.js';
 import type { ProcSpec } from '../sandbox/types.js';
 import { Autoscaler, ConcurrencyMeter, type Decision } from './autoscaler.js';
+import type { Evictable } from './budget.js';
 import type { EvictReason, ProcBackend, SchedulerOptions, SchedulerStats, VersionProcs } from './types.js';
 
 const DEFAULT_UTILIZATION = 0.7;
@@ -103,6 +105,14 @@ export class Scheduler {
       // Knative's default: the panic window is a tenth of the stable one.
       panicWindowMs: options.panicWindowMs ?? Math.max(1, Math.round(stableWindowMs / 10)),
     };
+    options.memoryBudget.join({
+      usedBytes: () => {
+        let used = 0;
+        for (const slot of this.#slots.values()) used += this.#charge(slot);
+        return used;
+      },
+      idle: () => this.#idle(),
+    });
   }
 
   /**
@@ -265,7 +275,7 @@ export class Scheduler {
       versions,
       procs: this.#slots.size,
       memoryBytes,
-      memoryBudgetBytes: this.#options.memoryBudgetBytes,
+      memoryBudgetBytes: this.#options.memoryBudget.bytes,
       evictions: { ...this.#evictions },
     };
   }
@@ -375,7 +385,7 @@ export class Scheduler {
       if (demand)
         throw new ProcyonError(
           'PROCYON_TOO_MANY_REQUESTS',
-          `the node's memory budget for procs (${Math.round(this.#options.memoryBudgetBytes / 2 ** 20)} MiB) is held by busy procs; retry shortly`,
+          `the node's memory budget for procs (${Math.round(this.#options.memoryBudget.bytes / 2 ** 20)} MiB) is held by busy procs; retry shortly`,
           { details: { retryAfterSeconds: 1 } },
         );
     }
@@ -460,25 +470,26 @@ export class Scheduler {
     return procs === 0 ? this.#options.procMemoryEstimateBytes : bytes / procs;
   }
 
-  /** Evicts idle procs, least recently used first, until `bytes` more fit; false if they cannot. */
+  /** Evicts idle procs of this or another scheduler sharing the budget until `bytes` more fit. */
   #makeRoom(bytes: number, forGroup: Group | null): boolean {
-    let used = 0;
-    for (const slot of this.#slots.values()) used += this.#charge(slot);
-    if (used + bytes <= this.#options.memoryBudgetBytes) return true;
-    const candidates = [...this.#slots.values()]
-      .filter((s) => s.state === 'ready' && s.inFlight === 0 && s.group !== forGroup)
-      .sort((a, b) => this.#protected(a) - this.#protected(b) || a.lastUsed - b.lastUsed);
-    for (const slot of candidates) {
-      used -= this.#charge(slot);
-      this.#evict(slot, 'memory');
-      if (used + bytes <= this.#options.memoryBudgetBytes) return true;
-    }
-    return false;
+    return this.#options.memoryBudget.makeRoom(bytes, forGroup);
   }
 
-  /** 1 for a proc that is part of its version's minInstances: those go last under pressure. */
-  #protected(slot: Slot): number {
-    return slot.group.slots.size <= this.#limits(slot.group).min ? 1 : 0;
+  /** Procs the budget may evict for room: ready, no call in flight. */
+  #idle(): Evictable[] {
+    const idle: Evictable[] = [];
+    for (const slot of this.#slots.values()) {
+      if (slot.state !== 'ready' || slot.inFlight > 0) continue;
+      idle.push({
+        bytes: this.#charge(slot),
+        lastUsed: slot.lastUsed,
+        // Part of its version's minInstances: goes last under pressure.
+        pinned: slot.group.slots.size <= this.#limits(slot.group).min,
+        group: slot.group,
+        evict: () => this.#evict(slot, 'memory'),
+      });
+    }
+    return idle;
   }
 
   #evict(slot: Slot, reason: EvictReason): void {

@@ -4,6 +4,7 @@
  * later) only creates, calls and disposes them on command.
  */
 import type { ProcSpec } from '../sandbox/types.js';
+import type { MemoryBudget } from './budget.js';
 
 export interface ProcBackend {
   /** Places to put procs (isolate hosts). Numbered 0..hostCount-1. */
@@ -24,8 +25,11 @@ export interface SchedulerOptions {
   maxProcsPerVersion: number;
   /** Default `keepAliveMs`: how long a version keeps its last procs while idle. (ms) */
   keepAliveMs: number;
-  /** What all procs together may use (their measured heap); beyond it idle procs go, LRU first. (bytes) */
-  memoryBudgetBytes: number;
+  /**
+   * What all procs together may use (their measured heap), shared with the node's other schedulers;
+   * beyond it idle procs go, LRU first (budget.ts).
+   */
+  memoryBudget: MemoryBudget;
   /** Share of `concurrency` the autoscaler aims for per proc, as Knative's target utilisation. @default 0.7 */
   targetUtilization?: number;
   /** Autoscaler windows (ms); defaults in autoscaler.ts. */

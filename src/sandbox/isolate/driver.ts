@@ -16,6 +16,7 @@ import type {
   ValidateOutput,
 } from '../types.js';
 import { HostHandle, type CallAnswer, type HostHandleOptions } from './host-handle.js';
+import type { MemoryKillReason } from './memory-watch.js';
 import type { LoadSpec, TailMeta, ToHost } from './protocol.js';
 
 export interface IsolateDriverOptions extends Omit<HostHandleOptions, 'onStats' | 'nice'> {
@@ -46,6 +47,10 @@ export class IsolateDriver implements SandboxDriver, ProcBackend {
   readonly name = 'isolate';
   readonly #hosts: HostHandle[] = [];
   readonly #rss: number[] = [];
+  /** ArrayBuffers and WebAssembly memory of each host's procs, as last reported. (bytes) */
+  readonly #external: number[] = [];
+  /** Procs disposed for going past their memory limit since the node started, by reason. */
+  readonly #memoryKills: Record<MemoryKillReason, number> = { heap: 0, external: 0, wasm: 0 };
   readonly scheduler: Scheduler;
   #tick: NodeJS.Timeout | undefined;
   #restarts = 0;
@@ -69,9 +74,12 @@ export class IsolateDriver implements SandboxDriver, ProcBackend {
     const driver = new IsolateDriver(options);
     const hostOptions: HostHandleOptions = {
       ...options,
-      onStats: (host, rss, procs) => {
-        driver.#rss[host] = rss;
-        driver.scheduler.reportMemory(procs);
+      onStats: (host, stats) => {
+        driver.#rss[host] = stats.rss;
+        driver.#external[host] = stats.externalBytes;
+        for (const [reason, n] of Object.entries(stats.memoryKills))
+          driver.#memoryKills[reason as MemoryKillReason] += n;
+        driver.scheduler.reportMemory(stats.procs);
       },
     };
     const total = options.hosts + (driver.backgroundHost === undefined ? 0 : 1);
@@ -233,7 +241,12 @@ export class IsolateDriver implements SandboxDriver, ProcBackend {
     if (spec.scaling.minInstances) this.scheduler.prewarm(spec);
   }
 
-  stats(): DriverStats & { scheduler: SchedulerStats; hostRssBytes: number[] } {
+  stats(): DriverStats & {
+    scheduler: SchedulerStats;
+    hostRssBytes: number[];
+    hostExternalBytes: number[];
+    memoryKills: Record<MemoryKillReason, number>;
+  } {
     let inFlight = 0;
     for (const h of this.#hosts) inFlight += h.busy;
     return {
@@ -242,6 +255,8 @@ export class IsolateDriver implements SandboxDriver, ProcBackend {
       inFlight,
       scheduler: this.scheduler.stats(),
       hostRssBytes: this.#hosts.map((_, i) => this.#rss[i] ?? 0),
+      hostExternalBytes: this.#hosts.map((_, i) => this.#external[i] ?? 0),
+      memoryKills: { ...this.#memoryKills },
     };
   }
 

@@ -7,7 +7,7 @@ import { ProcyonError, type WireError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { CallTail, DriverOutput, RpcHandler, ValidateOutput } from '../types.js';
 import { errorReply, type BridgeReply } from './bridges/index.js';
-import type { FromHost, HostOptions, TailMeta, ToHost } from './protocol.js';
+import type { FromHost, HostOptions, HostStats, TailMeta, ToHost } from './protocol.js';
 import { localLink, processLink, type HostLink, type LinkEvents } from './host-link.js';
 
 /** Beyond the function's own timeout, how long a host may stay silent before we call it hung. (ms) */
@@ -23,8 +23,8 @@ export interface HostHandleOptions extends HostOptions {
   nice?: number;
   logger: Logger;
   rpc: RpcHandler;
-  /** The host's periodic memory report: its RSS and `[procId, heap bytes]` per proc. */
-  onStats?: (host: number, rss: number, procs: [number, number][]) => void;
+  /** The host's periodic memory report. */
+  onStats?: (host: number, stats: HostStats) => void;
 }
 
 /** A call's answer; `procGone`: the proc that ran it was disposed (a limit, or the host died). */
@@ -132,7 +132,7 @@ export class HostHandle {
         return;
       }
       case 'stats':
-        this.options.onStats?.(this.index, msg.rss, msg.procs);
+        this.options.onStats?.(this.index, msg);
         return;
       case 'chunk': {
         const tail = this.#tails.get(msg.id);

@@ -28,8 +28,24 @@ export interface LinkEvents {
   exit(code: number | null, signal: NodeJS.Signals | null): void;
 }
 
+/**
+ * Most 64 KiB pages one WebAssembly memory may have in a host: 2048 MB, the largest memory a
+ * function may be given. A memory grown by the module's own `memory.grow` instruction is only
+ * measured between turns of the isolate (memory-watch.ts); this bounds it in the meantime.
+ */
+const WASM_MAX_PAGES = (2048 * 2 ** 20) / 65_536;
+
 export function processLink(options: HostOptions, events: LinkEvents, nice?: number): HostLink {
-  const child = spawn(process.execPath, ['--no-node-snapshot', '--enable-source-maps', HOST_MAIN], {
+  const args = [
+    '--no-node-snapshot',
+    '--enable-source-maps',
+    `--wasm-max-mem-pages=${WASM_MAX_PAGES}`,
+    // Resizable ArrayBuffers (and growable SharedArrayBuffers) are reserved outside isolated-vm's
+    // allocator, like wasm memory, so they escape the memory limit: a 128 MB isolate grew one to
+    // 512 MB. Off, `maxByteLength` is ignored and every buffer is a fixed one that the limit covers.
+    '--no-harmony-rab-gsab',
+  ];
+  const child = spawn(process.execPath, [...args, HOST_MAIN], {
     // fd 3 is the framed message channel (wire.ts); stdout/stderr are the node's.
     stdio: ['ignore', 'inherit', 'inherit', 'pipe'],
     env: { PATH: process.env.PATH ?? '', PROCYON_HOST_OPTIONS: JSON.stringify(options) },

@@ -11,6 +11,7 @@ import type { WireError } from '../../errors.js';
 import type { InvokeOutput } from '../types.js';
 import { replyError, type BridgeReply } from './bridges/index.js';
 import { IsolateProc, type CallTail, type ProcHooks } from './proc.js';
+import type { MemoryKillReason } from './memory-watch.js';
 import type { FromHost, HostOptions, LoadSpec, ToHost } from './protocol.js';
 import { StemPool } from './stem.js';
 
@@ -48,6 +49,8 @@ export class HostRuntime {
   /** Bridge requests waiting for the node's answer. */
   readonly #rpcs = new Map<number, (reply: BridgeReply) => void>();
   readonly #stats: NodeJS.Timeout;
+  /** Memory-limit kills not yet reported. */
+  #kills: Partial<Record<MemoryKillReason, number>> = {};
   #nextRpc = 1;
 
   constructor(
@@ -77,6 +80,9 @@ export class HostRuntime {
           });
           this.send({ t: 'rpc', id, key, activationId, op, args });
         }),
+      memoryKill: (reason) => {
+        this.#kills[reason] = (this.#kills[reason] ?? 0) + 1;
+      },
     };
     // The node's scheduler keeps procs within a memory budget; it needs what they really use.
     this.#stats = setInterval(() => void this.#reportStats(), STATS_INTERVAL_MS);
@@ -208,11 +214,17 @@ export class HostRuntime {
 
   async #reportStats(): Promise<void> {
     const entries: [number, number][] = [];
+    let externalBytes = 0;
     for (const [id, pending] of this.#procs) {
       const proc = await pending.catch(() => null);
-      if (proc && !proc.disposed) entries.push([id, proc.memoryBytes()]);
+      if (!proc || proc.disposed) continue;
+      const memory = proc.memory();
+      entries.push([id, memory.totalBytes]);
+      externalBytes += memory.externalBytes;
     }
-    this.send({ t: 'stats', rss: process.memoryUsage.rss(), procs: entries });
+    const memoryKills = this.#kills;
+    this.#kills = {};
+    this.send({ t: 'stats', rss: process.memoryUsage.rss(), procs: entries, externalBytes, memoryKills });
   }
 }
 

@@ -26,7 +26,9 @@
  *   So the calls' cpuMs add up to the isolate's CPU time while it had calls, and with one call at
  *   a time each call gets exactly the CPU time of its own span.
  *
- * Limits: the heap limit is the isolate's `memoryLimit`; the wall-clock limit of each call covers
+ * Limits: the heap limit is the isolate's `memoryLimit`; ArrayBuffers and WebAssembly memories count
+ * against it too, read after each call and every 100 ms while calls run (memory-watch.ts); the
+ * wall-clock limit of each call covers
  * the whole call and is enforced twice, by isolated-vm's `timeout` on the dispatch (which
  * interrupts synchronous loops and microtask storms) and by a host timer that disposes the isolate
  * (which also ends a call that is merely awaiting forever). A proc that hit a limit is never
@@ -50,6 +52,7 @@ import {
   type Loss,
 } from './proc-errors.js';
 import { HARD_LOG_FACTOR, LogBuffer, LogPolicy } from '../logs.js';
+import { MemoryWatch, type MemoryKillReason } from './memory-watch.js';
 import { createStem, type Stem } from './stem.js';
 import type { CallSpec, LoadSpec, TailMeta } from './protocol.js';
 import type { DispatchResult, PullResult } from '../../runtime/contract.js';
@@ -79,6 +82,8 @@ export interface ProcHooks {
   egress: Omit<EgressLimits, 'allow'>;
   /** Forwards a bridge `rpc` to the node. */
   rpc(ctx: { key: string; activationId: string }, op: string, args: unknown[]): Promise<unknown>;
+  /** A proc went past its memory limit and was disposed (for the host's metrics). */
+  memoryKill?(reason: MemoryKillReason): void;
 }
 
 type RuntimeEntries = Omit<Stem['entries'], 'bind'>;
@@ -107,6 +112,7 @@ export class IsolateProc {
   #cpuSeen: bigint;
   #lost: Loss<ProcCall> | null = null;
   #disposed = false;
+  readonly #watch: MemoryWatch;
 
   private constructor(
     stem: Stem,
@@ -122,6 +128,10 @@ export class IsolateProc {
     this.#between = between;
     this.#egressAllow = load.egress.allow;
     this.#cpuSeen = stem.isolate.cpuTime;
+    this.#watch = new MemoryWatch(stem.isolate, stem.entries.memory, load.memoryMb * 2 ** 20, (reason) => {
+      const oldest = oldestOf(this.#calls);
+      if (oldest) this.#overMemory(oldest, reason);
+    });
     stem.link.log = (level, msg, callId) => this.#logPolicy.push(this.#bufferFor(callId), level, msg);
     stem.link.context = (token) => this.#contextFor(token);
   }
@@ -176,15 +186,13 @@ export class IsolateProc {
     }
   }
 
-  /** Heap the isolate holds now (V8's committed heap plus external memory). (bytes) */
-  memoryBytes(): number {
-    if (this.disposed) return 0;
-    // A synchronous call into an isolate that is running waits for it to yield: a call spinning
-    // until its timeout would block the whole host. Busy procs report their last idle measure.
-    if (this.#calls.size > 0) return this.#memory;
-    const h = this.#isolate.getHeapStatisticsSync();
-    this.#memory = h.total_heap_size + h.externally_allocated_size;
-    return this.#memory;
+  /**
+   * Memory the isolate holds now: V8's committed heap, plus `externalBytes` (ArrayBuffers and
+   * WebAssembly memories). (bytes)
+   */
+  memory(): { totalBytes: number; externalBytes: number } {
+    if (this.disposed) return { totalBytes: 0, externalBytes: 0 };
+    return this.#watch.now(this.#calls.size === 0);
   }
 
   get disposed(): boolean {
@@ -192,9 +200,6 @@ export class IsolateProc {
   }
 
   /** Calls whose dispatch or tail has not finished. */
-  /** Heap at the last idle measure. (bytes) */
-  #memory = 0;
-
   get inFlight(): number {
     return this.#calls.size;
   }
@@ -213,6 +218,7 @@ export class IsolateProc {
     const call = new ProcCall(this.#nextCallId++, spec, this.#sharedFor(key, hooks), logs);
     this.#calls.set(call.id, call);
     call.arm(() => this.#hitLimit(call, 'PROCYON_TIMEOUT'));
+    this.#watch.start();
     const callMeta = {
       callId: call.id,
       activationId: spec.activationId,
@@ -232,6 +238,13 @@ export class IsolateProc {
       )) as DispatchResult;
     } catch (err) {
       res = { ok: false, error: this.#fail(call, err) };
+    }
+    // Past the limit once the dispatch is over (an uncaught allocation failure, or wasm memory
+    // beyond the limit): the call fails and the isolate goes with its memory.
+    const over = this.disposed ? null : await this.#watch.after(res.ok ? null : res.error.message);
+    if (over) {
+      this.#overMemory(call, over);
+      res = { ok: false, error: this.#lossOf(call) };
     }
     this.#chargeCpu();
     const taken = call.logs.take();
@@ -296,6 +309,12 @@ export class IsolateProc {
           } catch (err) {
             error = this.#fail(call, err);
           }
+          // waitUntil work may have grown memory past the limit.
+          const over = error || this.disposed ? null : await this.#watch.after(null);
+          if (over) {
+            this.#overMemory(call, over);
+            error = this.#lossOf(call);
+          }
         }
         // The isolate went while the call waited between pulls, or right after it settled.
         if (!error && this.disposed) error = this.#lossOf(call);
@@ -320,6 +339,7 @@ export class IsolateProc {
     if (this.#calls.size === 0) {
       this.#busy?.stop();
       this.#busy = null;
+      this.#watch.stop();
     }
     if (inPrelude && !this.disposed) {
       try {
@@ -375,10 +395,17 @@ export class IsolateProc {
     this.dispose();
   }
 
+  #overMemory(call: ProcCall, reason: MemoryKillReason): void {
+    if (this.#lost) return;
+    this.#hooks?.memoryKill?.(reason);
+    this.#hitLimit(call, 'PROCYON_MEMORY_LIMIT');
+  }
+
   /** What `call` failed with when the isolate threw or went away; the proc is discarded. */
   #fail(call: ProcCall, err: unknown): WireError {
     if (!this.#lost && !call.timedOut) {
       const limit = limitIn(errorMessage(err));
+      if (limit === 'PROCYON_MEMORY_LIMIT') this.#hooks?.memoryKill?.('heap');
       if (limit) this.#lost = { by: call, code: limit };
       else if (!this.disposed) {
         this.dispose();
@@ -398,6 +425,7 @@ export class IsolateProc {
 
   dispose(): void {
     this.#disposed = true;
+    this.#watch.stop();
     // Every call in flight ends now: their timers stop and their bridge operations abort.
     for (const call of this.#calls.values()) call.stop();
     this.#busy?.stop();

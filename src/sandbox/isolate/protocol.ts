@@ -8,6 +8,7 @@
 import type { BridgeReply } from './bridges/types.js';
 import type { InvokeInput, InvokeOutput, LogLine, ProcSpec, ValidateOutput } from '../types.js';
 import type { WireError } from '../../errors.js';
+import type { MemoryKillReason } from './memory-watch.js';
 
 /** What a host needs to create procs for one version; sent with the first call it sees. */
 export type LoadSpec = Omit<ProcSpec, 'timeoutMs'>;
@@ -61,8 +62,8 @@ export type FromHost =
   /** `tail`: a `finished` (and, for a stream, chunks) will follow. */
   | { t: 'invoked'; id: number; out: InvokeOutput; tail: boolean; procGone?: boolean }
   | { t: 'validated' | 'spawned'; id: number; out: ValidateOutput }
-  /** Every few seconds: the host's RSS and each proc's heap, for the node's memory budget. (bytes) */
-  | { t: 'stats'; rss: number; procs: [number, number][] }
+  /** Every few seconds: the host's memory, for the node's memory budget and metrics. */
+  | ({ t: 'stats' } & HostStats)
   /**
    * `data: null` ends the stream; with `error` it ended because the function's stream failed or
    * its call timed out, so the node must not end the response as if the body were complete.
@@ -70,6 +71,17 @@ export type FromHost =
   | { t: 'chunk'; id: number; data: Uint8Array | null; error?: WireError }
   | { t: 'finished'; id: number; meta: TailMeta }
   | { t: 'rpc'; id: number; key: string; activationId: string; op: string; args: unknown[] };
+
+export interface HostStats {
+  /** The host process's resident memory. (bytes) */
+  rss: number;
+  /** `[procId, bytes]`: each proc's heap plus external memory. */
+  procs: [number, number][];
+  /** ArrayBuffers and WebAssembly memories of all its procs. (bytes) */
+  externalBytes: number;
+  /** Procs disposed for going past their memory limit since the previous report, by reason. */
+  memoryKills: Partial<Record<MemoryKillReason, number>>;
+}
 
 export interface HostOptions {
   /** Stem-cell isolates kept ready per memory size (0: none, every cold start makes its isolate). */

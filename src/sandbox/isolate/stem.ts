@@ -34,6 +34,7 @@ export interface Stem {
     pull: ivm.Reference;
     settle: ivm.Reference;
     end: ivm.Reference;
+    memory: ivm.Reference;
   };
   link: StemLink;
 }
@@ -63,15 +64,17 @@ export async function createStem(
     const bridge = new ivm.Reference((op: unknown, args: unknown, token: unknown) =>
       runBridge(BRIDGES, link.context(token), op, args),
     );
-    await init.apply(undefined, [log, new ivm.ExternalCopy({ logLimitBytes: logLimit }).copyInto(), bridge], {
+    const options = { logLimitBytes: logLimit, memoryLimitBytes: memoryMb * 2 ** 20 };
+    await init.apply(undefined, [log, new ivm.ExternalCopy(options).copyInto(), bridge], {
       timeout: INIT_TIMEOUT_MS,
     });
     // Fetched now, not at the cold start: each is a round trip to the isolate's thread.
-    const [bind, dispatch, pull, settle, end] = await Promise.all(
-      ['bind', 'dispatch', 'pull', 'settle', 'end'].map(entry),
+    const [bind, dispatch, pull, settle, end, memory] = await Promise.all(
+      ['bind', 'dispatch', 'pull', 'settle', 'end', 'memory'].map(entry),
     );
-    if (!bind || !dispatch || !pull || !settle || !end) throw new Error('runtime prelude entry missing');
-    return { isolate, context, memoryMb, entries: { bind, dispatch, pull, settle, end }, link };
+    if (!bind || !dispatch || !pull || !settle || !end || !memory)
+      throw new Error('runtime prelude entry missing');
+    return { isolate, context, memoryMb, entries: { bind, dispatch, pull, settle, end, memory }, link };
   } catch (err) {
     if (!isolate.isDisposed) isolate.dispose();
     throw err;
