@@ -109,6 +109,22 @@ export const ConfigSchema = z.object({
     .int()
     .min(1024)
     .default(20 * MB),
+  /**
+   * Worker threads that bundle and type-check uploaded sources, off the event loop; more deploys
+   * wait for one. Each warm worker holds ~100 MB (TypeScript and its parsed lib files). @default 1
+   */
+  buildWorkers: z.coerce.number().int().min(1).max(16).default(1),
+  /**
+   * Wall time one deploy's bundling and type check may take in its worker; past it the worker is
+   * terminated and the deploy fails with 400 PROCYON_BUILD_BUDGET. The first check after a start
+   * also loads TypeScript (~0.5-1 s). @default 20000 (ms)
+   */
+  buildTimeoutMs: z.coerce.number().int().min(100).default(20_000),
+  /**
+   * Heap one build worker may grow to; past it the same 400. Checking a ~100 KB module needs
+   * ~150 MB; a 2.4 MB one ~600 MB. @default 512 (MB)
+   */
+  buildMemoryMb: z.coerce.number().int().min(32).default(512),
   /** Log output kept per activation before truncation. @default 64 KiB (bytes) */
   logLimitBytes: z.coerce
     .number()
@@ -205,6 +221,9 @@ export const ENV: Partial<Record<keyof NodeConfigInput, string>> = {
   queueTimeoutMs: 'PROCYON_QUEUE_TIMEOUT_MS',
   maxPayloadBytes: 'PROCYON_MAX_PAYLOAD_BYTES',
   logLimitBytes: 'PROCYON_LOG_LIMIT_BYTES',
+  buildWorkers: 'PROCYON_BUILD_WORKERS',
+  buildTimeoutMs: 'PROCYON_BUILD_TIMEOUT_MS',
+  buildMemoryMb: 'PROCYON_BUILD_MEMORY_MB',
   keepAliveMs: 'PROCYON_KEEP_ALIVE_MS',
   shutdownGraceMs: 'PROCYON_SHUTDOWN_GRACE_MS',
   logLevel: 'PROCYON_LOG_LEVEL',

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { createApiKey } from '../auth/keys.js';
+import { BuildPool } from '../build/index.js';
 import type { NodeConfig } from '../config.js';
 import { FunctionService, LIMITS } from '../control/functions.js';
 import { ActivationRecorder, Admission, CpuGovernor, Invoker } from '../invoker/index.js';
@@ -59,6 +60,7 @@ export class ProcyonNode {
     readonly http: FastifyInstance,
     readonly processes: ProcessRuntime,
     readonly spawned: SpawnedProcs,
+    readonly builds: BuildPool,
   ) {}
 
   /** Process instances: HTTP, messages, the directory (docs/processes.md). */
@@ -197,6 +199,12 @@ export class ProcyonNode {
     // The HTTP server needs the node's URL and state before the node object exists.
     const self: { node?: ProcyonNode } = {};
     const baseUrl = (): string => self.node?.url ?? `http://${config.host}:${config.port}`;
+    const builds = new BuildPool({
+      workers: config.buildWorkers,
+      timeoutMs: config.buildTimeoutMs,
+      memoryMb: config.buildMemoryMb,
+      logger: logger.child({ component: 'build' }),
+    });
     const functions = new FunctionService({
       store,
       registry,
@@ -206,6 +214,7 @@ export class ProcyonNode {
       drainMs: config.shutdownGraceMs,
       maxProcsPerVersion: config.maxProcsPerVersion,
       baseUrl,
+      build: (code, filename) => builds.build(code, filename),
     });
     const http = createHttpServer({
       logger: logger.child({ component: 'http' }),
@@ -245,6 +254,7 @@ export class ProcyonNode {
       http,
       processes,
       spawned,
+      builds,
     );
     self.node = node;
     node.adminKey = adminKey;
@@ -299,6 +309,7 @@ export class ProcyonNode {
     await this.processes.close();
     // Long-running procs do not outlive their node; their runs are recorded as they end.
     await this.spawned.close();
+    await this.builds.close();
     await this.recorder.close();
     await Promise.all([this.driver.close(), this.processDriver.close()]);
     await this.store.close();

@@ -1,0 +1,197 @@
+/**
+ * The node's side of server-side builds: bundling and type-checking uploaded sources in worker
+ * threads (worker.ts), never on the event loop. Checking a 2.4 MB TypeScript upload on the loop
+ * stalled every request on the node for 9-15 s; in a worker, other requests keep their latency.
+ *
+ * Each job has a budget: wall time (a timer here) and heap (the worker's `resourceLimits`). A job
+ * past either, or a compiler stack overflow, is the upload's fault: 400 `PROCYON_BUILD_BUDGET`.
+ * A worker past its budget is terminated and a fresh one started for the next job, so a runaway
+ * check never holds a worker, and no worker failure reaches the node's own process.
+ *
+ * Workers start on the first job (loading TypeScript takes ~0.5 s of the first job's budget) and
+ * stay, keeping the compiler's parsed lib files warm for later jobs.
+ */
+import { Worker } from 'node:worker_threads';
+import { ProcyonError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { BuildResult } from './bundle.js';
+import type { BuildJob, BuildReply } from './protocol.js';
+
+export interface BuildPoolOptions {
+  /** Worker threads at most; more jobs wait in a queue. */
+  workers: number;
+  /** Wall time one job may take once a worker runs it. (ms) */
+  timeoutMs: number;
+  /** Heap one worker may grow to (V8 old generation). (MB) */
+  memoryMb: number;
+  logger: Logger;
+}
+
+/** Jobs that may wait for a worker; beyond it, 429. Uploads are up to 20 MiB each. */
+const QUEUE_LIMIT = 32;
+
+/** OS priority of a build worker thread: below the event loop and the isolate hosts (worker.ts). */
+const BUILD_NICE = 19;
+
+const WORKER_URL = new URL('./worker.js', import.meta.url);
+
+interface Pending {
+  job: BuildJob;
+  resolve: (result: BuildResult) => void;
+  reject: (err: ProcyonError) => void;
+}
+
+/** One worker thread and the job it runs, if any. */
+interface Slot {
+  worker: Worker;
+  running: (Pending & { timer: NodeJS.Timeout }) | undefined;
+  /** Set once the worker is terminated or died: its events after that are ignored. */
+  dead: boolean;
+}
+
+export class BuildPool {
+  readonly #opts: BuildPoolOptions;
+  readonly #slots = new Set<Slot>();
+  readonly #idle: Slot[] = [];
+  readonly #queue: Pending[] = [];
+  #nextId = 1;
+  #closed = false;
+
+  constructor(opts: BuildPoolOptions) {
+    this.#opts = opts;
+  }
+
+  /**
+   * Bundles `code` (and type-checks it when `filename` is TypeScript) in a worker. Build and type
+   * errors resolve as `{ ok: false }`; budgets and a full queue reject with a ProcyonError.
+   */
+  build(code: string, filename: string): Promise<BuildResult> {
+    if (this.#closed)
+      return Promise.reject(new ProcyonError('PROCYON_SHUTTING_DOWN', 'the node is stopping'));
+    if (this.#queue.length >= QUEUE_LIMIT) {
+      return Promise.reject(
+        new ProcyonError(
+          'PROCYON_TOO_MANY_REQUESTS',
+          'too many deploys are being built on this node; retry',
+          {
+            details: { retryAfterSeconds: 1 },
+          },
+        ),
+      );
+    }
+    return new Promise<BuildResult>((resolve, reject) => {
+      this.#queue.push({ job: { id: this.#nextId++, code, filename }, resolve, reject });
+      this.#dispatch();
+    });
+  }
+
+  /** Terminates every worker; queued and running jobs fail. Idempotent. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const stopping = new ProcyonError('PROCYON_SHUTTING_DOWN', 'the node is stopping');
+    for (const p of this.#queue.splice(0)) p.reject(stopping);
+    await Promise.all([...this.#slots].map((slot) => this.#discard(slot, stopping)));
+  }
+
+  /** Hands queued jobs to idle workers, starting workers up to the limit. */
+  #dispatch(): void {
+    while (this.#queue.length > 0) {
+      const slot = this.#idle.pop() ?? (this.#slots.size < this.#opts.workers ? this.#spawn() : undefined);
+      if (slot === undefined) return;
+      const next = this.#queue.shift() as Pending;
+      this.#run(slot, next);
+    }
+  }
+
+  #run(slot: Slot, pending: Pending): void {
+    const timer = setTimeout(() => {
+      void this.#discard(
+        slot,
+        budget(
+          pending.job.filename,
+          `bundling and type-checking took longer than the node's build time budget (${this.#opts.timeoutMs} ms)`,
+        ),
+      );
+    }, this.#opts.timeoutMs);
+    slot.running = { ...pending, timer };
+    slot.worker.postMessage(pending.job);
+  }
+
+  #spawn(): Slot {
+    const worker = new Worker(WORKER_URL, {
+      resourceLimits: { maxOldGenerationSizeMb: this.#opts.memoryMb },
+      workerData: { nice: BUILD_NICE },
+    });
+    // An idle worker must not keep a stopping process alive.
+    worker.unref();
+    const slot: Slot = { worker, running: undefined, dead: false };
+    this.#slots.add(slot);
+    worker.on('message', (reply: BuildReply) => this.#reply(slot, reply));
+    // Without an 'error' listener a worker's failure would be thrown in the node's process.
+    worker.on('error', (err: Error & { code?: string }) => {
+      const running = slot.running;
+      const name = running?.job.filename ?? 'build';
+      const failure =
+        err.code === 'ERR_WORKER_OUT_OF_MEMORY'
+          ? budget(
+              name,
+              `bundling and type-checking needed more memory than the node's build memory budget (${this.#opts.memoryMb} MB)`,
+            )
+          : new ProcyonError('PROCYON_INTERNAL', 'the build worker failed', { cause: err });
+      if (failure.code === 'PROCYON_INTERNAL') this.#opts.logger.error({ err }, 'build worker failed');
+      void this.#discard(slot, failure);
+    });
+    worker.on('exit', (exitCode) => {
+      void this.#discard(
+        slot,
+        new ProcyonError('PROCYON_INTERNAL', `the build worker exited (code ${exitCode})`),
+      );
+    });
+    return slot;
+  }
+
+  #reply(slot: Slot, reply: BuildReply): void {
+    const running = slot.running;
+    if (slot.dead || running === undefined || running.job.id !== reply.id) return;
+    clearTimeout(running.timer);
+    slot.running = undefined;
+    if ('result' in reply) running.resolve(reply.result);
+    else if (reply.failure === 'stack')
+      running.reject(
+        budget(running.job.filename, 'types or expressions are nested too deeply for the type checker'),
+      );
+    else running.reject(new ProcyonError('PROCYON_INTERNAL', `build failed: ${reply.message}`));
+    // A stack overflow leaves the compiler's state unknown: start afresh rather than reuse it.
+    if ('result' in reply) {
+      this.#idle.push(slot);
+      this.#dispatch();
+    } else {
+      void this.#discard(slot);
+    }
+  }
+
+  /** Terminates a worker, failing its job with `failure`, and lets a fresh one take the queue. */
+  async #discard(slot: Slot, failure?: ProcyonError): Promise<void> {
+    if (slot.dead) return;
+    slot.dead = true;
+    this.#slots.delete(slot);
+    const i = this.#idle.indexOf(slot);
+    if (i >= 0) this.#idle.splice(i, 1);
+    const running = slot.running;
+    slot.running = undefined;
+    if (running) {
+      clearTimeout(running.timer);
+      running.reject(failure ?? new ProcyonError('PROCYON_INTERNAL', 'the build worker stopped'));
+    }
+    if (!this.#closed) this.#dispatch();
+    await slot.worker.terminate();
+  }
+}
+
+function budget(filename: string, what: string): ProcyonError {
+  return new ProcyonError(
+    'PROCYON_BUILD_BUDGET',
+    `${filename}: ${what}; split the module or simplify its types, or deploy ` +
+      `with the CLI, which checks on your machine and uploads JavaScript`,
+  );
+}
