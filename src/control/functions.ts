@@ -8,7 +8,7 @@ import type { FunctionInfo, VersionInfo } from '../api/types.js';
 import { formatBuildError, type BuildError, type BuildResult } from '../build/index.js';
 import { ProcyonError, type ErrorCode } from '../errors.js';
 import type { Invoker } from '../invoker/index.js';
-import { fnKey, parseRoute, type DeployedFunction, type Registry } from '../registry/index.js';
+import { fnKey, parseRoute, publicPath, type DeployedFunction, type Registry } from '../registry/index.js';
 import type { RuntimeSpec, SandboxDriver, ScalingConfig } from '../sandbox/index.js';
 import type { ArtifactService } from './artifacts.js';
 import type { FunctionConfig, Store, VersionRecord } from '../store/index.js';
@@ -206,7 +206,8 @@ export class FunctionService {
     const urls = config.process
       ? [`${base}/p/${f.record.namespace}/${f.record.name}/<name>`]
       : [`${base}/fn/${f.record.namespace}/${f.record.name}`];
-    for (const raw of config.routes) urls.push(`${base}${parseRoute(raw).path}`);
+    for (const raw of config.routes)
+      urls.push(`${base}${publicPath(f.record.namespace, parseRoute(raw).path)}`);
     return {
       namespace: f.record.namespace,
       name: f.record.name,

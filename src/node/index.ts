@@ -13,7 +13,7 @@ import type { NodeConfig } from '../config.js';
 import { FunctionService, LIMITS } from '../control/functions.js';
 import { ActivationRecorder, Admission, CpuGovernor, Invoker } from '../invoker/index.js';
 import type { Logger } from '../logger.js';
-import { Registry } from '../registry/index.js';
+import { DEFAULT_NAMESPACE, Registry } from '../registry/index.js';
 import { ArtifactService } from '../control/artifacts.js';
 import { ArtifactCache, IsolateDriver, SandboxRouter, type ProcessDriver } from '../sandbox/index.js';
 import { sandboxRoot, startProcessDriver } from './process-driver.js';
@@ -31,7 +31,7 @@ import type { SchedulerStats } from '../scheduler/types.js';
 
 export type NodeState = 'starting' | 'ready' | 'draining' | 'stopped';
 
-export const DEFAULT_NAMESPACE = 'default';
+export { DEFAULT_NAMESPACE };
 /** How often expired KV entries are deleted. (ms) */
 const KV_SWEEP_MS = 60_000;
 export const ADMIN_KEY_FILE = 'admin.key';
