@@ -124,7 +124,7 @@ export const ConfigSchema = z.object({
    * Heap one build worker may grow to; past it the same 400. Checking a ~100 KB module needs
    * ~150 MB; a 2.4 MB one ~600 MB. @default 512 (MB)
    */
-  buildMemoryMb: z.coerce.number().int().min(32).default(512),
+  buildMemoryMb: z.coerce.number().int().min(64).default(512),
   /** Log output kept per activation before truncation. @default 64 KiB (bytes) */
   logLimitBytes: z.coerce
     .number()

@@ -8,14 +8,15 @@
  * A worker past its budget is terminated and a fresh one started for the next job, so a runaway
  * check never holds a worker, and no worker failure reaches the node's own process.
  *
- * Workers start on the first job (loading TypeScript takes ~0.5 s of the first job's budget) and
- * stay, keeping the compiler's parsed lib files warm for later jobs.
+ * Workers start on the first job and stay, keeping the compiler's parsed lib files warm for later
+ * jobs. A worker warms up (loads TypeScript, ~1-2 s of CPU) before it says it is ready; a job's
+ * budget starts when a ready worker takes it, so no upload pays for the warm-up.
  */
 import { Worker } from 'node:worker_threads';
 import { ProcyonError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { BuildResult } from './bundle.js';
-import type { BuildJob, BuildReply } from './protocol.js';
+import type { BuildJob, BuildReply, FromWorker } from './protocol.js';
 
 export interface BuildPoolOptions {
   /** Worker threads at most; more jobs wait in a queue. */
@@ -45,6 +46,8 @@ interface Pending {
 interface Slot {
   worker: Worker;
   running: (Pending & { timer: NodeJS.Timeout }) | undefined;
+  /** Set once the worker has warmed up and can take jobs. */
+  ready: boolean;
   /** Set once the worker is terminated or died: its events after that are ignored. */
   dead: boolean;
 }
@@ -93,13 +96,16 @@ export class BuildPool {
     await Promise.all([...this.#slots].map((slot) => this.#discard(slot, stopping)));
   }
 
-  /** Hands queued jobs to idle workers, starting workers up to the limit. */
+  /** Hands queued jobs to idle workers; starts a worker, up to the limit, when none is idle. */
   #dispatch(): void {
     while (this.#queue.length > 0) {
-      const slot = this.#idle.pop() ?? (this.#slots.size < this.#opts.workers ? this.#spawn() : undefined);
-      if (slot === undefined) return;
-      const next = this.#queue.shift() as Pending;
-      this.#run(slot, next);
+      const slot = this.#idle.pop();
+      if (slot === undefined) {
+        // A starting worker takes the queue once it is ready.
+        if (this.#slots.size < this.#opts.workers && ![...this.#slots].some((s) => !s.ready)) this.#spawn();
+        return;
+      }
+      this.#run(slot, this.#queue.shift() as Pending);
     }
   }
 
@@ -124,9 +130,14 @@ export class BuildPool {
     });
     // An idle worker must not keep a stopping process alive.
     worker.unref();
-    const slot: Slot = { worker, running: undefined, dead: false };
+    const slot: Slot = { worker, running: undefined, ready: false, dead: false };
     this.#slots.add(slot);
-    worker.on('message', (reply: BuildReply) => this.#reply(slot, reply));
+    worker.on('message', (message: FromWorker) => {
+      if (!('ready' in message)) return this.#reply(slot, message);
+      slot.ready = true;
+      this.#idle.push(slot);
+      this.#dispatch();
+    });
     // Without an 'error' listener a worker's failure would be thrown in the node's process.
     worker.on('error', (err: Error & { code?: string }) => {
       const running = slot.running;
@@ -155,25 +166,33 @@ export class BuildPool {
     if (slot.dead || running === undefined || running.job.id !== reply.id) return;
     clearTimeout(running.timer);
     slot.running = undefined;
-    if ('result' in reply) running.resolve(reply.result);
-    else if (reply.failure === 'stack')
-      running.reject(
-        budget(running.job.filename, 'types or expressions are nested too deeply for the type checker'),
-      );
-    else running.reject(new ProcyonError('PROCYON_INTERNAL', `build failed: ${reply.message}`));
-    // A stack overflow leaves the compiler's state unknown: start afresh rather than reuse it.
     if ('result' in reply) {
+      running.resolve(reply.result);
       this.#idle.push(slot);
       this.#dispatch();
-    } else {
-      void this.#discard(slot);
+      return;
     }
+    running.reject(
+      reply.failure === 'stack'
+        ? budget(running.job.filename, 'types or expressions are nested too deeply for the type checker')
+        : new ProcyonError('PROCYON_INTERNAL', `build failed: ${reply.message}`),
+    );
+    // After a stack overflow the compiler's state is unknown: a fresh worker takes the next job.
+    void this.#discard(slot);
   }
 
   /** Terminates a worker, failing its job with `failure`, and lets a fresh one take the queue. */
   async #discard(slot: Slot, failure?: ProcyonError): Promise<void> {
     if (slot.dead) return;
     slot.dead = true;
+    // A worker that dies before it is ready cannot build anything (TypeScript or esbuild would not
+    // load): fail what waits rather than start worker after worker.
+    if (!slot.ready && !this.#closed) {
+      const cannot = new ProcyonError('PROCYON_INTERNAL', 'the build worker could not start', {
+        cause: failure,
+      });
+      for (const p of this.#queue.splice(0)) p.reject(cannot);
+    }
     this.#slots.delete(slot);
     const i = this.#idle.indexOf(slot);
     if (i >= 0) this.#idle.splice(i, 1);

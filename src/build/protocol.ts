@@ -12,6 +12,9 @@ export interface BuildJob {
   filename: string;
 }
 
+/** What a worker sends: `ready` once, when it has warmed up, then one reply per job. */
+export type FromWorker = { ready: true } | BuildReply;
+
 export type BuildReply =
   /** The build ran: bundled code, or the first syntax, import or type error. */
   | { id: number; result: BuildResult }

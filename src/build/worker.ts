@@ -3,22 +3,35 @@
  * per message, so the compiler's seconds of synchronous work never run on the node's event loop.
  * The worker lives across jobs, which keeps TypeScript loaded and its parsed lib files cached
  * (typecheck.ts); the pool terminates it when a job exceeds its time or memory budget.
+ *
+ * It warms up first, at normal priority: loading TypeScript and parsing its lib files is a fixed
+ * cost (~1-2 s of CPU), the same for every worker, that no budget should charge to an upload and
+ * that would take a minute at low priority on a busy machine. Only then does it lower its
+ * priority and say it is ready; uploads, whose cost the user controls, run at low priority.
  */
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { bundleSource } from './bundle.js';
-import type { BuildJob, BuildReply } from './protocol.js';
+import type { BuildJob, BuildReply, FromWorker } from './protocol.js';
 import { typecheckSource } from './typecheck.js';
 
 const port = parentPort;
 if (port === null) throw new Error('build/worker.js runs only as a worker thread');
 
+const WARM_UP = `export default { fetch(r: Request): Response { return new Response(r.url); } };\n`;
+const checked = await typecheckSource(WARM_UP, 'warm-up.ts');
+if (!checked.ok) throw new Error(`build worker warm-up failed: ${checked.error.message}`);
 lowerPriority((workerData as { nice: number }).nice);
+// After lowering: esbuild's service process starts now, and a child process keeps the priority of
+// the thread that started it.
+const bundled = await bundleSource(WARM_UP, 'warm-up.ts');
+if (!bundled.ok) throw new Error(`build worker warm-up failed: ${bundled.error.message}`);
 
 port.on('message', (job: BuildJob) => {
-  void run(job).then((reply) => port.postMessage(reply));
+  void run(job).then((reply) => port.postMessage(reply satisfies FromWorker));
 });
+port.postMessage({ ready: true } satisfies FromWorker);
 
 async function run(job: BuildJob): Promise<BuildReply> {
   try {
