@@ -110,14 +110,14 @@ export const ConfigSchema = z.object({
     .min(1024)
     .default(20 * MB),
   /**
-   * Worker threads that bundle and type-check uploaded sources, off the event loop; more deploys
+   * Worker threads that type-check uploaded TypeScript, off the event loop; more deploys
    * wait for one. Each warm worker holds ~100 MB (TypeScript and its parsed lib files). @default 1
    */
   buildWorkers: z.coerce.number().int().min(1).max(16).default(1),
   /**
-   * Wall time one deploy's bundling and type check may take in its worker; past it the worker is
-   * terminated and the deploy fails with 400 PROCYON_BUILD_BUDGET. The first check after a start
-   * also loads TypeScript (~0.5-1 s). @default 20000 (ms)
+   * Wall time one deploy's type check may take in its worker; past it the worker is terminated
+   * and the deploy fails with 400 PROCYON_BUILD_BUDGET. Not counted: a new worker loading
+   * TypeScript before its first check (~1-2 s of CPU). @default 20000 (ms)
    */
   buildTimeoutMs: z.coerce.number().int().min(100).default(20_000),
   /**

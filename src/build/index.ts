@@ -1,6 +1,6 @@
 /**
  * Building user code: esbuild bundling (bundle.ts), TypeScript checking (typecheck.ts), and, for
- * the node, both run in worker threads with a time and memory budget (pool.ts, worker.ts).
+ * the node, the check in worker threads with a time and memory budget (pool.ts, worker.ts).
  */
 export {
   bundleEntry,

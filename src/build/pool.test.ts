@@ -1,5 +1,5 @@
 /**
- * The build pool's budgets: a job past its time or memory budget, or one that overflows the
+ * The type-check pool's budgets: a job past its time or memory budget, or one that overflows the
  * compiler's stack, fails with PROCYON_BUILD_BUDGET; its worker is replaced and the next job
  * works; nothing of it reaches the calling process.
  */
@@ -35,12 +35,12 @@ async function budgetError(p: Promise<unknown>): Promise<string> {
 }
 
 describe('BuildPool', () => {
-  it('bundles and type-checks in a worker, reporting type errors as results', async () => {
+  it('type-checks in a worker, reporting type errors as results', async () => {
     const p = pool();
     try {
-      const ok = await p.build(OK_TS, 'ok.ts');
-      assert.ok(ok.ok && ok.code.includes('new Response(r.url)'));
-      const bad = await p.build(`export const n: number = 'x';\n`, 'bad.ts');
+      assert.deepEqual(await p.check(OK_JS, 'ok.js'), { ok: true }, 'JavaScript is not checked');
+      assert.deepEqual(await p.check(OK_TS, 'ok.ts'), { ok: true });
+      const bad = await p.check(`export const n: number = 'x';\n`, 'bad.ts');
       assert.deepEqual(bad, {
         ok: false,
         error: {
@@ -49,6 +49,7 @@ describe('BuildPool', () => {
           column: 14,
           message: "Type 'string' is not assignable to type 'number'.",
         },
+        errors: 1,
       });
     } finally {
       await p.close();
@@ -58,13 +59,12 @@ describe('BuildPool', () => {
   it('a job past the time budget fails with PROCYON_BUILD_BUDGET; a fresh worker takes the next', async () => {
     const p = pool({ timeoutMs: 1_500 });
     try {
-      const message = await budgetError(p.build(bigTypeScript(400_000), 'slow.ts'));
+      const message = await budgetError(p.check(bigTypeScript(400_000), 'slow.ts'));
       assert.match(
         message,
-        /^slow\.ts: bundling and type-checking took longer than the node's build time budget \(1500 ms\)/,
+        /^slow\.ts: type-checking took longer than the node's build time budget \(1500 ms\)/,
       );
-      const next = await p.build(OK_JS, 'next.js');
-      assert.ok(next.ok);
+      assert.deepEqual(await p.check(OK_TS, 'next.ts'), { ok: true });
     } finally {
       await p.close();
     }
@@ -73,13 +73,12 @@ describe('BuildPool', () => {
   it('a job past the memory budget fails with PROCYON_BUILD_BUDGET and the process lives on', async () => {
     const p = pool({ memoryMb: 64 });
     try {
-      const message = await budgetError(p.build(bigTypeScript(1_000_000), 'huge.ts'));
+      const message = await budgetError(p.check(bigTypeScript(1_000_000), 'huge.ts'));
       assert.match(
         message,
-        /^huge\.ts: bundling and type-checking needed more memory than the node's build memory budget \(64 MB\)/,
+        /^huge\.ts: type-checking needed more memory than the node's build memory budget \(64 MB\)/,
       );
-      const next = await p.build(OK_JS, 'next.js');
-      assert.ok(next.ok);
+      assert.deepEqual(await p.check(OK_TS, 'next.ts'), { ok: true });
     } finally {
       await p.close();
     }
@@ -88,9 +87,9 @@ describe('BuildPool', () => {
   it('a type nested past the stack is PROCYON_BUILD_BUDGET, not a crash', async () => {
     const p = pool();
     try {
-      const message = await budgetError(p.build(deepType(20_000), 'deep.ts'));
+      const message = await budgetError(p.check(deepType(20_000), 'deep.ts'));
       assert.match(message, /^deep\.ts: types or expressions are nested too deeply for the type checker/);
-      assert.ok((await p.build(OK_TS, 'after.ts')).ok);
+      assert.ok((await p.check(OK_TS, 'after.ts')).ok);
     } finally {
       await p.close();
     }
@@ -103,9 +102,9 @@ describe('BuildPool', () => {
         () => 'built',
         (e: unknown) => (e instanceof ProcyonError ? e.code : e),
       );
-    const jobs = [code(p.build(OK_TS, 'a.ts')), code(p.build(OK_TS, 'b.ts'))];
+    const jobs = [code(p.check(OK_TS, 'a.ts')), code(p.check(OK_TS, 'b.ts'))];
     await p.close();
-    assert.deepEqual(await Promise.all([...jobs, code(p.build(OK_TS, 'c.ts'))]), [
+    assert.deepEqual(await Promise.all([...jobs, code(p.check(OK_TS, 'c.ts'))]), [
       'PROCYON_SHUTTING_DOWN',
       'PROCYON_SHUTTING_DOWN',
       'PROCYON_SHUTTING_DOWN',

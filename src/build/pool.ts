@@ -1,7 +1,8 @@
 /**
- * The node's side of server-side builds: bundling and type-checking uploaded sources in worker
- * threads (worker.ts), never on the event loop. Checking a 2.4 MB TypeScript upload on the loop
- * stalled every request on the node for 9-15 s; in a worker, other requests keep their latency.
+ * The node's side of server-side type checks: uploaded TypeScript is checked in worker threads
+ * (worker.ts), never on the event loop. Checking a 2.4 MB TypeScript upload on the loop stalled
+ * every request on the node for 9-15 s; in a worker, other requests keep their latency. (Bundling
+ * needs no worker: esbuild runs in its own process, and the loop only awaits it.)
  *
  * Each job has a budget: wall time (a timer here) and heap (the worker's `resourceLimits`). A job
  * past either, or a compiler stack overflow, is the upload's fault: 400 `PROCYON_BUILD_BUDGET`.
@@ -15,7 +16,7 @@
 import { Worker } from 'node:worker_threads';
 import { ProcyonError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { BuildResult } from './bundle.js';
+import { isTypeScript, type TypecheckResult } from './typecheck.js';
 import type { BuildJob, BuildReply, FromWorker } from './protocol.js';
 
 export interface BuildPoolOptions {
@@ -38,7 +39,7 @@ const WORKER_URL = new URL('./worker.js', import.meta.url);
 
 interface Pending {
   job: BuildJob;
-  resolve: (result: BuildResult) => void;
+  resolve: (result: TypecheckResult) => void;
   reject: (err: ProcyonError) => void;
 }
 
@@ -65,10 +66,11 @@ export class BuildPool {
   }
 
   /**
-   * Bundles `code` (and type-checks it when `filename` is TypeScript) in a worker. Build and type
-   * errors resolve as `{ ok: false }`; budgets and a full queue reject with a ProcyonError.
+   * Type-checks `code` in a worker when `filename` is TypeScript; JavaScript passes without one.
+   * Type errors resolve as `{ ok: false }`; budgets and a full queue reject with a ProcyonError.
    */
-  build(code: string, filename: string): Promise<BuildResult> {
+  check(code: string, filename: string): Promise<TypecheckResult> {
+    if (!isTypeScript(filename)) return Promise.resolve({ ok: true });
     if (this.#closed)
       return Promise.reject(new ProcyonError('PROCYON_SHUTTING_DOWN', 'the node is stopping'));
     if (this.#queue.length >= QUEUE_LIMIT) {
@@ -82,7 +84,7 @@ export class BuildPool {
         ),
       );
     }
-    return new Promise<BuildResult>((resolve, reject) => {
+    return new Promise<TypecheckResult>((resolve, reject) => {
       this.#queue.push({ job: { id: this.#nextId++, code, filename }, resolve, reject });
       this.#dispatch();
     });
@@ -115,7 +117,7 @@ export class BuildPool {
         slot,
         budget(
           pending.job.filename,
-          `bundling and type-checking took longer than the node's build time budget (${this.#opts.timeoutMs} ms)`,
+          `type-checking took longer than the node's build time budget (${this.#opts.timeoutMs} ms)`,
         ),
       );
     }, this.#opts.timeoutMs);
@@ -146,7 +148,7 @@ export class BuildPool {
         err.code === 'ERR_WORKER_OUT_OF_MEMORY'
           ? budget(
               name,
-              `bundling and type-checking needed more memory than the node's build memory budget (${this.#opts.memoryMb} MB)`,
+              `type-checking needed more memory than the node's build memory budget (${this.#opts.memoryMb} MB)`,
             )
           : new ProcyonError('PROCYON_INTERNAL', 'the build worker failed', { cause: err });
       if (failure.code === 'PROCYON_INTERNAL') this.#opts.logger.error({ err }, 'build worker failed');
@@ -185,8 +187,8 @@ export class BuildPool {
   async #discard(slot: Slot, failure?: ProcyonError): Promise<void> {
     if (slot.dead) return;
     slot.dead = true;
-    // A worker that dies before it is ready cannot build anything (TypeScript or esbuild would not
-    // load): fail what waits rather than start worker after worker.
+    // A worker that dies before it is ready cannot check anything (TypeScript would not load):
+    // fail what waits rather than start worker after worker.
     if (!slot.ready && !this.#closed) {
       const cannot = new ProcyonError('PROCYON_INTERNAL', 'the build worker could not start', {
         cause: failure,

@@ -2,13 +2,13 @@
  * The messages between the node (pool.ts) and a build worker thread (worker.ts): one job out, one
  * reply back. Typed once here so that both sides change together.
  */
-import type { BuildResult } from './bundle.js';
+import type { TypecheckResult } from './typecheck.js';
 
 export interface BuildJob {
   id: number;
-  /** The uploaded source, TypeScript or JavaScript. */
+  /** The uploaded source, already bundled once (so it imports nothing). */
   code: string;
-  /** The name the user gave it: picks the loader and labels errors; never opened as a path. */
+  /** The name the user gave it, a TypeScript one: labels errors; never opened as a path. */
   filename: string;
 }
 
@@ -16,8 +16,8 @@ export interface BuildJob {
 export type FromWorker = { ready: true } | BuildReply;
 
 export type BuildReply =
-  /** The build ran: bundled code, or the first syntax, import or type error. */
-  | { id: number; result: BuildResult }
+  /** The check ran: no error, or the first type error. */
+  | { id: number; result: TypecheckResult }
   /** The compiler overflowed its stack (a type or expression nested thousands deep). */
   | { id: number; failure: 'stack' }
   /** Anything else the worker did not expect: a platform bug. */

@@ -1,6 +1,8 @@
 /**
- * Runs INSIDE a build worker thread (pool.ts starts it): bundles and type-checks one uploaded source
- * per message, so the compiler's seconds of synchronous work never run on the node's event loop.
+ * Runs INSIDE a build worker thread (pool.ts starts it): type-checks one uploaded source per
+ * message, so the compiler's seconds of synchronous work never run on the node's event loop.
+ * (esbuild already runs in its own process; a worker that started it would leave it a zombie when
+ * terminated, so bundling stays with the node.)
  * The worker lives across jobs, which keeps TypeScript loaded and its parsed lib files cached
  * (typecheck.ts); the pool terminates it when a job exceeds its time or memory budget.
  *
@@ -12,7 +14,6 @@
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
-import { bundleSource } from './bundle.js';
 import type { BuildJob, BuildReply, FromWorker } from './protocol.js';
 import { typecheckSource } from './typecheck.js';
 
@@ -23,10 +24,6 @@ const WARM_UP = `export default { fetch(r: Request): Response { return new Respo
 const checked = await typecheckSource(WARM_UP, 'warm-up.ts');
 if (!checked.ok) throw new Error(`build worker warm-up failed: ${checked.error.message}`);
 lowerPriority((workerData as { nice: number }).nice);
-// After lowering: esbuild's service process starts now, and a child process keeps the priority of
-// the thread that started it.
-const bundled = await bundleSource(WARM_UP, 'warm-up.ts');
-if (!bundled.ok) throw new Error(`build worker warm-up failed: ${bundled.error.message}`);
 
 port.on('message', (job: BuildJob) => {
   void run(job).then((reply) => port.postMessage(reply satisfies FromWorker));
@@ -35,12 +32,7 @@ port.postMessage({ ready: true } satisfies FromWorker);
 
 async function run(job: BuildJob): Promise<BuildReply> {
   try {
-    const built = await bundleSource(job.code, job.filename);
-    if (!built.ok) return { id: job.id, result: built };
-    // After bundling, which rejects imports: the check then never has another file to look for.
-    // JavaScript (what the CLI uploads, having checked on the client) is not checked.
-    const checked = await typecheckSource(job.code, job.filename);
-    return { id: job.id, result: checked.ok ? built : { ok: false, error: checked.error } };
+    return { id: job.id, result: await typecheckSource(job.code, job.filename) };
   } catch (err) {
     // The compiler recurses once per nesting level of a type or expression: a type nested a few
     // thousand deep overflows the stack. That is the source's fault, not the node's.

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { FunctionInfo, VersionInfo } from '../api/types.js';
-import { formatBuildError, type BuildError, type BuildResult } from '../build/index.js';
+import { bundleSource, formatBuildError, type BuildError, type TypecheckResult } from '../build/index.js';
 import { ProcyonError, type ErrorCode } from '../errors.js';
 import type { Invoker } from '../invoker/index.js';
 import { fnKey, parseRoute, publicPath, type DeployedFunction, type Registry } from '../registry/index.js';
@@ -66,10 +66,10 @@ export interface FunctionServiceDeps {
   maxProcsPerVersion: number;
   baseUrl: () => string;
   /**
-   * Bundles one uploaded source and type-checks it when it is TypeScript, off the event loop
-   * (`BuildPool.build`); rejects with a ProcyonError past its budget.
+   * Type-checks one uploaded source when it is TypeScript, off the event loop (`BuildPool.check`);
+   * rejects with a ProcyonError past its budget.
    */
-  build: (code: string, filename: string) => Promise<BuildResult>;
+  typecheck: (code: string, filename: string) => Promise<TypecheckResult>;
 }
 
 export class FunctionService {
@@ -150,8 +150,12 @@ export class FunctionService {
   async #build(source: string, filename: string): Promise<string> {
     if (!source)
       throw new ProcyonError('PROCYON_VALIDATION', 'a deploy needs code, or a runtime and an artifact');
-    const built = await this.deps.build(source, filename);
+    const built = await bundleSource(source, filename);
     if (!built.ok) throw buildFailed(built.error);
+    // After bundling, which rejects imports: the check then never has another file to look for.
+    // JavaScript (what the CLI uploads, having checked on the client) is not checked.
+    const checked = await this.deps.typecheck(source, filename);
+    if (!checked.ok) throw buildFailed(checked.error);
     return built.code;
   }
 

@@ -214,7 +214,7 @@ export class ProcyonNode {
       drainMs: config.shutdownGraceMs,
       maxProcsPerVersion: config.maxProcsPerVersion,
       baseUrl,
-      build: (code, filename) => builds.build(code, filename),
+      typecheck: (code, filename) => builds.check(code, filename),
     });
     const http = createHttpServer({
       logger: logger.child({ component: 'http' }),
