@@ -109,6 +109,22 @@ export const ConfigSchema = z.object({
     .int()
     .min(1024)
     .default(20 * MB),
+  /**
+   * Worker threads that type-check uploaded TypeScript, off the event loop; more deploys
+   * wait for one. Each warm worker holds ~100 MB (TypeScript and its parsed lib files). @default 1
+   */
+  buildWorkers: z.coerce.number().int().min(1).max(16).default(1),
+  /**
+   * Wall time one deploy's type check may take in its worker; past it the worker is terminated
+   * and the deploy fails with 400 PROCYON_BUILD_BUDGET. Not counted: a new worker loading
+   * TypeScript before its first check (~1-2 s of CPU). @default 20000 (ms)
+   */
+  buildTimeoutMs: z.coerce.number().int().min(100).default(20_000),
+  /**
+   * Heap one build worker may grow to; past it the same 400. Checking a ~100 KB module needs
+   * ~150 MB; a 2.4 MB one ~600 MB. @default 512 (MB)
+   */
+  buildMemoryMb: z.coerce.number().int().min(64).default(512),
   /** Log output kept per activation before truncation. @default 64 KiB (bytes) */
   logLimitBytes: z.coerce
     .number()
@@ -220,6 +236,9 @@ export const ENV: Partial<Record<keyof NodeConfigInput, string>> = {
   queueTimeoutMs: 'PROCYON_QUEUE_TIMEOUT_MS',
   maxPayloadBytes: 'PROCYON_MAX_PAYLOAD_BYTES',
   logLimitBytes: 'PROCYON_LOG_LIMIT_BYTES',
+  buildWorkers: 'PROCYON_BUILD_WORKERS',
+  buildTimeoutMs: 'PROCYON_BUILD_TIMEOUT_MS',
+  buildMemoryMb: 'PROCYON_BUILD_MEMORY_MB',
   keepAliveMs: 'PROCYON_KEEP_ALIVE_MS',
   headersTimeoutMs: 'PROCYON_HEADERS_TIMEOUT_MS',
   requestTimeoutMs: 'PROCYON_REQUEST_TIMEOUT_MS',

@@ -14,7 +14,7 @@
  */
 import { dirname, extname, relative, resolve } from 'node:path';
 import type TS from 'typescript';
-import type { BuildError } from './index.js';
+import type { BuildError } from './bundle.js';
 
 export type TypecheckResult =
   | { ok: true }

@@ -5,10 +5,10 @@
  */
 import { createHash } from 'node:crypto';
 import type { FunctionInfo, VersionInfo } from '../api/types.js';
-import { bundleSource, formatBuildError, typecheckSource, type BuildError } from '../build/index.js';
+import { bundleSource, formatBuildError, type BuildError, type TypecheckResult } from '../build/index.js';
 import { ProcyonError, type ErrorCode } from '../errors.js';
 import type { Invoker } from '../invoker/index.js';
-import { fnKey, parseRoute, type DeployedFunction, type Registry } from '../registry/index.js';
+import { fnKey, parseRoute, publicPath, type DeployedFunction, type Registry } from '../registry/index.js';
 import type { RuntimeSpec, SandboxDriver, ScalingConfig } from '../sandbox/index.js';
 import type { ArtifactService } from './artifacts.js';
 import type { FunctionConfig, Store, VersionRecord } from '../store/index.js';
@@ -65,6 +65,11 @@ export interface FunctionServiceDeps {
   /** The node's limit of procs per version, which a deploy's `scaling.minInstances` must fit in. */
   maxProcsPerVersion: number;
   baseUrl: () => string;
+  /**
+   * Type-checks one uploaded source when it is TypeScript, off the event loop (`BuildPool.check`);
+   * rejects with a ProcyonError past its budget.
+   */
+  typecheck: (code: string, filename: string) => Promise<TypecheckResult>;
 }
 
 export class FunctionService {
@@ -149,7 +154,7 @@ export class FunctionService {
     if (!built.ok) throw buildFailed(built.error);
     // After bundling, which rejects imports: the check then never has another file to look for.
     // JavaScript (what the CLI uploads, having checked on the client) is not checked.
-    const checked = await typecheckSource(source, filename);
+    const checked = await this.deps.typecheck(source, filename);
     if (!checked.ok) throw buildFailed(checked.error);
     return built.code;
   }
@@ -205,7 +210,8 @@ export class FunctionService {
     const urls = config.process
       ? [`${base}/p/${f.record.namespace}/${f.record.name}/<name>`]
       : [`${base}/fn/${f.record.namespace}/${f.record.name}`];
-    for (const raw of config.routes) urls.push(`${base}${parseRoute(raw).path}`);
+    for (const raw of config.routes)
+      urls.push(`${base}${publicPath(f.record.namespace, parseRoute(raw).path)}`);
     return {
       namespace: f.record.namespace,
       name: f.record.name,

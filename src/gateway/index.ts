@@ -1,6 +1,7 @@
 /**
  * The gateway: public HTTP traffic for functions and process instances. Matches `/fn/:ns/:name/*`,
- * `/p/:ns/:class/:name/*` (docs/processes.md) and the routes declared at deploy, turns the request
+ * `/p/:ns/:class/:name/*` (docs/processes.md) and the routes declared at deploy (a namespace's under
+ * `/ns/:ns/*`, the default namespace's also on the root), turns the request
  * into plain data and hands it to the invoker (instances: through the process manager). Bodies are
  * read raw (never parsed) and capped at the payload limit while streaming in, so an oversized
  * upload is refused with 413 without being buffered whole.
@@ -8,7 +9,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ProcyonError } from '../errors.js';
 import { InvocationError, type Invoker } from '../invoker/index.js';
-import type { Registry } from '../registry/index.js';
+import { routeSpace, type Registry } from '../registry/index.js';
 import { sendResponse } from '../http/reply.js';
 import { checkAddress, type ProcessManager } from '../procs/index.js';
 import type { HttpResponseData } from '../sandbox/index.js';
@@ -88,7 +89,9 @@ export async function gatewayPlugin(app: FastifyInstance, opts: GatewayOptions):
         params: { proxy: (direct[3] ?? '/').slice(1) },
       };
     } else {
-      const match = opts.registry.match(method, path);
+      // Each namespace's routes are matched in its own space only (registry/routes.ts).
+      const space = routeSpace(path);
+      const match = space && opts.registry.match(space.namespace, method, space.path);
       if (!match) throw new ProcyonError('PROCYON_ROUTE_NOT_FOUND', `no function serves ${method} ${path}`);
       target = {
         namespace: match.owner.namespace,

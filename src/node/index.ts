@@ -8,11 +8,12 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { createApiKey } from '../auth/keys.js';
+import { BuildPool } from '../build/index.js';
 import type { NodeConfig } from '../config.js';
 import { FunctionService, LIMITS } from '../control/functions.js';
 import { ActivationRecorder, Admission, CpuGovernor, Invoker } from '../invoker/index.js';
 import type { Logger } from '../logger.js';
-import { Registry } from '../registry/index.js';
+import { DEFAULT_NAMESPACE, Registry } from '../registry/index.js';
 import { ArtifactService } from '../control/artifacts.js';
 import { ArtifactCache, IsolateDriver, SandboxRouter, type ProcessDriver } from '../sandbox/index.js';
 import { sandboxRoot, startProcessDriver } from './process-driver.js';
@@ -32,7 +33,7 @@ import { MemoryBudget, mergeStats } from '../scheduler/budget.js';
 
 export type NodeState = 'starting' | 'ready' | 'draining' | 'stopped';
 
-export const DEFAULT_NAMESPACE = 'default';
+export { DEFAULT_NAMESPACE };
 /** How often expired KV entries are deleted. (ms) */
 const KV_SWEEP_MS = 60_000;
 export const ADMIN_KEY_FILE = 'admin.key';
@@ -63,6 +64,7 @@ export class ProcyonNode {
     readonly http: FastifyInstance,
     readonly processes: ProcessRuntime,
     readonly spawned: SpawnedProcs,
+    readonly builds: BuildPool,
   ) {}
 
   /** Process instances: HTTP, messages, the directory (docs/processes.md). */
@@ -222,6 +224,12 @@ export class ProcyonNode {
     // The HTTP server needs the node's URL and state before the node object exists.
     const self: { node?: ProcyonNode } = {};
     const baseUrl = (): string => self.node?.url ?? `http://${config.host}:${config.port}`;
+    const builds = new BuildPool({
+      workers: config.buildWorkers,
+      timeoutMs: config.buildTimeoutMs,
+      memoryMb: config.buildMemoryMb,
+      logger: logger.child({ component: 'build' }),
+    });
     const functions = new FunctionService({
       store,
       registry,
@@ -231,6 +239,7 @@ export class ProcyonNode {
       drainMs: config.shutdownGraceMs,
       maxProcsPerVersion: config.maxProcsPerVersion,
       baseUrl,
+      typecheck: (code, filename) => builds.check(code, filename),
     });
     const http = createHttpServer({
       logger: logger.child({ component: 'http' }),
@@ -278,6 +287,7 @@ export class ProcyonNode {
       http,
       processes,
       spawned,
+      builds,
     );
     self.node = node;
     node.#storeHealth = storeHealth;
@@ -334,6 +344,7 @@ export class ProcyonNode {
     await this.processes.close();
     // Long-running procs do not outlive their node; their runs are recorded as they end.
     await this.spawned.close();
+    await this.builds.close();
     await this.recorder.close();
     await Promise.all([this.driver.close(), this.processDriver.close()]);
     this.#storeHealth?.stop();

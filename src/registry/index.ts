@@ -7,7 +7,14 @@ import type { ProcSpec } from '../sandbox/index.js';
 import type { FunctionRecord, Store, VersionRecord } from '../store/index.js';
 import { parseRoute, RouteTable, type RouteMatch, type RouteOwner } from './routes.js';
 
-export { parseRoute, type ParsedRoute, type RouteMatch } from './routes.js';
+export {
+  DEFAULT_NAMESPACE,
+  parseRoute,
+  publicPath,
+  routeSpace,
+  type ParsedRoute,
+  type RouteMatch,
+} from './routes.js';
 
 export interface DeployedFunction {
   record: FunctionRecord;
@@ -63,7 +70,8 @@ export function instanceSpec(spec: ProcSpec, name: string): ProcSpec {
 
 export class Registry {
   readonly #fns = new Map<string, DeployedFunction>();
-  #routes = RouteTable.build([]);
+  /** One route table per namespace that has routes (routes.ts: each namespace its own space). */
+  readonly #routes = new Map<string, RouteTable>();
 
   /** Decrypted secrets per function (`ns/fn`), kept so specs can be rebuilt without the store. */
   readonly #secrets = new Map<string, Record<string, string>>();
@@ -82,7 +90,8 @@ export class Registry {
       registry.#secrets.set(key, secrets);
       registry.#fns.set(key, { record, version, spec: procSpec(version, secrets) });
     }
-    registry.#routes = RouteTable.build(registry.#owners());
+    for (const namespace of new Set(registry.list().map((f) => f.record.namespace)))
+      registry.#rebuildRoutes(namespace);
     return registry;
   }
 
@@ -94,13 +103,17 @@ export class Registry {
     return [...this.#fns.values()].filter((f) => namespace === undefined || f.record.namespace === namespace);
   }
 
-  match(method: string, path: string): RouteMatch | undefined {
-    return this.#routes.match(method, path);
+  /** The route of `namespace` serving `method` and `path` (a path within its space, see `routeSpace`). */
+  match(namespace: string, method: string, path: string): RouteMatch | undefined {
+    return this.#routes.get(namespace)?.match(method, path);
   }
 
-  /** Throws PROCYON_CONFLICT (and changes nothing) if the version's routes clash with another function's. */
+  /**
+   * Throws PROCYON_CONFLICT (and changes nothing) if the version's routes clash with another
+   * function's in its namespace; other namespaces' routes are never compared, nor named.
+   */
   checkRoutes(version: VersionRecord): void {
-    RouteTable.build(this.#owners(version));
+    RouteTable.build(this.#owners(version.namespace, version));
   }
 
   /** Instance specs, made once per (version, instance) while used; bounded. */
@@ -137,22 +150,27 @@ export class Registry {
   }
 
   set(fn: DeployedFunction): void {
-    const routes = RouteTable.build(this.#owners(fn.version));
-    this.#fns.set(fnKey(fn.record.namespace, fn.record.name), fn);
-    this.#routes = routes;
+    const namespace = fn.record.namespace;
+    const routes = RouteTable.build(this.#owners(namespace, fn.version));
+    this.#fns.set(fnKey(namespace, fn.record.name), fn);
+    this.#routes.set(namespace, routes);
   }
 
   remove(namespace: string, name: string): void {
     this.#fns.delete(fnKey(namespace, name));
     this.#secrets.delete(fnKey(namespace, name));
-    this.#routes = RouteTable.build(this.#owners());
+    this.#rebuildRoutes(namespace);
   }
 
-  /** Every route owner, with `replacing` standing in for its function's current version. */
-  *#owners(replacing?: VersionRecord): Iterable<RouteOwner> {
+  #rebuildRoutes(namespace: string): void {
+    this.#routes.set(namespace, RouteTable.build(this.#owners(namespace)));
+  }
+
+  /** The route owners of one namespace, with `replacing` standing in for its function's current version. */
+  *#owners(namespace: string, replacing?: VersionRecord): Iterable<RouteOwner> {
     const replacedKey = replacing && fnKey(replacing.namespace, replacing.fn);
     for (const [key, f] of this.#fns) {
-      if (key === replacedKey) continue;
+      if (key === replacedKey || f.record.namespace !== namespace) continue;
       for (const raw of f.version.config.routes)
         yield { namespace: f.record.namespace, fn: f.record.name, route: parseRoute(raw) };
     }

@@ -1,7 +1,12 @@
 /**
  * HTTP routes declared at deploy: `"GET /hello"`, `"/items/:id"` (any method), `"POST /files/*"`.
- * Matching uses find-my-way (Fastify's router); the table is rebuilt on every deploy, which is
- * rare next to requests, so lookups stay a single radix-tree walk.
+ * Matching uses find-my-way (Fastify's router); a namespace's table is rebuilt on every deploy in
+ * it, which is rare next to requests, so lookups stay a single radix-tree walk.
+ *
+ * Each namespace has its own route space, so no tenant can claim a path that captures another's
+ * traffic (a `/*` in one namespace once caught every unmatched path on the node) or learn what
+ * another serves from a 409: namespace `ns` serves its routes under `/ns/<ns>`, and the `default`
+ * namespace, the node admin's, also on the node's root.
  */
 import FindMyWay from 'find-my-way';
 import { ProcyonError } from '../errors.js';
@@ -9,8 +14,34 @@ import { ProcyonError } from '../errors.js';
 export const ROUTE_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 export type RouteMethod = (typeof ROUTE_METHODS)[number];
 
-/** Paths the node itself answers; functions cannot claim them. */
-const RESERVED = /^\/(api|fn|p|metrics|healthz)(\/|$)/;
+/** The namespace whose routes are also served on the node's root: the admin's, made at first start. */
+export const DEFAULT_NAMESPACE = 'default';
+
+/** Paths the node itself answers, and the namespaces' route spaces; functions cannot claim them. */
+const RESERVED = /^\/(api|fn|p|ns|metrics|healthz)(\/|$)/;
+
+const NAMESPACE_PATH = /^\/ns\/([^/]+)(\/.*)?$/;
+
+/**
+ * Whose route space a request path is in, and the path within it: `/ns/acme/items/1` is
+ * `/items/1` of `acme`; any path outside `/ns` is the default namespace's. Undefined for `/ns`
+ * without a namespace, or one that is not valid percent-encoding.
+ */
+export function routeSpace(path: string): { namespace: string; path: string } | undefined {
+  if (path !== '/ns' && !path.startsWith('/ns/')) return { namespace: DEFAULT_NAMESPACE, path };
+  const m = NAMESPACE_PATH.exec(path);
+  if (!m) return undefined;
+  try {
+    return { namespace: decodeURIComponent(m[1] ?? ''), path: m[2] ?? '/' };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The public path of a route path declared in `namespace` (see `routeSpace`). */
+export function publicPath(namespace: string, path: string): string {
+  return namespace === DEFAULT_NAMESPACE ? path : `/ns/${encodeURIComponent(namespace)}${path}`;
+}
 
 export interface ParsedRoute {
   /** null: any method */
@@ -75,7 +106,10 @@ function routeKey(route: ParsedRoute): string {
 export class RouteTable {
   #router = FindMyWay<FindMyWay.HTTPVersion.V1>({ ignoreTrailingSlash: true, caseSensitive: true });
 
-  /** Builds a table from every function's routes; throws PROCYON_CONFLICT if two claim the same one. */
+  /**
+   * Builds one namespace's table from its functions' routes; throws PROCYON_CONFLICT if two claim
+   * the same one. The message names the other function, which is in the caller's own namespace.
+   */
   static build(owners: Iterable<RouteOwner>): RouteTable {
     const table = new RouteTable();
     const seen = new Map<string, RouteOwner>();
@@ -84,10 +118,10 @@ export class RouteTable {
       for (const method of methods) {
         const key = `${method} ${owner.route.path}`;
         const other = seen.get(key);
-        if (other && (other.namespace !== owner.namespace || other.fn !== owner.fn)) {
+        if (other && other.fn !== owner.fn) {
           throw new ProcyonError(
             'PROCYON_CONFLICT',
-            `route "${owner.route.raw}" is already served by function "${other.fn}" in namespace "${other.namespace}"`,
+            `route "${owner.route.raw}" is already served by function "${other.fn}"`,
           );
         }
         seen.set(key, owner);
