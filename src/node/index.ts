@@ -139,6 +139,8 @@ export class ProcyonNode {
     const box = await SecretBox.open(config.dataDir, config.masterKey);
     const registry = await Registry.load(store, (ns, fn) => unsealSecrets(store, box, ns, fn));
     deployed.registry = registry;
+    for (const skipped of registry.skippedRoutes)
+      logger.warn({ component: 'registry' }, `route not served: ${skipped}`);
     const artifacts = new ArtifactService({
       store,
       cache: new ArtifactCache({ dir: join(sandboxRoot(config), 'artifacts'), store }),

@@ -73,6 +73,13 @@ export class Registry {
   /** One route table per namespace that has routes (routes.ts: each namespace its own space). */
   readonly #routes = new Map<string, RouteTable>();
 
+  /**
+   * Stored routes that no longer parse (a rule tightened since they were deployed, e.g. the
+   * reserved `/ns` prefix) or clash under today's rules: skipped at load, so one stale route never
+   * keeps the node from starting; the node logs them.
+   */
+  readonly skippedRoutes: string[] = [];
+
   /** Decrypted secrets per function (`ns/fn`), kept so specs can be rebuilt without the store. */
   readonly #secrets = new Map<string, Record<string, string>>();
 
@@ -90,8 +97,13 @@ export class Registry {
       registry.#secrets.set(key, secrets);
       registry.#fns.set(key, { record, version, spec: procSpec(version, secrets) });
     }
-    for (const namespace of new Set(registry.list().map((f) => f.record.namespace)))
-      registry.#rebuildRoutes(namespace);
+    for (const namespace of new Set(registry.list().map((f) => f.record.namespace))) {
+      try {
+        registry.#rebuildRoutes(namespace);
+      } catch {
+        registry.#routes.set(namespace, RouteTable.build(registry.#loadableOwners(namespace)));
+      }
+    }
     return registry;
   }
 
@@ -164,6 +176,23 @@ export class Registry {
 
   #rebuildRoutes(namespace: string): void {
     this.#routes.set(namespace, RouteTable.build(this.#owners(namespace)));
+  }
+
+  /** The owners of one namespace's stored routes that parse and do not clash, in deploy order. */
+  #loadableOwners(namespace: string): RouteOwner[] {
+    const kept: RouteOwner[] = [];
+    for (const f of this.list(namespace)) {
+      for (const raw of f.version.config.routes) {
+        try {
+          const owner = { namespace, fn: f.record.name, route: parseRoute(raw) };
+          RouteTable.build([...kept, owner]);
+          kept.push(owner);
+        } catch (err) {
+          this.skippedRoutes.push(`${namespace}/${f.record.name} "${raw}": ${(err as Error).message}`);
+        }
+      }
+    }
+    return kept;
   }
 
   /** The route owners of one namespace, with `replacing` standing in for its function's current version. */
