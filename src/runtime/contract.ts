@@ -81,14 +81,22 @@ export interface CallOptions {
 export type DispatchedResponse = Omit<HttpResponseData, 'body' | 'stream'> &
   ({ body: Uint8Array; stream?: undefined } | { body: null; stream: true });
 
-export type DispatchResult =
+export type DispatchResult = (
   | {
       ok: true;
       result: { type: 'fetch'; response: DispatchedResponse } | { type: 'event'; value: unknown };
       /** Set when promises passed to `ctx.waitUntil` are still pending: the host should `settle`. */
       waitUntil?: true;
     }
-  | { ok: false; error: WireError };
+  | { ok: false; error: WireError }
+) & {
+  /**
+   * Set once the isolate holds WebAssembly memory: the host then reads the heap and adds this
+   * to it. Absent, the host skips that read (V8 bounds the heap and isolated-vm's allocator the
+   * ArrayBuffers by themselves), which keeps two isolate crossings off every warm call.
+   */
+  memory?: MemoryReport;
+};
 
 /** One chunk of a streamed body (1 to maxBytes bytes), or null at its end. */
 export type PullResult = { ok: true; value: Uint8Array | null } | { ok: false; error: WireError };

@@ -96,6 +96,8 @@ export function createRuntime(sink: LogSink, calls: CallRegistry): ProcyonRuntim
       }
       const waiting = record.waiting !== null && record.waiting.outstanding > 0;
       if (result.ok && waiting) result.waitUntil = true;
+      const memory = memoryReport();
+      if (memory.wasmBytes > 0 || memory.exceeded) result.memory = memory;
       // Nothing left for the host to pull or settle: the call needs no `end`.
       if (!result.ok || (!waiting && record.stream === null)) calls.drop(record.id);
       return result;

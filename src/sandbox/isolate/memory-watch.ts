@@ -58,10 +58,10 @@ export class MemoryWatch {
     return this.#reading;
   }
 
-  async #read(): Promise<MemoryReading> {
+  async #read(known?: MemoryReport): Promise<MemoryReading> {
     const [heap, wasm] = await Promise.all([
       this.isolate.getHeapStatistics(),
-      this.report.apply(undefined, [], COPY_RESULT) as Promise<MemoryReport>,
+      known ?? (this.report.apply(undefined, [], COPY_RESULT) as Promise<MemoryReport>),
     ]);
     const reading: MemoryReading = {
       heapBytes: heap.total_heap_size,
@@ -80,15 +80,21 @@ export class MemoryWatch {
 
   /**
    * Why the isolate is past its limit once a call's code ran (`uncaught`: the error the call
-   * failed with, if it did), or null.
+   * failed with, if it did), or null. `wasm`: the wasm memory the dispatch reported (null: none;
+   * undefined: unknown, read it).
    */
-  async after(uncaught: string | null): Promise<MemoryKillReason | null> {
+  async after(uncaught: string | null, wasm?: MemoryReport | null): Promise<MemoryKillReason | null> {
     // isolated-vm's allocator refused an ArrayBuffer past the limit and the code did not catch it.
     if (uncaught !== null && /Array buffer allocation failed/.test(uncaught)) return 'external';
+    // The dispatch said the isolate holds no wasm memory: V8 and the allocator bound the rest, so
+    // the two crossings of a reading are not worth paying on every warm call.
+    if (wasm === null) return null;
     try {
-      return (await this.read()).over;
+      return (wasm ? await this.#read(wasm) : await this.read()).over;
     } catch {
-      return null; // disposed meanwhile: the call's own error says why
+      // Disposed meanwhile, by a periodic reading past the limit (its verdict is the last
+      // reading) or for a reason the call's own error gives.
+      return this.last.over;
     }
   }
 

@@ -227,6 +227,8 @@ export class IsolateProc {
       maxResponseBytes: spec.maxResponseBytes,
     };
     let res: DispatchResult;
+    // The dispatch's own memory report, or undefined when it did not return one (it threw).
+    let reported: DispatchResult['memory'] | null | undefined;
     try {
       res = (await this.#rt.dispatch.apply(
         undefined,
@@ -236,14 +238,19 @@ export class IsolateProc {
         ],
         { ...COPY, timeout: spec.timeoutMs },
       )) as DispatchResult;
+      reported = res.memory ?? null;
     } catch (err) {
       res = { ok: false, error: this.#fail(call, err) };
     }
     // Past the limit once the dispatch is over (an uncaught allocation failure, or wasm memory
     // beyond the limit): the call fails and the isolate goes with its memory.
-    const over = this.disposed ? null : await this.#watch.after(res.ok ? null : res.error.message);
+    const over = this.disposed ? null : await this.#watch.after(res.ok ? null : res.error.message, reported);
     if (over) {
       this.#overMemory(call, over);
+      res = { ok: false, error: this.#lossOf(call) };
+    } else if (res.ok && this.#lost?.by === call) {
+      // A reading while the call ran found it past its limit and took the isolate: its result
+      // must not leave as a success.
       res = { ok: false, error: this.#lossOf(call) };
     }
     this.#chargeCpu();
