@@ -24,7 +24,10 @@ export interface StartOptions {
   args?: string[];
   /** Added to the environment. */
   env?: NodeJS.ProcessEnv;
-  /** How long to wait for the ready file. @default 30000 (ms) */
+  /**
+   * How long to wait for the ready file: only bounds how long a broken start takes to fail; a
+   * node starting beside a busy suite on two cores has taken over 30 s. @default 120000 (ms)
+   */
   readyTimeoutMs?: number;
 }
 
@@ -88,7 +91,7 @@ export async function startNode(opts: StartOptions = {}): Promise<NodeProcess> {
     }
   };
 
-  const deadline = Date.now() + (opts.readyTimeoutMs ?? 30_000);
+  const deadline = Date.now() + (opts.readyTimeoutMs ?? 120_000);
   for (;;) {
     if (exit) throw new Error(`node exited (${exit.code ?? exit.signal}) before it was ready:\n${output}`);
     const ready = readReady(readyFile);
@@ -104,7 +107,7 @@ export async function startNode(opts: StartOptions = {}): Promise<NodeProcess> {
     }
     if (Date.now() > deadline) {
       await stop(1000);
-      throw new Error(`node not ready after ${opts.readyTimeoutMs ?? 30_000} ms:\n${output}`);
+      throw new Error(`node not ready after ${opts.readyTimeoutMs ?? 120_000} ms:\n${output}`);
     }
     await sleep(50);
   }
