@@ -114,14 +114,15 @@ describe('scheduler: placement and metrics', () => {
     const text = await waitFor(
       async () => {
         const body = await (await fetch(`${t.url}/metrics`)).text();
-        return /procyon_procs\{namespace="default",function="metered",state="idle"\} 1/.test(body)
-          ? body
-          : undefined;
+        // Hosts report measured memory every 2 s: wait for a report, too.
+        const ready =
+          /procyon_procs\{namespace="default",function="metered",state="idle"\} 1/.test(body) &&
+          /procyon_proc_memory_bytes [1-9]/.test(body);
+        return ready ? body : undefined;
       },
-      { what: 'an idle proc of "metered" on /metrics' },
+      { what: 'an idle proc of "metered" and its measured memory on /metrics' },
     );
     assert.match(text, /procyon_queue_depth 0/);
-    assert.match(text, /procyon_proc_memory_bytes [1-9]/);
     assert.match(text, /procyon_proc_memory_budget_bytes [1-9]/);
   });
 });
