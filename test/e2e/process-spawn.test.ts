@@ -154,6 +154,10 @@ describe('process driver: long-running procs', { skip }, () => {
     assert.equal((await deployProgram(node, 'stub', 'python3', { 'app.py': stubborn })).status, 201);
     assert.equal((await cli('proc', 'spawn', 'stub', '--name', 's1', '--wait')).code, 0);
     assert.equal((await cli('proc', 'spawn', 'stub', '--name', 's2', '--wait')).code, 0);
+    // Running is not yet ignoring SIGTERM: a slow Python start would die of it. It prints once it does.
+    await waitFor(async () => (await cli('proc', 'logs', 's1')).stdout.includes('stubborn'), {
+      what: 's1 to ignore SIGTERM',
+    });
     const t0 = Date.now();
     await cli('proc', 'evict', 's1', '--grace', '500');
     const waited = await cli('proc', 'wait-exit', 's1', '--json');
