@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import { ApiClient, seg } from './client.js';
 import { resolveTarget, type Target } from './config.js';
+import { ioOf, type CliIo } from './io.js';
 
 export const DEFAULT_NAMESPACE = 'default';
 
@@ -51,11 +52,18 @@ export interface Context {
   json: boolean;
   /** `/api/v1/namespaces/<ns>` with the namespace encoded. */
   nsPath: string;
+  io: CliIo;
 }
 
 export function contextFor(cmd: Command): Context {
   const o = commonOptions(cmd);
-  const target = resolveTarget({ flags: { url: o.url, key: o.key } });
+  const io = ioOf(cmd);
+  const target = resolveTarget({
+    flags: { url: o.url, key: o.key },
+    env: io.env,
+    cwd: io.cwd,
+    ...(io.env.HOME ? { home: io.env.HOME } : {}),
+  });
   const namespace = o.namespace ?? DEFAULT_NAMESPACE;
   return {
     target,
@@ -63,5 +71,6 @@ export function contextFor(cmd: Command): Context {
     namespace,
     json: o.json === true,
     nsPath: `/api/v1/namespaces/${seg(namespace)}`,
+    io,
   };
 }

@@ -4,6 +4,7 @@
  * issues and piped into grep.
  */
 import { usageError } from './errors.js';
+import type { CliIo } from './io.js';
 
 export type Cell = string | number | boolean | null | undefined;
 
@@ -33,8 +34,8 @@ function cellText(c: Cell): string {
   return String(c);
 }
 
-export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+export function printJson(io: CliIo, value: unknown): void {
+  io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
 /** Version and activation ids are long; 8 characters identify one in practice. */

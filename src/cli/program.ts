@@ -1,7 +1,7 @@
 /**
  * The `procyon` command tree (everything except `serve`, which main.ts adds) and `run`, which
  * parses argv and turns every failure into one line on stderr plus an exit code: 0 ok, 1 failure,
- * 2 usage error. Stack traces only with PROCYON_DEBUG=1.
+ * 2 usage error. Stack traces only with PROCYON_DEBUG=1. index.ts builds the whole CLI.
  */
 import { Command, CommanderError } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
@@ -21,8 +21,9 @@ import { topCommand } from './commands/top.js';
 import { CLI_ENV } from './config.js';
 import { withCommonOptions } from './context.js';
 import { CliError } from './errors.js';
+import { attachIo, ioOf, processIo, type CliIo } from './io.js';
 
-export function createProgram(): Command {
+export function createProgram(io: CliIo = processIo()): Command {
   const program = withCommonOptions(new Command('procyon'))
     .description('Serverless functions on your own machines: deploy, invoke and inspect them.')
     .version(packageVersion(), '-V, --version', 'print the CLI version')
@@ -58,32 +59,36 @@ Run "procyon <command> --help" for a command's options.`,
   ]) {
     program.addCommand(cmd);
   }
+  attachIo(program, io);
   return program;
 }
 
 /** Parses `argv` (as process.argv) and runs the command; resolves to the exit code. */
 export async function run(program: Command, argv: string[]): Promise<number> {
-  configure(program);
+  const io = ioOf(program);
+  configure(program, io);
   try {
     await program.parseAsync(argv);
     // A command may end with a status of its own (`proc wait-exit` exits with the proc's code).
-    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+    return io.exitCode ?? 0;
   } catch (err) {
     // commander has already printed its message (or the help) through configureOutput.
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
     const line = err instanceof CliError ? err.line() : err instanceof Error ? err.message : String(err);
-    process.stderr.write(`procyon: ${line}\n`);
-    if (process.env[CLI_ENV.debug] === '1' && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    io.stderr.write(`procyon: ${line}\n`);
+    if (io.env[CLI_ENV.debug] === '1' && err instanceof Error) io.stderr.write(`${err.stack}\n`);
     return err instanceof CliError ? err.exitCode : 1;
   }
 }
 
 /** `addCommand` does not copy settings to subcommands (only `.command()` does), so walk the tree. */
-function configure(cmd: Command): void {
+function configure(cmd: Command, io: CliIo): void {
   cmd.exitOverride().configureOutput({
+    writeOut: (str) => io.stdout.write(str),
+    writeErr: (str) => io.stderr.write(str),
     outputError: (str, write) => write(`procyon: ${str.replace(/^error: /, '')}`),
   });
-  for (const sub of cmd.commands) configure(sub);
+  for (const sub of cmd.commands) configure(sub, io);
 }
 
 function packageVersion(): string {

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { json, startTestNode, type TestNode } from './node.js';
+import { waitFor } from '../wait.js';
 
 const hello = `export default { async fetch(request, env) {
   const url = new URL(request.url);
@@ -269,7 +270,10 @@ describe('control API and gateway', () => {
       `export default { async fetch() { const end = Date.now() + 400; while (Date.now() < end) {} return new Response('done'); } };`,
     );
     const inflight = fetch(`${t.url}/fn/default/slowpoke`);
-    await new Promise((r) => setTimeout(r, 100));
+    await waitFor(
+      () => t.node.driver.scheduler.stats().versions.find((v) => v.fn === 'slowpoke')?.busy === 1,
+      { what: 'the call in flight' },
+    );
     const del = await t.api('DELETE', '/api/v1/namespaces/default/functions/slowpoke');
     assert.equal(del.status, 200);
     const res = await inflight;

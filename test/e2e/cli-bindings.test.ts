@@ -1,17 +1,16 @@
 /** The CLI for bindings: a manifest next to the code, --kv/--service flags, `procyon secret`. */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CLI_MAIN, startNode, type NodeProcess } from './harness.js';
+import { runCli, startNode, type CliResult, type NodeProcess } from './harness.js';
 
 let node: NodeProcess;
 let work: string;
 
 /** Runs the CLI with `input` on stdin (piped, not a TTY). */
-function cli(args: string[], input = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function cli(args: string[], input = ''): Promise<CliResult> {
   const env = {
     PATH: process.env.PATH,
     HOME: work,
@@ -19,17 +18,7 @@ function cli(args: string[], input = ''): Promise<{ code: number | null; stdout:
     PROCYON_URL: node.url,
     PROCYON_KEY: node.key,
   };
-  const proc = spawn(process.execPath, [CLI_MAIN, ...args], {
-    env,
-    cwd: work,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  proc.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  proc.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  proc.stdin.end(input);
-  return new Promise((resolve) => proc.once('close', (code) => resolve({ code, stdout, stderr })));
+  return runCli(args, { env, cwd: work, input });
 }
 
 describe('CLI: manifests, bindings and secrets', () => {

@@ -1,6 +1,7 @@
 /**
- * The `procyon` CLI end to end: a real node in its own process (harness.ts) driven by the CLI as a
- * child process, from a scratch folder, as a user would. Every test uses its own function names so
+ * The `procyon` CLI end to end: a real node in its own process (harness.ts) driven by the CLI, run
+ * in-process from a scratch folder as a user would run it there (and as bin/procyon.js processes
+ * where only a process shows it: exit codes, signals, stdout of the real command). Every test uses its own function names so
  * the order of tests only matters within one test.
  */
 import assert from 'node:assert/strict';
@@ -9,8 +10,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { runCli, spawnCli, startNode, type CliResult, type NodeProcess } from './harness.js';
+import { waitFor } from '../wait.js';
+import { runCli, runCliProcess, spawnCli, startNode, type CliResult, type NodeProcess } from './harness.js';
 
 interface Activation {
   id: string;
@@ -67,13 +68,17 @@ async function okJson<T>(args: string[]): Promise<T> {
 
 /** Activations are recorded after the response; poll until `check` passes or 10 s pass. */
 async function eventually<T>(fn: () => Promise<T>, check: (v: T) => boolean, what: string): Promise<T> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const v = await fn();
-    if (check(v)) return v;
-    if (Date.now() > deadline)
-      assert.fail(`timed out waiting for ${what}; last value:\n${JSON.stringify(v)}`);
-    await sleep(100);
+  let last: T | undefined;
+  try {
+    return await waitFor(
+      async () => {
+        last = await fn();
+        return check(last) ? { value: last } : undefined;
+      },
+      { what, intervalMs: 100 },
+    ).then((hit) => hit.value);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; last value:\n${JSON.stringify(last)}`, { cause: err });
   }
 }
 
@@ -267,13 +272,14 @@ void describe('procyon CLI', () => {
 
   void it('logs --follow prints new activations and exits 0 on SIGINT', async () => {
     await ok(['deploy', 'echo.ts', '--name', 'follower']);
+    // A call before the follower starts: its line shows that the follower is reading (it prints
+    // recent activations first), with no guess at how long a node process takes to start.
+    await ok(['invoke', 'follower', '--data', '"tail-1"']);
     const proc = spawnCli(['logs', 'follower', '--follow'], { env, cwd: work });
     let out = '';
     proc.stdout?.on('data', (c: Buffer) => (out += c.toString()));
     const closed = new Promise<number | null>((r) => proc.once('close', (c) => r(c)));
     try {
-      await sleep(500);
-      await ok(['invoke', 'follower', '--data', '"tail-1"']);
       await eventually(
         async () => out,
         (o) => o.includes('"tail-1"'),
@@ -521,5 +527,20 @@ void describe('procyon CLI', () => {
       const out = await ok([c, '--help']);
       assert.match(out, new RegExp(`^Usage: procyon ${c} `), c);
     }
+  });
+
+  void it('bin/procyon.js runs as its own process: output, exit codes, one error line', async () => {
+    const version = await runCliProcess(['--version'], { env: cleanEnv(), cwd: work });
+    assert.equal(version.code, 0, version.stderr);
+    assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/);
+    const listed = await runCliProcess(['list', '--json'], { env, cwd: work });
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.ok(Array.isArray((JSON.parse(listed.stdout) as { functions: unknown }).functions));
+    const usage = await runCliProcess(['list', '--bogus'], { env, cwd: work });
+    assert.equal(usage.code, 2);
+    assert.equal(usage.stderr, "procyon: unknown option '--bogus'\n");
+    const missing = await runCliProcess(['get', 'no-such-fn'], { env, cwd: work });
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /^procyon: .*PROCYON_FN_NOT_FOUND/);
   });
 });

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { deployExamples } from '../../src/node/examples.js';
 import { json, startTestNode, type TestNode } from './node.js';
+import { waitFor } from '../wait.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../../examples', import.meta.url));
 
@@ -152,11 +153,13 @@ describe('examples', () => {
     assert.equal(calls.rounds, 50);
     assert.ok(calls.meanMs >= 0 && calls.meanMs < 100, `mean round trip ${calls.meanMs} ms`);
     assert.equal((await get('/p/default/Ping/t1/rally?n=30')).status, 202);
-    let score = { target: 0, reached: 0 };
-    for (let i = 0; i < 100 && score.reached < 30; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      score = await json(await get('/p/default/Ping/t1/score'));
-    }
+    const score = await waitFor(
+      async () => {
+        const now = (await json(await get('/p/default/Ping/t1/score'))) as { reached: number };
+        return now.reached >= 30 ? now : undefined;
+      },
+      { what: 'the rally to reach 30' },
+    );
     assert.deepEqual(score, { target: 30, reached: 30 });
     assert.equal((await get('/p/default/Ping/t1/call?rounds=0')).status, 400);
   });

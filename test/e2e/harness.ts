@@ -1,6 +1,6 @@
 /**
- * A node in its own process, started the way a user starts one (`procyon serve` on port 0), and a
- * runner for the `procyon` CLI as a child process. For e2e tests that need real signals, real exit
+ * A node in its own process, started the way a user starts one (`procyon serve` on port 0), and
+ * runners for the `procyon` CLI: in-process (most tests) and as a child process of bin/procyon.js. For e2e tests that need real signals, real exit
  * codes or the CLI; tests that only need HTTP can use the in-process node in node.ts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -9,9 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { Readable } from 'node:stream';
+import { runCli as runCliInProcess } from '../../src/cli/index.js';
 
 /** The compiled CLI entry (this file runs from dist/test/e2e/). */
 export const CLI_MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+/** The installed command, which imports CLI_MAIN. */
+export const CLI_BIN = fileURLToPath(new URL('../../../bin/procyon.js', import.meta.url));
 
 export interface StartOptions {
   /** Reuse a data folder (e.g. to test a restart); a fresh one otherwise. */
@@ -20,7 +24,10 @@ export interface StartOptions {
   args?: string[];
   /** Added to the environment. */
   env?: NodeJS.ProcessEnv;
-  /** How long to wait for the ready file. @default 30000 (ms) */
+  /**
+   * How long to wait for the ready file: only bounds how long a broken start takes to fail; a
+   * node starting beside a busy suite on two cores has taken over 30 s. @default 120000 (ms)
+   */
   readyTimeoutMs?: number;
 }
 
@@ -84,7 +91,7 @@ export async function startNode(opts: StartOptions = {}): Promise<NodeProcess> {
     }
   };
 
-  const deadline = Date.now() + (opts.readyTimeoutMs ?? 30_000);
+  const deadline = Date.now() + (opts.readyTimeoutMs ?? 120_000);
   for (;;) {
     if (exit) throw new Error(`node exited (${exit.code ?? exit.signal}) before it was ready:\n${output}`);
     const ready = readReady(readyFile);
@@ -100,7 +107,7 @@ export async function startNode(opts: StartOptions = {}): Promise<NodeProcess> {
     }
     if (Date.now() > deadline) {
       await stop(1000);
-      throw new Error(`node not ready after ${opts.readyTimeoutMs ?? 30_000} ms:\n${output}`);
+      throw new Error(`node not ready after ${opts.readyTimeoutMs ?? 120_000} ms:\n${output}`);
     }
     await sleep(50);
   }
@@ -137,12 +144,33 @@ export interface CliOptions {
   /** The whole environment of the CLI process (not merged with the test runner's). */
   env: NodeJS.ProcessEnv;
   cwd?: string;
-  /** Kill the CLI after this long. @default 30000 (ms) */
+  /** What the in-process CLI reads on stdin. @default '' */
+  input?: string;
+  /** Kill a CLI process after this long (child processes only). @default 30000 (ms) */
   timeoutMs?: number;
 }
 
-/** Runs `procyon <args>` to completion; stdin is closed (not a TTY), like in a script. */
+/**
+ * Runs `procyon <args>` to completion in this process (src/cli `runCli`): the CLI's behaviour
+ * without a `node` start per command. Stdin is `input` (or empty), not a TTY, as in a script.
+ */
 export async function runCli(args: string[], opts: CliOptions): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  const text = (chunk: string | Uint8Array): string =>
+    typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString();
+  const code = await runCliInProcess(args, {
+    stdout: { write: (c) => (stdout += text(c)) },
+    stderr: { write: (c) => (stderr += text(c)) },
+    stdin: Readable.from(opts.input === undefined ? [] : [Buffer.from(opts.input)]),
+    env: opts.env,
+    cwd: opts.cwd ?? process.cwd(),
+  });
+  return { code, stdout, stderr };
+}
+
+/** Runs `bin/procyon.js <args>` as its own process to completion: for what only a process shows. */
+export async function runCliProcess(args: string[], opts: CliOptions): Promise<CliResult> {
   const proc = spawnCli(args, opts);
   let stdout = '';
   let stderr = '';
@@ -156,7 +184,7 @@ export async function runCli(args: string[], opts: CliOptions): Promise<CliResul
 
 /** Starts `procyon <args>` and leaves it running (e.g. `logs --follow`). */
 export function spawnCli(args: string[], opts: CliOptions): ChildProcess {
-  return spawn(process.execPath, [CLI_MAIN, ...args], {
+  return spawn(process.execPath, [CLI_BIN, ...args], {
     env: opts.env,
     cwd: opts.cwd,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import { startNode } from './harness.js';
 import { json } from './node.js';
+import { waitFor } from '../wait.js';
 
 const EXAMPLES = fileURLToPath(new URL('../../../examples', import.meta.url));
 
@@ -40,7 +41,14 @@ describe('node lifecycle', () => {
     });
     assert.equal(dep.status, 201);
     const inflight = fetch(`${first.url}/slow`);
-    await new Promise((r) => setTimeout(r, 400));
+    // SIGTERM once the call is running (the node's own metrics say so), not after a guessed delay.
+    await waitFor(
+      async () =>
+        /procyon_procs\{namespace="default",function="slow",state="busy"\} 1/.test(
+          await (await fetch(`${first.url}/metrics`)).text(),
+        ),
+      { what: 'the call in flight' },
+    );
     const stopped = first.stop();
     const res = await inflight;
     assert.equal(res.status, 200);

@@ -13,9 +13,9 @@ import { sandboxRoot } from '../../src/node/process-driver.js';
 import { loadConfig } from '../../src/config.js';
 import { nodeApi, startNode, type NodeProcess } from './harness.js';
 import { program, sandboxMissing } from './process-fixtures.js';
+import { waitFor } from '../wait.js';
 
 const skip = sandboxMissing();
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Processes whose command line mentions `marker`. */
 function running(marker: string): number {
@@ -35,7 +35,7 @@ describe('process driver: node SIGKILLed', { skip }, () => {
   test('its sandboxes die with it; a restart sweeps their leftovers and serves', async () => {
     const node = await startNode();
     nodes.push(node);
-    const marker = `sleep-marker-${process.pid}`;
+    const marker = `sleep-marker-${process.pid}-${Date.now()}`;
     const code = {
       'app.py': 'def handler(e, c):\n    return "ok"\n',
       'loop.py': `import subprocess, time\nsubprocess.Popen(["sh", "-c", "sleep 600 # ${marker}"])\ntime.sleep(600)\n`,
@@ -52,11 +52,13 @@ describe('process driver: node SIGKILLed', { skip }, () => {
       main: 'loop.py',
     });
     assert.equal(spawned.status, 201, await spawned.text());
-    for (let i = 0; i < 50 && running(marker) === 0; i++) await sleep(100);
+    await waitFor(() => running(marker) > 0, { what: 'the proc and its child to run', timeoutMs: 30_000 });
     assert.equal(running(marker), 1, 'the proc and its child run');
     node.proc.kill('SIGKILL');
-    for (let i = 0; i < 50 && running(marker) > 0; i++) await sleep(100);
-    assert.equal(running(marker), 0, 'nothing of the sandbox outlives the node');
+    await waitFor(() => running(marker) === 0, {
+      what: 'nothing of the sandbox to outlive the node',
+      timeoutMs: 30_000,
+    });
 
     const boxes = join(sandboxRoot(loadConfig({ dataDir: node.dataDir }, {})), 'boxes');
     assert.ok(

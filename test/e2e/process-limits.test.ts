@@ -2,10 +2,11 @@
  * Process-driver limits and escape probes end to end (RELIABILITY.md cases 3-6 and 12): a memory
  * bomb, a fork bomb, a flood of output, a full /tmp, and a program trying to reach what it must
  * not (the host's processes and files, the node's data, the metadata address, the node's services,
- * ptrace, mount). Each runs in a real sandbox; the node must come out of each unharmed.
+ * ptrace, mount, a nested user namespace). Each runs in a real sandbox; the node must come out of each unharmed.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { randomInt } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,6 +14,7 @@ import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { sandboxRoot } from '../../src/node/process-driver.js';
+import { waitFor } from '../wait.js';
 import { startTestNode, type TestNode } from './node.js';
 import { deployProgram, invoke, sandboxMissing } from './process-fixtures.js';
 
@@ -36,6 +38,10 @@ def attempt(fn):
 `;
 
 const MARKER = 'PROCYON_TEST_SECRET_MARKER';
+
+/** Whether the installed bubblewrap can block nested user namespaces. */
+const bwrapDisablesUserns = (): boolean =>
+  execFileSync('bwrap', ['--help']).toString().includes('--disable-userns');
 
 /** This machine's first non-loopback IPv4 address. */
 const hostIp =
@@ -100,13 +106,15 @@ describe('process driver: limits and escape probes', { skip }, () => {
   });
 
   test('fork bomb: capped by the pids limit, and nothing of it is left afterwards', async () => {
+    // A duration no other program on this (shared) machine sleeps for: the leftovers are ours.
+    const nap = `300.${randomInt(1e9)}`;
     const r = await run(`
 import time
 kids = 0
 err = None
 for _ in range(500):
     try:
-        subprocess.Popen(["sleep", "300"])
+        subprocess.Popen(["sleep", "${nap}"])
         kids += 1
     except OSError as e:
         err = str(e)
@@ -117,10 +125,12 @@ out = [kids, err]`);
     assert.match(String(err), /Resource temporarily unavailable|Errno 11/);
     // The sandbox is killed with its timeout-less leftovers when it is recycled; force that now.
     await node.api('DELETE', '/api/v1/namespaces/default/functions/runner');
-    const count = (): string =>
-      execFileSync('sh', ['-c', 'ps -eo args | grep -c "^sleep 300" || true']).toString().trim();
-    for (let i = 0; i < 50 && count() !== '0'; i++) await new Promise((resolve) => setTimeout(resolve, 100));
-    assert.equal(count(), '0');
+    const count = (): number =>
+      execFileSync('ps', ['-eo', 'args'])
+        .toString()
+        .split('\n')
+        .filter((line) => line.trim() === `sleep ${nap}`).length;
+    await waitFor(() => count() === 0, { what: 'the forked sleeps to be gone' });
     assert.equal(
       (await deployProgram(node, 'runner', 'python3', { 'app.py': RUNNER }, { memory: 64, timeout: 5000 }))
         .status,
@@ -190,13 +200,16 @@ out = {
   "postgres": attempt(lambda: socket.create_connection(("127.0.0.1", 5432), timeout=2).close()),
   "target": attempt(lambda: socket.create_connection(("${hostIp}", ${targetPort}), timeout=2).close()),
   "mount": subprocess.run(["mount", "-t", "tmpfs", "none", "/tmp"], capture_output=True).returncode,
+  "unshare": subprocess.run(["unshare", "-U", "true"], capture_output=True).returncode,
   "task": attempt(lambda: open("/var/task/new", "w")),
   "usr": attempt(lambda: open("/usr/evil", "w")),
 }
 import ctypes
 libc = ctypes.CDLL(None, use_errno=True)
 # The node's own process: invisible from the sandbox's pid namespace, so it cannot be traced.
-out["ptrace"] = [libc.ptrace(16, ${process.pid}, 0, 0), ctypes.get_errno()]`);
+out["ptrace"] = [libc.ptrace(16, ${process.pid}, 0, 0), ctypes.get_errno()]
+# CLONE_NEWUSER straight through the syscall, in case the unshare tool is missing.
+out["userns"] = [libc.unshare(0x10000000), ctypes.get_errno()]`);
     const o = r.out as Record<string, unknown>;
     assert.notEqual(o.uid, 0);
     assert.ok(!JSON.stringify(o.environ).includes('do-not-leak'), 'the node environment leaked');
@@ -215,6 +228,12 @@ out["ptrace"] = [libc.ptrace(16, ${process.pid}, 0, 0), ctypes.get_errno()]`);
     assert.notEqual((o.task as string[])[0], 'ok');
     assert.notEqual((o.usr as string[])[0], 'ok');
     assert.equal((o.ptrace as number[])[0], -1);
+    // bubblewrap here has --disable-userns (0.8+), so the node must use it: no nested user namespace.
+    if (bwrapDisablesUserns()) {
+      assert.equal(node.node.processDriver.layers.noNestedUserns, true);
+      assert.notEqual(o.unshare, 0);
+      assert.equal((o.userns as number[])[0], -1, JSON.stringify(o.userns));
+    }
     assert.equal(hits, 0);
   });
 

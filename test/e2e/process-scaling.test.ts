@@ -8,10 +8,10 @@ import { execFileSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { startTestNode, type TestNode } from './node.js';
 import { deployProgram, invoke, sandboxMissing } from './process-fixtures.js';
+import { waitFor } from '../wait.js';
 
 const skip = sandboxMissing();
 const CODE = 'import uuid\nBOOT = uuid.uuid4().hex\ndef handler(e, c):\n    return BOOT\n';
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Sandboxes of this node process now running (bwrap processes whose parent is this process). */
 function sandboxes(): number {
@@ -39,8 +39,11 @@ describe('process driver: scaling', { skip }, () => {
       { scaling: { minInstances: 1 } },
     );
     assert.equal(r.status, 201, JSON.stringify(r.body));
-    for (let i = 0; i < 50 && sandboxes() < 1; i++) await sleep(100);
-    await sleep(300);
+    // Booted and ready (idle), not just started: only then is the first call warm.
+    await waitFor(
+      () => (node.node.processDriver.scheduler.stats().versions.find((v) => v.fn === 'warm')?.idle ?? 0) >= 1,
+      { what: 'a warm sandbox before any call', timeoutMs: 30_000 },
+    );
     const out = await invoke(node, 'warm', {});
     assert.equal(out.status, 200);
     assert.equal((await activation(node, out.headers.get('x-procyon-activation-id'))).cold, false);
@@ -49,8 +52,7 @@ describe('process driver: scaling', { skip }, () => {
   test('an idle sandbox goes after its keep-alive, and the next call starts a new one', async () => {
     await node.api('DELETE', '/api/v1/namespaces/default/functions/warm');
     // The deleted function's sandbox goes first, so the count below is the idle one's alone.
-    for (let i = 0; i < 50 && sandboxes() > 0; i++) await sleep(100);
-    assert.equal(sandboxes(), 0);
+    await waitFor(() => sandboxes() === 0, { what: "the deleted function's sandbox to go" });
     const r = await deployProgram(
       node,
       'idle',
@@ -64,12 +66,7 @@ describe('process driver: scaling', { skip }, () => {
     assert.equal(again.body, first.body);
     assert.ok(sandboxes() >= 1);
     // Scale to zero: every idle sandbox of the function goes once its keep-alive has passed.
-    for (let i = 0; i < 80 && sandboxes() > 0; i++) await sleep(100);
-    assert.equal(
-      sandboxes(),
-      0,
-      `the idle sandboxes are gone: ${JSON.stringify((await node.api('GET', '/metrics')).body).slice(0, 0)}${execFileSync('sh', ['-c', `ps -o pid,etimes,args --ppid ${process.pid} | cut -c1-400`]).toString()}`,
-    );
+    await waitFor(() => sandboxes() === 0, { what: 'the idle sandboxes to go', timeoutMs: 20_000 });
     const later = await invoke(node, 'idle', {});
     assert.notEqual(later.body, first.body);
     assert.equal((await activation(node, later.headers.get('x-procyon-activation-id'))).cold, true);

@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { runCli } from './harness.js';
 import { startTestNode, type TestNode } from './node.js';
 import { deployProgram, invoke, program, sandboxMissing } from './process-fixtures.js';
+import { waitFor } from '../wait.js';
 
 const skip = sandboxMissing();
 
@@ -136,14 +137,15 @@ describe('process driver: long-running procs', { skip }, () => {
     assert.match(logs.stdout, /got SIGTERM/);
     const gone = await invoke(node, 'client', { to: 'kv1' });
     assert.match(String(gone.body.error), /404|Not Found/);
-    let act;
-    for (let i = 0; i < 20; i++) {
-      act = await node.api('GET', `/api/v1/namespaces/default/activations/${info.activationId}`);
-      if (act.status === 200) break;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    assert.equal(act?.body.trigger, 'spawn');
-    assert.equal(act?.body.status, 'success');
+    const act = await waitFor(
+      async () => {
+        const got = await node.api('GET', `/api/v1/namespaces/default/activations/${info.activationId}`);
+        return got.status === 200 ? got : undefined;
+      },
+      { what: "the spawned proc's activation record" },
+    );
+    assert.equal(act.body.trigger, 'spawn');
+    assert.equal(act.body.status, 'success');
   });
 
   test('a proc that ignores SIGTERM is killed after the grace period; kill is immediate', async () => {
@@ -152,6 +154,10 @@ describe('process driver: long-running procs', { skip }, () => {
     assert.equal((await deployProgram(node, 'stub', 'python3', { 'app.py': stubborn })).status, 201);
     assert.equal((await cli('proc', 'spawn', 'stub', '--name', 's1', '--wait')).code, 0);
     assert.equal((await cli('proc', 'spawn', 'stub', '--name', 's2', '--wait')).code, 0);
+    // Running is not yet ignoring SIGTERM: a slow Python start would die of it. It prints once it does.
+    await waitFor(async () => (await cli('proc', 'logs', 's1')).stdout.includes('stubborn'), {
+      what: 's1 to ignore SIGTERM',
+    });
     const t0 = Date.now();
     await cli('proc', 'evict', 's1', '--grace', '500');
     const waited = await cli('proc', 'wait-exit', 's1', '--json');

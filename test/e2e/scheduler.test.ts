@@ -5,7 +5,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { availableParallelism } from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { waitFor } from '../wait.js';
 import { startTestNode, type TestNode } from './node.js';
 
 const HELLO = `export default { fetch() { return new Response('hi'); } };`;
@@ -15,24 +17,48 @@ function versionRow(t: TestNode, fn: string) {
   return t.node.driver.scheduler.stats().versions.find((v) => v.fn === fn);
 }
 
-async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (check()) return true;
-    await sleep(50);
-  }
-  return check();
+/**
+ * A local server that holds every request until `open()`: a function that fetches it stays in
+ * flight exactly as long as the test needs, however slow the machine (no guessed sleep).
+ */
+async function startGate(): Promise<{
+  code: string;
+  extra: Record<string, unknown>;
+  open(): void;
+  close(): void;
+}> {
+  const held: ServerResponse[] = [];
+  let opened = false;
+  // Requests may reach it after open(): the node's HTTP client may queue some per host.
+  const server = createServer((_req, res) => (opened ? res.end('open') : held.push(res)));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    code: `export default { async fetch() { await (await fetch('http://127.0.0.1:${port}/')).text(); return new Response('done'); } };`,
+    extra: { egress: { allow: [`127.0.0.1:${port}`] }, timeout: 60_000 },
+    open: () => {
+      opened = true;
+      for (const res of held.splice(0)) res.end('open');
+    },
+    close: () => {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
 }
 
 describe('scheduler: keep-alive and scale to zero', () => {
   let t: TestNode;
   before(async () => {
-    t = await startTestNode({ keepAliveMs: 1_000, autoscaleTickMs: 100, autoscaleWindowMs: 500 });
+    // Long enough that the second call finds the proc warm on a loaded machine, short enough to wait out.
+    t = await startTestNode({ keepAliveMs: 3_000, autoscaleTickMs: 100, autoscaleWindowMs: 500 });
   });
   after(() => t.stop());
 
   it('keeps a warm proc between calls, then scales the function to zero; the next call is cold', async () => {
-    assert.equal((await t.deploy('hello', HELLO)).status, 201);
+    // One proc at most: a second one the autoscaler might add on a slow machine would be ready
+    // after the last call and go as surplus ('scaledown'), not for its keep-alive.
+    assert.equal((await t.deploy('hello', HELLO, { scaling: { maxInstances: 1 } })).status, 201);
     const first = await fetch(`${t.url}/fn/default/hello`);
     assert.equal(await first.text(), 'hi');
     const id1 = first.headers.get('x-procyon-activation-id');
@@ -40,7 +66,10 @@ describe('scheduler: keep-alive and scale to zero', () => {
     await second.text();
     const id2 = second.headers.get('x-procyon-activation-id');
     assert.ok((versionRow(t, 'hello')?.idle ?? 0) >= 1, 'a warm proc between calls');
-    assert.ok(await waitFor(() => (versionRow(t, 'hello')?.idle ?? 0) === 0, 4_000), 'scaled to zero');
+    await waitFor(() => (versionRow(t, 'hello')?.idle ?? 0) === 0, {
+      timeoutMs: 20_000,
+      what: 'scale to zero',
+    });
     const third = await fetch(`${t.url}/fn/default/hello`);
     await third.text();
     const id3 = third.headers.get('x-procyon-activation-id');
@@ -61,20 +90,39 @@ describe('scheduler: placement and metrics', () => {
   after(() => t.stop());
 
   it('spreads concurrent calls of one function over both isolate hosts', async () => {
-    assert.equal((await t.deploy('slow', SLOW)).status, 201);
-    const calls = Array.from({ length: 6 }, () => fetch(`${t.url}/fn/default/slow`).then((r) => r.text()));
-    await sleep(80);
-    const row = versionRow(t, 'slow');
-    assert.equal(row?.busy, 6);
-    assert.deepEqual(row?.perHost, [3, 3, 0]);
-    assert.deepEqual(await Promise.all(calls), Array(6).fill('done'));
+    const gate = await startGate();
+    try {
+      assert.equal((await t.deploy('slow', gate.code, gate.extra)).status, 201);
+      const calls = Array.from({ length: 6 }, () => fetch(`${t.url}/fn/default/slow`).then((r) => r.text()));
+      const row = await waitFor(
+        () => (versionRow(t, 'slow')?.busy === 6 ? versionRow(t, 'slow') : undefined),
+        {
+          what: 'six calls in flight',
+        },
+      );
+      assert.deepEqual(row.perHost, [3, 3, 0]);
+      gate.open();
+      assert.deepEqual(await Promise.all(calls), Array(6).fill('done'));
+    } finally {
+      gate.close();
+    }
   });
 
   it('reports procs per function and state, queue depth and memory on /metrics', async () => {
-    const text = await (await fetch(`${t.url}/metrics`)).text();
-    assert.match(text, /procyon_procs\{namespace="default",function="slow",state="idle"\} 6/);
+    assert.equal((await t.deploy('metered', HELLO)).status, 201);
+    assert.equal(await (await fetch(`${t.url}/fn/default/metered`)).text(), 'hi');
+    const text = await waitFor(
+      async () => {
+        const body = await (await fetch(`${t.url}/metrics`)).text();
+        // Hosts report measured memory every 2 s: wait for a report, too.
+        const ready =
+          /procyon_procs\{namespace="default",function="metered",state="idle"\} 1/.test(body) &&
+          /procyon_proc_memory_bytes [1-9]/.test(body);
+        return ready ? body : undefined;
+      },
+      { what: 'an idle proc of "metered" and its measured memory on /metrics' },
+    );
     assert.match(text, /procyon_queue_depth 0/);
-    assert.match(text, /procyon_proc_memory_bytes [1-9]/);
     assert.match(text, /procyon_proc_memory_budget_bytes [1-9]/);
   });
 });
@@ -115,10 +163,7 @@ describe('scheduler: per-function scaling settings', () => {
   it('pre-warms minInstances before the first call, so it is warm', async () => {
     const res = await t.deploy('eager', HELLO, { scaling: { minInstances: 2 } });
     assert.equal(res.status, 201);
-    assert.ok(
-      await waitFor(() => versionRow(t, 'eager')?.idle === 2, 5_000),
-      'two procs ready with no traffic',
-    );
+    await waitFor(() => versionRow(t, 'eager')?.idle === 2, { what: 'two procs ready with no traffic' });
     const call = await fetch(`${t.url}/fn/default/eager`);
     await call.text();
     await t.node.recorder.flush();
@@ -153,13 +198,23 @@ describe('scheduler: several calls per proc', () => {
   after(() => t.stop());
 
   it("packs calls onto one proc up to the function's concurrency", async () => {
-    assert.equal((await t.deploy('shared', SLOW, { scaling: { concurrency: 8 } })).status, 201);
-    const calls = Array.from({ length: 8 }, () => fetch(`${t.url}/fn/default/shared`).then((r) => r.text()));
-    await sleep(80);
-    const row = versionRow(t, 'shared');
-    assert.equal(row?.inFlight, 8);
-    assert.equal(row?.busy, 1, 'one proc holds all eight calls');
-    assert.deepEqual(await Promise.all(calls), Array(8).fill('done'));
+    const gate = await startGate();
+    try {
+      const deployed = await t.deploy('shared', gate.code, { ...gate.extra, scaling: { concurrency: 8 } });
+      assert.equal(deployed.status, 201);
+      const calls = Array.from({ length: 8 }, () =>
+        fetch(`${t.url}/fn/default/shared`).then((r) => r.text()),
+      );
+      const row = await waitFor(
+        () => (versionRow(t, 'shared')?.inFlight === 8 ? versionRow(t, 'shared') : undefined),
+        { what: 'eight calls in flight' },
+      );
+      assert.equal(row.busy, 1, 'one proc holds all eight calls');
+      gate.open();
+      assert.deepEqual(await Promise.all(calls), Array(8).fill('done'));
+    } finally {
+      gate.close();
+    }
   });
 });
 
@@ -177,13 +232,15 @@ describe('CPU-heavy functions', () => {
     assert.equal((await fetch(`${t.url}/fn/default/hog`)).status, 504); // the node learns
     const t0 = Date.now();
     const hogs = Array.from({ length: 3 }, () => fetch(`${t.url}/fn/default/hog`).then((r) => r.status));
-    await sleep(100);
+    // Its procs now live on the low-priority background host (index 2, after the two normal ones).
+    const running = await waitFor(
+      () => ((versionRow(t, 'hog')?.busy ?? 0) >= 1 ? versionRow(t, 'hog') : undefined),
+      { what: 'a hog call running' },
+    );
+    assert.ok((running.perHost[2] ?? 0) >= running.busy, JSON.stringify(running));
     const hello = await fetch(`${t.url}/fn/default/hello`);
     assert.equal(await hello.text(), 'hi');
     assert.deepEqual(await Promise.all(hogs), [504, 504, 504]);
-    // Its procs now live on the low-priority background host (index 2, after the two normal ones).
-    const row = versionRow(t, 'hog');
-    assert.equal(row?.perHost[2], row?.busy);
     // Half the cores' worth at once (one on this 2-core kind): three 300 ms timeouts in that many rounds.
     const rounds = Math.ceil(3 / Math.max(1, Math.floor(availableParallelism() / 2)));
     assert.ok(Date.now() - t0 >= rounds * 300 - 50, `hog calls were limited (${Date.now() - t0} ms)`);

@@ -4,7 +4,7 @@
  *
  * Routes: /echo (method, path, headers, body as JSON), /redirect?status=&to=, /loop (redirects to
  * itself), /cookies (two Set-Cookie), /bytes?n= (n bytes), /gzip, /status?code=, /hold?ms= (answers
- * after ms, or never; counts concurrency and requests the client gave up on).
+ * after ms, or never; counts concurrency and requests the client gave up on), /stats (those counts).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -74,6 +74,10 @@ export async function startTargetServer(): Promise<TargetServer> {
         });
         return;
       }
+      case '/stats':
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify(stats));
+        return;
       default:
         res.writeHead(404).end('not found');
     }

@@ -22,11 +22,19 @@ export interface BridgedOptions {
   maxResponseBytes?: number;
 }
 
-/** `thrown(fn)` / `rejected(fn)`: "Name: message" of what `fn` throws, or "no error". */
+/**
+ * `thrown(fn)` / `rejected(fn)`: "Name: message" of what `fn` throws, or "no error". `until(check)`
+ * polls `check` (a deadline, not a guessed sleep, for what must happen); `sleep(ms)` is only for
+ * giving what must not happen a chance to.
+ */
 const HELPERS = `
 const thrown = (fn) => { try { fn(); return 'no error'; } catch (e) { return e.name + ': ' + e.message; } };
 const rejected = async (fn) => { try { await fn(); return 'no error'; } catch (e) { return e.name + ': ' + e.message; } };
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const until = async (check, ms = 3000) => {
+  const end = Date.now() + ms;
+  while (!check()) { if (Date.now() > end) throw new Error('until: condition not met in ' + ms + ' ms'); await sleep(2); }
+};
 `;
 
 /** Runs `body` as an async function in a bridged isolate; returns its copied result and the logs. */

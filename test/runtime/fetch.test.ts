@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startTargetServer, type TargetServer } from '../e2e/target-server.js';
+import { waitFor } from '../wait.js';
 import { evalBridged, type BridgedOptions } from './bridged.js';
 
 let target: TargetServer;
@@ -16,11 +17,23 @@ before(async () => {
 });
 after(() => target.close());
 
+/**
+ * In-isolate helper: `await holding(n)` waits until the target holds at least n requests and returns
+ * how many it holds (`holding()`: now), so a test acts once a request has really arrived.
+ */
+const HOLDING = `const holding = async (atLeast = 0) => {
+  for (;;) {
+    const n = (await (await fetch(T + '/stats')).json()).holding;
+    if (n >= atLeast) return n;
+    await sleep(5);
+  }
+};`;
+
 /** Runs `body` with `T` = the target's origin and the target allowed. */
 async function run<T>(body: string, options: BridgedOptions = {}): Promise<T> {
   const allow = [`127.0.0.1:${target.port}`];
-  return (await evalBridged<T>(`const T = ${JSON.stringify(target.origin)};\n${body}`, { allow, ...options }))
-    .value;
+  const prelude = `const T = ${JSON.stringify(target.origin)};\n${HOLDING}\n`;
+  return (await evalBridged<T>(`${prelude}${body}`, { allow, ...options })).value;
 }
 
 describe('fetch', () => {
@@ -246,32 +259,28 @@ describe('fetch', () => {
     const before = target.stats.abandoned;
     const value = await run<string[]>(`
       const controller = new AbortController();
+      const base = await holding();
       const pending = fetch(T + '/hold', { signal: controller.signal });
-      await sleep(50);
+      await holding(base + 1); // it reached the server, so stopping it is seen there
       controller.abort();
       return [await rejected(() => pending),
         await rejected(() => fetch(T + '/echo', { signal: AbortSignal.abort() })),
-        await rejected(() => fetch(T + '/hold', { signal: AbortSignal.timeout(30) }))];
+        // Long enough for the request to reach the server on a loaded machine.
+        await rejected(() => fetch(T + '/hold', { signal: AbortSignal.timeout(1_000) }))];
     `);
     assert.deepEqual(value, [
       'AbortError: This operation was aborted',
       'AbortError: This operation was aborted',
       'TimeoutError: The operation timed out.',
     ]);
-    await waitFor(() => target.stats.abandoned >= before + 2);
+    await waitFor(() => target.stats.abandoned >= before + 2, { what: 'both held requests abandoned' });
   });
 
   test('the end of the call stops its sub-requests', async () => {
     const before = target.stats.abandoned;
-    await run(`fetch(T + '/hold').catch(() => {}); await sleep(50); return 1;`);
+    await run(
+      `const base = await holding(); fetch(T + '/hold').catch(() => {}); await holding(base + 1); return 1;`,
+    );
     await waitFor(() => target.stats.abandoned > before);
   });
 });
-
-async function waitFor(check: () => boolean, ms = 2_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) assert.fail('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

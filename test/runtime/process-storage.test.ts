@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { withProc, type DispatchResult } from './harness.js';
 import { fakeNode, type FakeNode } from './proc-node.js';
+import { waitFor } from '../wait.js';
 
 /**
  * A class whose onMessage runs the message as the body of an async function with `s` (the
@@ -203,7 +204,7 @@ describe('ctx.storage in the isolate', () => {
         const first = send(`const big = 'x'.repeat(1 << 20);
           for (let i = 0; i < 12; i++) s.put('k' + i, big + i);
           return (await s.get('k0')).slice(-2);`);
-        await new Promise((go) => setTimeout(go, 50));
+        await waitFor(() => node.ops.includes('storage.write'), { what: 'the puts to be written' });
         node.release('storage.write');
         const later = await send(`return [(await s.get('k1')).slice(-2), (await s.get('k11')).slice(-2)];`);
         return [await first, later];

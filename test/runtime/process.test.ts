@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import type { DispatchResult } from './harness.js';
 import { withProc } from './harness.js';
 import { fakeNode } from './proc-node.js';
+import { waitFor } from '../wait.js';
 
 const message = (m: unknown) => ({
   type: 'message' as const,
@@ -197,7 +198,7 @@ describe('process classes in the isolate', () => {
       async (proc) => {
         let settled = false;
         const pending = proc.fetch().then((r) => ((settled = true), r));
-        await new Promise((go) => setTimeout(go, 50));
+        await waitFor(() => node.ops.length > 0, { what: 'the write to be asked for' });
         assert.deepEqual(node.ops, ['storage.write']);
         assert.equal(settled, false, 'the response waits for the write');
         node.release('storage.write');
@@ -221,7 +222,8 @@ describe('process classes in the isolate', () => {
       code,
       async (proc) => {
         const both = [proc.dispatch(message('a')), proc.dispatch(message('b'))];
-        await new Promise((go) => setTimeout(go, 50));
+        await waitFor(() => node.calls.length > 0, { what: "a's read" });
+        await new Promise((go) => setTimeout(go, 20)); // a chance for b to start, which it must not
         assert.deepEqual(node.calls, [{ op: 'storage.get', args: [['a']] }], 'b has not started');
         node.release('storage.get');
         assert.deepEqual((await Promise.all(both)).map(value), [

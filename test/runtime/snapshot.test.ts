@@ -13,7 +13,7 @@ import { auditSnapshotCode, preludeFunctionsRun } from './snapshot-audit.js';
 
 /** Init functions of lazily loaded code: third-party libraries and the modules of src/runtime/lazy.ts. */
 const LAZY =
-  /^node_modules\/|^src\/runtime\/(?:abort|blob|clone|events|form-data|multipart|outgoing|platform|text-streams|wait-until)\.ts$/;
+  /(?:^|\/)node_modules\/|^src\/runtime\/(?:abort|blob|clone|events|form-data|multipart|outgoing|platform|text-streams|wait-until)\.ts$/;
 
 /** What the prelude's globals look like from the inside; must be the same with and without snapshot. */
 const CENSUS = `JSON.stringify(
@@ -101,7 +101,11 @@ describe('snapshot', () => {
       [],
     );
     const streamed = call(`async (request) => new Response(request.body)`);
-    assert.ok(streamed.includes('node_modules/web-streams-polyfill/dist/ponyfill.js'), streamed.join());
+    // Ends with: esbuild names the real path, which is outside the tree when node_modules is a link.
+    assert.ok(
+      streamed.some((name) => name.endsWith('node_modules/web-streams-polyfill/dist/ponyfill.js')),
+      streamed.join(),
+    );
   });
 
   test('globals are the same in an isolate from the snapshot and one that ran the script', () => {

@@ -7,6 +7,7 @@ import { seg } from '../client.js';
 import { contextFor, withCommonOptions } from '../context.js';
 import { usageError } from '../errors.js';
 import { printJson, table } from '../output.js';
+import { say } from '../io.js';
 
 const NAME_RE = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
@@ -21,8 +22,8 @@ export function namespaceCommand(): Command {
           throw usageError(`invalid namespace name "${name}": use lowercase letters, digits, - or _`);
         const ctx = contextFor(cmd);
         const { status, data } = await ctx.client.json('PUT', `/api/v1/namespaces/${seg(name)}`);
-        if (ctx.json) return printJson(data);
-        console.log(status === 201 ? `Created namespace ${name}.` : `Namespace ${name} already exists.`);
+        if (ctx.json) return printJson(ctx.io, data);
+        say(ctx.io, status === 201 ? `Created namespace ${name}.` : `Namespace ${name} already exists.`);
       }),
   );
   ns.addCommand(
@@ -34,8 +35,9 @@ export function namespaceCommand(): Command {
           'GET',
           '/api/v1/namespaces',
         );
-        if (ctx.json) return printJson(data);
-        console.log(
+        if (ctx.json) return printJson(ctx.io, data);
+        say(
+          ctx.io,
           table(
             ['NAME', 'CREATED'],
             data.namespaces.map((n) => [n.name, n.createdAt]),
@@ -67,12 +69,13 @@ export function keyCommand(): Command {
         const { data } = await ctx.client.json<KeyInfo & { key: string }>('POST', '/api/v1/keys', {
           body: { namespace: opts.for ?? null },
         });
-        if (ctx.json) return printJson(data);
-        console.log(
+        if (ctx.json) return printJson(ctx.io, data);
+        say(
+          ctx.io,
           `Created ${data.namespace ? `a key for namespace ${data.namespace}` : 'an admin key'} (id ${data.id}).`,
         );
-        console.log('Store it now; it cannot be shown again:');
-        console.log(`  ${data.key}`);
+        say(ctx.io, 'Store it now; it cannot be shown again:');
+        say(ctx.io, `  ${data.key}`);
       }),
   );
   key.addCommand(
@@ -81,8 +84,9 @@ export function keyCommand(): Command {
       .action(async (_opts: unknown, cmd: Command) => {
         const ctx = contextFor(cmd);
         const { data } = await ctx.client.json<{ keys: KeyInfo[] }>('GET', '/api/v1/keys');
-        if (ctx.json) return printJson(data);
-        console.log(
+        if (ctx.json) return printJson(ctx.io, data);
+        say(
+          ctx.io,
           table(
             ['ID', 'NAMESPACE', 'CREATED', 'REVOKED'],
             data.keys.map((k) => [k.id, k.namespace ?? '(admin)', k.createdAt, k.revokedAt ?? '-']),
@@ -97,8 +101,8 @@ export function keyCommand(): Command {
       .action(async (id: string, _opts: unknown, cmd: Command) => {
         const ctx = contextFor(cmd);
         const { data } = await ctx.client.json('DELETE', `/api/v1/keys/${seg(id)}`);
-        if (ctx.json) return printJson(data);
-        console.log(`Revoked key ${id}.`);
+        if (ctx.json) return printJson(ctx.io, data);
+        say(ctx.io, `Revoked key ${id}.`);
       }),
   );
   return key;

@@ -4,6 +4,7 @@ import type { Activation, LogEntry } from '../../api/types.js';
 import { seg } from '../client.js';
 import { contextFor, withCommonOptions } from '../context.js';
 import { isoTime, keyValues, ms, parseSince, positiveInt, printJson, shortId, table } from '../output.js';
+import { say } from '../io.js';
 
 interface ListOptions {
   fn?: string;
@@ -34,9 +35,10 @@ export function activationsCommand(): Command {
           },
         },
       );
-      if (ctx.json) return printJson(data);
-      if (data.activations.length === 0) return console.log('No activations.');
-      console.log(
+      if (ctx.json) return printJson(ctx.io, data);
+      if (data.activations.length === 0) return say(ctx.io, 'No activations.');
+      say(
+        ctx.io,
         table(
           ['ID', 'FUNCTION', 'VERSION', 'START', 'DURATION', 'BILLED', 'COLD', 'STATUS', 'ERROR'],
           data.activations.map((a) => [
@@ -63,8 +65,9 @@ export function activationCommand(): Command {
     .action(async (id: string, _opts: unknown, cmd: Command) => {
       const ctx = contextFor(cmd);
       const { data: a } = await ctx.client.json<Activation>('GET', `${ctx.nsPath}/activations/${seg(id)}`);
-      if (ctx.json) return printJson(a);
-      console.log(
+      if (ctx.json) return printJson(ctx.io, a);
+      say(
+        ctx.io,
         keyValues([
           ['id', a.id],
           ['function', `${a.namespace}/${a.function}${a.instance ? ` (instance ${a.instance})` : ''}`],
@@ -80,9 +83,9 @@ export function activationCommand(): Command {
         ]),
       );
       const logs = a.logs ?? [];
-      console.log(logs.length === 0 ? '\nNo log lines.' : '\nLogs:');
-      for (const l of logs) for (const line of logLines(l)) console.log(`  ${line}`);
-      if (a.logsTruncated) console.log('  (truncated: the function logged more than the node keeps)');
+      say(ctx.io, logs.length === 0 ? '\nNo log lines.' : '\nLogs:');
+      for (const l of logs) for (const line of logLines(l)) say(ctx.io, `  ${line}`);
+      if (a.logsTruncated) say(ctx.io, '  (truncated: the function logged more than the node keeps)');
     });
 }
 

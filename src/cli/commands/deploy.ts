@@ -6,9 +6,9 @@
  * reproducible. The same goes for scaling: fields given nowhere take the node's defaults.
  */
 import { Command } from 'commander';
-import { basename, dirname, extname, join, resolve } from 'node:path';
+import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { readManifest, type FunctionManifest } from '../../manifest/index.js';
-import { bundleEntry, formatBuildError, typecheckEntry } from '../../build/index.js';
+import { bundleEntry, formatBuildError, typecheckEntry, type BuildError } from '../../build/index.js';
 import type { DeployBody, DeployResponse } from '../../api/types.js';
 import type { ScalingConfig } from '../../sandbox/types.js';
 import { seg } from '../client.js';
@@ -17,6 +17,7 @@ import { contextFor, withCommonOptions } from '../context.js';
 import { CliError, usageError } from '../errors.js';
 import { parseRuntime, readProgram, type Runtime } from './deploy-program.js';
 import { durationOption, nonNegativeInt, positiveInt, printJson, shortId } from '../output.js';
+import { say } from '../io.js';
 
 const NAME_RE = /^[a-z0-9][a-z0-9-_]{0,62}$/;
 const VAR_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -115,7 +116,11 @@ export function deployCommand(): Command {
     )
     .action(async (fileArg: string | undefined, opts: DeployOptions, cmd: Command) => {
       const ctx = contextFor(cmd);
-      const { file, manifest } = await locate(fileArg, opts.name);
+      const { file, manifest } = await locate(
+        fileArg === undefined ? undefined : resolve(ctx.io.cwd, fileArg),
+        opts.name,
+        ctx.io.cwd,
+      );
       const className = opts.process ?? manifest?.process;
       const name = opts.name ?? manifest?.name ?? className ?? defaultName(file);
       if (className !== undefined) {
@@ -131,7 +136,7 @@ export function deployCommand(): Command {
       const runtime = opts.runtime ?? manifest?.runtime;
       const body: DeployBody = {
         ...(runtime === undefined
-          ? await moduleFields(file, opts.check)
+          ? await moduleFields(file, opts.check, ctx.io.cwd)
           : { runtime, artifact: await readProgram(file) }),
         routes: opts.route ?? manifest?.routes ?? [],
         vars: { ...manifest?.vars, ...opts.var },
@@ -158,24 +163,34 @@ export function deployCommand(): Command {
         },
       );
       if (ctx.json) {
-        printJson(data);
+        printJson(ctx.io, data);
         return;
       }
       const what = status === 201 ? 'new' : data.changed ? 'changed' : 'unchanged';
-      console.log(`Deployed ${data.function.name} version ${shortId(data.version.id)} (${what})`);
-      for (const u of data.function.urls) console.log(absolute(ctx.client.url, u));
+      say(ctx.io, `Deployed ${data.function.name} version ${shortId(data.version.id)} (${what})`);
+      for (const u of data.function.urls) say(ctx.io, absolute(ctx.client.url, u));
     });
 }
 
 /** A module for the isolate driver: bundled and (unless `--no-check`) type-checked here. */
-async function moduleFields(file: string, check: boolean): Promise<Pick<DeployBody, 'code' | 'filename'>> {
+async function moduleFields(
+  file: string,
+  check: boolean,
+  cwd: string,
+): Promise<Pick<DeployBody, 'code' | 'filename'>> {
+  // The builders name files relative to this process's directory; the user's is `cwd` (the same
+  // unless the CLI runs in-process, as in tests).
+  const failed = (e: BuildError): CliError =>
+    new CliError(formatBuildError({ ...e, file: relative(cwd, resolve(e.file)) }), {
+      code: 'PROCYON_BUILD_FAILED',
+    });
   const built = await bundleEntry(file);
-  if (!built.ok) throw new CliError(formatBuildError(built.error), { code: 'PROCYON_BUILD_FAILED' });
+  if (!built.ok) throw failed(built.error);
   // After bundling: esbuild's messages for syntax errors and unresolvable or Node built-in imports
   // say more than tsc's. The node does not check again: it receives JavaScript.
   if (check) {
     const checked = await typecheckEntry(file);
-    if (!checked.ok) throw new CliError(formatBuildError(checked.error), { code: 'PROCYON_BUILD_FAILED' });
+    if (!checked.ok) throw failed(checked.error);
   }
   // The bundle is JavaScript whatever the entry was; the node picks its loader from this name.
   return { code: built.code, filename: `${basename(file, extname(file))}.js` };
@@ -189,8 +204,9 @@ async function moduleFields(file: string, check: boolean): Promise<Pick<DeployBo
 async function locate(
   fileArg: string | undefined,
   name: string | undefined,
+  cwd: string,
 ): Promise<{ file: string; manifest: FunctionManifest | undefined }> {
-  const dir = fileArg === undefined ? process.cwd() : dirname(resolve(fileArg));
+  const dir = fileArg === undefined ? cwd : dirname(fileArg);
   let found: Awaited<ReturnType<typeof readManifest>>;
   try {
     found = await readManifest(dir);

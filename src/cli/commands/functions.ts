@@ -7,6 +7,7 @@ import { seg } from '../client.js';
 import { contextFor, withCommonOptions } from '../context.js';
 import { CliError, usageError } from '../errors.js';
 import { bytes, keyValues, printJson, shortId, table } from '../output.js';
+import { say, type CliIo } from '../io.js';
 
 export function listCommand(): Command {
   return withCommonOptions(new Command('list'))
@@ -14,9 +15,10 @@ export function listCommand(): Command {
     .action(async (_opts: unknown, cmd: Command) => {
       const ctx = contextFor(cmd);
       const { data } = await ctx.client.json<{ functions: FunctionInfo[] }>('GET', `${ctx.nsPath}/functions`);
-      if (ctx.json) return printJson(data);
-      if (data.functions.length === 0) return console.log(`No functions in namespace "${ctx.namespace}".`);
-      console.log(
+      if (ctx.json) return printJson(ctx.io, data);
+      if (data.functions.length === 0) return say(ctx.io, `No functions in namespace "${ctx.namespace}".`);
+      say(
+        ctx.io,
         table(
           ['NAME', 'STYLE', 'VERSION', 'MEMORY', 'TIMEOUT', 'ROUTES', 'UPDATED'],
           data.functions.map((f) => [
@@ -40,8 +42,9 @@ export function getCommand(): Command {
     .action(async (name: string, _opts: unknown, cmd: Command) => {
       const ctx = contextFor(cmd);
       const { data: f } = await ctx.client.json<FunctionInfo>('GET', `${ctx.nsPath}/functions/${seg(name)}`);
-      if (ctx.json) return printJson(f);
-      console.log(
+      if (ctx.json) return printJson(ctx.io, f);
+      say(
+        ctx.io,
         keyValues([
           ['name', f.name],
           ['namespace', f.namespace],
@@ -91,8 +94,9 @@ export function versionsCommand(): Command {
         ctx.client.json<{ versions: VersionInfo[] }>('GET', `${path}/versions`),
         ctx.client.json<FunctionInfo>('GET', path),
       ]);
-      if (ctx.json) return printJson(data);
-      console.log(
+      if (ctx.json) return printJson(ctx.io, data);
+      say(
+        ctx.io,
         table(
           ['', 'VERSION', 'CREATED', 'MEMORY', 'TIMEOUT', 'SIZE', 'ROUTES'],
           data.versions.map((v) => [
@@ -117,9 +121,9 @@ export function deleteCommand(): Command {
     .action(async (name: string, opts: { yes?: boolean }, cmd: Command) => {
       const ctx = contextFor(cmd);
       if (!opts.yes) {
-        if (!process.stdin.isTTY)
+        if (!ctx.io.stdin.isTTY)
           throw usageError(`refusing to delete "${name}" without confirmation; pass --yes`);
-        if (!(await confirm(`Delete function "${name}" in namespace "${ctx.namespace}"? [y/N] `))) {
+        if (!(await confirm(ctx.io, `Delete function "${name}" in namespace "${ctx.namespace}"? [y/N] `))) {
           throw new CliError('aborted; nothing was deleted');
         }
       }
@@ -127,8 +131,8 @@ export function deleteCommand(): Command {
         'DELETE',
         `${ctx.nsPath}/functions/${seg(name)}`,
       );
-      if (ctx.json) return printJson(data);
-      console.log(`Deleted ${data.name}`);
+      if (ctx.json) return printJson(ctx.io, data);
+      say(ctx.io, `Deleted ${data.name}`);
     });
 }
 
@@ -155,8 +159,8 @@ function duration(ms: number): string {
   return `${ms}ms`;
 }
 
-async function confirm(question: string): Promise<boolean> {
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
+async function confirm(io: CliIo, question: string): Promise<boolean> {
+  const rl = createInterface({ input: io.stdin, output: io.stderr as NodeJS.WritableStream });
   try {
     return /^y(es)?$/i.test((await rl.question(question)).trim());
   } finally {

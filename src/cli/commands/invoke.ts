@@ -7,6 +7,8 @@ import { readFile } from 'node:fs/promises';
 import { seg } from '../client.js';
 import { contextFor, withCommonOptions } from '../context.js';
 import { CliError, usageError } from '../errors.js';
+import { note, processIo, type CliIo } from '../io.js';
+import { resolve } from 'node:path';
 
 interface InvokeOptions {
   data?: string;
@@ -26,7 +28,7 @@ export function invokeCommand(): Command {
     .addHelpText('after', `\nExample: procyon invoke hello --data '{"name":"ada"}'`)
     .action(async (name: string, opts: InvokeOptions, cmd: Command) => {
       const ctx = contextFor(cmd);
-      const event = await readEvent(opts);
+      const event = await readEvent(opts, ctx.io);
       const path = `${ctx.nsPath}/functions/${seg(name)}/invoke`;
       let res: Response;
       try {
@@ -34,18 +36,18 @@ export function invokeCommand(): Command {
       } catch (err) {
         // A failed call still has an activation worth looking up.
         if (opts.verbose && err instanceof CliError && err.activationId)
-          console.error(`activation ${err.activationId}`);
+          note(ctx.io, `activation ${err.activationId}`);
         throw err;
       }
       const activation = res.headers.get('x-procyon-activation-id');
-      if (opts.verbose && activation) console.error(`activation ${activation}`);
+      if (opts.verbose && activation) note(ctx.io, `activation ${activation}`);
       const body = Buffer.from(await res.arrayBuffer());
-      process.stdout.write(process.stdout.isTTY ? forTerminal(body, res.headers.get('content-type')) : body);
+      ctx.io.stdout.write(ctx.io.stdout.isTTY ? forTerminal(body, res.headers.get('content-type')) : body);
     });
 }
 
 /** `--data` and `--data-file` are parsed here so bad JSON fails before any request. */
-export async function readEvent(opts: InvokeOptions): Promise<unknown> {
+export async function readEvent(opts: InvokeOptions, io: CliIo = processIo()): Promise<unknown> {
   if (opts.data !== undefined && opts.dataFile !== undefined)
     throw usageError('pass --data or --data-file, not both');
   let text: string;
@@ -54,7 +56,8 @@ export async function readEvent(opts: InvokeOptions): Promise<unknown> {
   else if (opts.dataFile !== undefined) {
     source = opts.dataFile === '-' ? 'stdin' : opts.dataFile;
     try {
-      text = opts.dataFile === '-' ? await readStdin() : await readFile(opts.dataFile, 'utf8');
+      text =
+        opts.dataFile === '-' ? await readStdin(io) : await readFile(resolve(io.cwd, opts.dataFile), 'utf8');
     } catch (err) {
       throw new CliError(
         `cannot read --data-file ${opts.dataFile} (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
@@ -80,8 +83,8 @@ function forTerminal(body: Buffer, contentType: string | null): string | Buffer 
   return text.endsWith('\n') || text === '' ? text : `${text}\n`;
 }
 
-async function readStdin(): Promise<string> {
+async function readStdin(io: CliIo): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  for await (const chunk of io.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8');
 }

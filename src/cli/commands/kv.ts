@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { seg } from '../client.js';
 import { contextFor, withCommonOptions } from '../context.js';
 import { positiveInt, printJson, table } from '../output.js';
+import { say, type CliIo } from '../io.js';
 
 interface KvKeys {
   keys: { name: string; expiration?: number; metadata?: unknown }[];
@@ -13,9 +14,9 @@ interface KvKeys {
   cursor?: string;
 }
 
-async function stdinBytes(): Promise<Uint8Array> {
+async function stdinBytes(io: CliIo): Promise<Uint8Array> {
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  for await (const chunk of io.stdin) chunks.push(chunk as Buffer);
   return new Uint8Array(Buffer.concat(chunks));
 }
 
@@ -36,10 +37,11 @@ export function kvCommand(): Command {
           const { data } = await ctx.client.json<KvKeys>('GET', `${path(ctx, store)}/keys`, {
             query: { prefix: opts.prefix, limit: opts.limit, cursor: opts.cursor },
           });
-          if (ctx.json) return printJson(data);
+          if (ctx.json) return printJson(ctx.io, data);
           if (data.keys.length === 0)
-            return console.log(`No keys in ${store}${opts.prefix ? ` with prefix ${opts.prefix}` : ''}.`);
-          console.log(
+            return say(ctx.io, `No keys in ${store}${opts.prefix ? ` with prefix ${opts.prefix}` : ''}.`);
+          say(
+            ctx.io,
             table(
               ['KEY', 'EXPIRES'],
               data.keys.map((k) => [
@@ -48,7 +50,7 @@ export function kvCommand(): Command {
               ]),
             ),
           );
-          if (!data.list_complete) console.log(`more: --cursor ${data.cursor ?? ''}`);
+          if (!data.list_complete) say(ctx.io, `more: --cursor ${data.cursor ?? ''}`);
         },
       ),
   );
@@ -61,7 +63,7 @@ export function kvCommand(): Command {
       .action(async (store: string, key: string, _opts: unknown, cmd: Command) => {
         const ctx = contextFor(cmd);
         const res = await ctx.client.request('GET', `${path(ctx, store)}/values/${seg(key)}`);
-        process.stdout.write(Buffer.from(await res.arrayBuffer()));
+        ctx.io.stdout.write(Buffer.from(await res.arrayBuffer()));
       }),
   );
 
@@ -81,7 +83,7 @@ export function kvCommand(): Command {
           cmd: Command,
         ) => {
           const ctx = contextFor(cmd);
-          const raw = value === undefined ? await stdinBytes() : new TextEncoder().encode(value);
+          const raw = value === undefined ? await stdinBytes(ctx.io) : new TextEncoder().encode(value);
           const { data } = await ctx.client.json<{ bytes: number }>(
             'PUT',
             `${path(ctx, store)}/values/${seg(key)}`,
@@ -90,8 +92,8 @@ export function kvCommand(): Command {
               query: { ttl: opts.ttl },
             },
           );
-          if (ctx.json) return printJson(data);
-          console.log(`Stored ${key} in ${store} (${data.bytes} bytes).`);
+          if (ctx.json) return printJson(ctx.io, data);
+          say(ctx.io, `Stored ${key} in ${store} (${data.bytes} bytes).`);
         },
       ),
   );
@@ -104,8 +106,8 @@ export function kvCommand(): Command {
       .action(async (store: string, key: string, _opts: unknown, cmd: Command) => {
         const ctx = contextFor(cmd);
         const { data } = await ctx.client.json('DELETE', `${path(ctx, store)}/values/${seg(key)}`);
-        if (ctx.json) return printJson(data);
-        console.log(`Deleted ${key} from ${store}.`);
+        if (ctx.json) return printJson(ctx.io, data);
+        say(ctx.io, `Deleted ${key} from ${store}.`);
       }),
   );
   return kv;

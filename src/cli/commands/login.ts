@@ -5,6 +5,7 @@ import { profilePath, writeProfile } from '../config.js';
 import { contextFor, withCommonOptions } from '../context.js';
 import { usageError } from '../errors.js';
 import { printJson } from '../output.js';
+import { say } from '../io.js';
 
 export function loginCommand(): Command {
   return withCommonOptions(new Command('login'))
@@ -18,14 +19,14 @@ export function loginCommand(): Command {
       const ctx = contextFor(cmd);
       if (ctx.target.key === undefined) throw usageError('no API key; pass --key <key> or set PROCYON_KEY');
       const { data } = await ctx.client.json<{ namespaces: NamespaceInfo[] }>('GET', '/api/v1/namespaces');
-      const path = profilePath();
+      const path = profilePath(ctx.io.env, ctx.io.env.HOME || undefined);
       writeProfile(path, { url: ctx.target.url, key: ctx.target.key });
       const names = data.namespaces.map((n) => n.name);
       if (ctx.json) {
-        printJson({ url: ctx.target.url, profile: path, namespaces: data.namespaces });
+        printJson(ctx.io, { url: ctx.target.url, profile: path, namespaces: data.namespaces });
         return;
       }
-      console.log(`Logged in to ${ctx.target.url}; namespaces: ${names.join(', ') || '(none)'}`);
-      console.log(`Profile saved to ${path}`);
+      say(ctx.io, `Logged in to ${ctx.target.url}; namespaces: ${names.join(', ') || '(none)'}`);
+      say(ctx.io, `Profile saved to ${path}`);
     });
 }

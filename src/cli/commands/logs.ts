@@ -15,6 +15,7 @@ import { seg } from '../client.js';
 import { logLines } from './activations.js';
 import { contextFor, withCommonOptions, type Context } from '../context.js';
 import { isoTime, parseSince, positiveInt, shortId } from '../output.js';
+import { say, note } from '../io.js';
 
 /** Activations shown without --limit. */
 const DEFAULT_LIMIT = 20;
@@ -51,7 +52,7 @@ export function logsCommand(): Command {
       const tail = new Tail(ctx, name, since);
       const printed = await tail.poll({ limit: opts.limit ?? DEFAULT_LIMIT });
       if (!opts.follow) {
-        if (printed === 0 && !ctx.json) console.error(`No activations of ${name} yet.`);
+        if (printed === 0 && !ctx.json) note(ctx.io, `No activations of ${name} yet.`);
         return;
       }
       const ac = new AbortController();
@@ -130,11 +131,12 @@ class Tail {
     this.#seen.set(a.id, start);
     if (start > this.#newest) this.#newest = start;
     if (this.#ctx.json) {
-      process.stdout.write(`${JSON.stringify(a)}\n`);
+      this.#ctx.io.stdout.write(`${JSON.stringify(a)}\n`);
       return;
     }
     const id = shortId(a.id);
-    for (const l of a.logs ?? []) for (const line of logLines(l, `${id} `)) console.log(line);
-    if (a.logsTruncated) console.log(`${isoTime(a.start)} ${id} warn  (log output truncated by the node)`);
+    for (const l of a.logs ?? []) for (const line of logLines(l, `${id} `)) say(this.#ctx.io, line);
+    if (a.logsTruncated)
+      say(this.#ctx.io, `${isoTime(a.start)} ${id} warn  (log output truncated by the node)`);
   }
 }

@@ -10,6 +10,7 @@ import { contextFor, withCommonOptions } from '../context.js';
 import { usageError } from '../errors.js';
 import { bytes, durationOption, isoTime, keyValues, printJson, table } from '../output.js';
 import { addSpawnedCommands, evictSpawned } from './spawned.js';
+import { say } from '../io.js';
 
 const instancePath = (ctx: { nsPath: string }, className: string, name: string): string =>
   `${ctx.nsPath}/procs/${seg(className)}/${seg(name)}`;
@@ -60,9 +61,9 @@ export function procCommand(): Command {
         const { data } = await ctx.client.json<{ procs: InstanceInfo[] }>('GET', `${ctx.nsPath}/procs`, {
           query: { class: opts.class },
         });
-        if (ctx.json) return printJson(data);
-        if (data.procs.length === 0) return console.log('No process instances.');
-        console.log(rows(data.procs));
+        if (ctx.json) return printJson(ctx.io, data);
+        if (data.procs.length === 0) return say(ctx.io, 'No process instances.');
+        say(ctx.io, rows(data.procs));
       }),
   );
 
@@ -71,8 +72,9 @@ export function procCommand(): Command {
       async (className: string, name: string, _o: unknown, cmd: Command) => {
         const ctx = contextFor(cmd);
         const { data } = await ctx.client.json<InstanceInfo>('GET', instancePath(ctx, className, name));
-        if (ctx.json) return printJson(data);
-        console.log(
+        if (ctx.json) return printJson(ctx.io, data);
+        say(
+          ctx.io,
           keyValues([
             ['instance', `${data.className}/${data.name}`],
             ['state', data.state],
@@ -106,8 +108,8 @@ export function procCommand(): Command {
           'POST',
           `${instancePath(ctx, className, name)}/evict`,
         );
-        if (ctx.json) return printJson(data);
-        console.log(data.evicted ? `Evicted ${className}/${name}` : `${className}/${name} was not active`);
+        if (ctx.json) return printJson(ctx.io, data);
+        say(ctx.io, data.evicted ? `Evicted ${className}/${name}` : `${className}/${name} was not active`);
       }),
   );
 
@@ -119,8 +121,8 @@ export function procCommand(): Command {
           'DELETE',
           instancePath(ctx, className, name),
         );
-        if (ctx.json) return printJson(data);
-        console.log(`Deleted ${className}/${name}`);
+        if (ctx.json) return printJson(ctx.io, data);
+        say(ctx.io, `Deleted ${className}/${name}`);
       },
     ),
   );
@@ -136,8 +138,8 @@ export function procCommand(): Command {
           `${instancePath(ctx, className, name)}/call`,
           { body: { message } },
         );
-        if (ctx.json) return printJson(data);
-        console.log(JSON.stringify(data.reply, null, 2));
+        if (ctx.json) return printJson(ctx.io, data);
+        say(ctx.io, JSON.stringify(data.reply, null, 2));
       }),
   );
 
@@ -152,9 +154,9 @@ export function procCommand(): Command {
           `${instancePath(ctx, className, name)}/send`,
           { body: { message } },
         );
-        if (ctx.json) return printJson(data);
+        if (ctx.json) return printJson(ctx.io, data);
         // Stored on the node before this answer: delivered even if the node dies (docs/processes.md).
-        console.log(`Sent to ${className}/${name} (message ${data.id})`);
+        say(ctx.io, `Sent to ${className}/${name} (message ${data.id})`);
       }),
   );
   return proc;

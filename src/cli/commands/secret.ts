@@ -7,13 +7,14 @@ import { seg } from '../client.js';
 import { contextFor, withCommonOptions } from '../context.js';
 import { usageError } from '../errors.js';
 import { printJson, table } from '../output.js';
+import { say, type CliIo } from '../io.js';
 
 interface FnOption {
   fn: string;
 }
 
-async function readValue(name: string): Promise<string> {
-  const stdin = process.stdin;
+async function readValue(io: CliIo, name: string): Promise<string> {
+  const stdin = io.stdin;
   if (!stdin.isTTY) {
     const chunks: Buffer[] = [];
     for await (const chunk of stdin) chunks.push(chunk as Buffer);
@@ -22,8 +23,8 @@ async function readValue(name: string): Promise<string> {
       .toString('utf8')
       .replace(/\r?\n$/, '');
   }
-  process.stderr.write(`Value for ${name} (input hidden): `);
-  stdin.setRawMode(true);
+  io.stderr.write(`Value for ${name} (input hidden): `);
+  stdin.setRawMode?.(true);
   stdin.resume();
   let value = '';
   try {
@@ -36,9 +37,9 @@ async function readValue(name: string): Promise<string> {
     }
     return value;
   } finally {
-    stdin.setRawMode(false);
+    stdin.setRawMode?.(false);
     stdin.pause();
-    process.stderr.write('\n');
+    io.stderr.write('\n');
   }
 }
 
@@ -56,14 +57,14 @@ export function secretCommand(): Command {
       .argument('<name>', 'secret name, e.g. API_TOKEN (appears on env)')
       .action(async (name: string, opts: FnOption, cmd: Command) => {
         const ctx = contextFor(cmd);
-        const value = await readValue(name);
+        const value = await readValue(ctx.io, name);
         const { data } = await ctx.client.json<{ name: string; updatedAt: string }>(
           'PUT',
           `${ctx.nsPath}/functions/${seg(opts.fn)}/secrets/${seg(name)}`,
           { body: { value } },
         );
-        if (ctx.json) return printJson(data);
-        console.log(`Secret ${data.name} set on ${opts.fn}; new calls see it.`);
+        if (ctx.json) return printJson(ctx.io, data);
+        say(ctx.io, `Secret ${data.name} set on ${opts.fn}; new calls see it.`);
       }),
   );
 
@@ -76,9 +77,10 @@ export function secretCommand(): Command {
           'GET',
           `${ctx.nsPath}/functions/${seg(opts.fn)}/secrets`,
         );
-        if (ctx.json) return printJson(data);
-        if (data.secrets.length === 0) return console.log(`No secrets on ${opts.fn}.`);
-        console.log(
+        if (ctx.json) return printJson(ctx.io, data);
+        if (data.secrets.length === 0) return say(ctx.io, `No secrets on ${opts.fn}.`);
+        say(
+          ctx.io,
           table(
             ['NAME', 'UPDATED'],
             data.secrets.map((s) => [s.name, s.updatedAt]),
@@ -97,8 +99,8 @@ export function secretCommand(): Command {
           'DELETE',
           `${ctx.nsPath}/functions/${seg(opts.fn)}/secrets/${seg(name)}`,
         );
-        if (ctx.json) return printJson(data);
-        console.log(`Secret ${name} removed from ${opts.fn}.`);
+        if (ctx.json) return printJson(ctx.io, data);
+        say(ctx.io, `Secret ${name} removed from ${opts.fn}.`);
       }),
   );
   return secret;

@@ -18,6 +18,7 @@ import {
   printJson,
   table,
 } from '../output.js';
+import { say, type CliIo } from '../io.js';
 
 /** One long poll; the API caps it at a minute. (ms) */
 const POLL_MS = 30_000;
@@ -31,8 +32,9 @@ function exitText(p: SpawnedInfo): string {
   return `${e.reason} (${how})`;
 }
 
-function print(p: SpawnedInfo): void {
-  console.log(
+function print(io: CliIo, p: SpawnedInfo): void {
+  say(
+    io,
     keyValues([
       ['proc', p.name],
       ['function', `${p.fn} (version ${p.version.slice(0, 8)})`],
@@ -105,8 +107,8 @@ export function addSpawnedCommands(proc: Command): void {
             },
           );
           if (opts.wait) data = await wait(ctx, data.name, 'wait-start', 60_000);
-          if (ctx.json) return printJson(data);
-          console.log(`Spawned ${data.name} (${data.state})`);
+          if (ctx.json) return printJson(ctx.io, data);
+          say(ctx.io, `Spawned ${data.name} (${data.state})`);
         },
       ),
   );
@@ -120,9 +122,10 @@ export function addSpawnedCommands(proc: Command): void {
         const { data } = await ctx.client.json<{ procs: SpawnedInfo[] }>('GET', `${ctx.nsPath}/ps`, {
           query: { fn: opts.function },
         });
-        if (ctx.json) return printJson(data);
-        if (data.procs.length === 0) return console.log('No long-running procs.');
-        console.log(
+        if (ctx.json) return printJson(ctx.io, data);
+        if (data.procs.length === 0) return say(ctx.io, 'No long-running procs.');
+        say(
+          ctx.io,
           table(
             ['NAME', 'FUNCTION', 'STATE', 'UPTIME', 'MEMORY', 'CPU', 'EXIT'],
             data.procs.map((p) => [
@@ -156,9 +159,9 @@ export function addSpawnedCommands(proc: Command): void {
         .action(async (name: string, opts: { timeout?: number }, cmd: Command) => {
           const ctx = contextFor(cmd);
           const data = await wait(ctx, name, what, opts.timeout ?? 600_000);
-          if (ctx.json) printJson(data);
-          else print(data);
-          if (what === 'wait-exit' && data.exit) process.exitCode = data.exit.code ?? 1;
+          if (ctx.json) printJson(ctx.io, data);
+          else print(ctx.io, data);
+          if (what === 'wait-exit' && data.exit) ctx.io.exitCode = data.exit.code ?? 1;
         }),
     );
   }
@@ -172,8 +175,8 @@ export function addSpawnedCommands(proc: Command): void {
         const { data } = await ctx.client.json<SpawnedInfo>('POST', `${psPath(ctx, name)}/kill`, {
           body: {},
         });
-        if (ctx.json) return printJson(data);
-        console.log(`Killing ${name}`);
+        if (ctx.json) return printJson(ctx.io, data);
+        say(ctx.io, `Killing ${name}`);
       }),
   );
 
@@ -187,9 +190,9 @@ export function addSpawnedCommands(proc: Command): void {
           lines: { ts: number; level: string; msg: string }[];
           dropped: number;
         }>('GET', `${psPath(ctx, name)}/logs`);
-        if (ctx.json) return printJson(data);
-        if (data.dropped) console.log(`[${data.dropped} earlier line(s) dropped]`);
-        for (const l of data.lines) console.log(`${isoTime(l.ts)} ${l.level.padEnd(5)} ${l.msg}`);
+        if (ctx.json) return printJson(ctx.io, data);
+        if (data.dropped) say(ctx.io, `[${data.dropped} earlier line(s) dropped]`);
+        for (const l of data.lines) say(ctx.io, `${isoTime(l.ts)} ${l.level.padEnd(5)} ${l.msg}`);
       }),
   );
 }
@@ -199,6 +202,6 @@ export async function evictSpawned(ctx: Context, name: string, graceMs: number |
   const { data } = await ctx.client.json<SpawnedInfo>('POST', `${psPath(ctx, name)}/evict`, {
     body: graceMs === undefined ? {} : { graceMs },
   });
-  if (ctx.json) return printJson(data);
-  console.log(`Evicting ${name}: SIGTERM sent${graceMs === 0 ? '' : ', SIGKILL after the grace period'}`);
+  if (ctx.json) return printJson(ctx.io, data);
+  say(ctx.io, `Evicting ${name}: SIGTERM sent${graceMs === 0 ? '' : ', SIGKILL after the grace period'}`);
 }

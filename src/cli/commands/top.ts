@@ -6,6 +6,7 @@
 import { Command } from 'commander';
 import { contextFor, withCommonOptions } from '../context.js';
 import { positiveInt, printJson, table } from '../output.js';
+import { say } from '../io.js';
 
 interface Sample {
   at: number;
@@ -110,11 +111,12 @@ export function topCommand(): Command {
         const cur = await sample();
         const data = rows(prev, cur);
         prev = cur;
-        if (ctx.json) printJson({ at: new Date(cur.at).toISOString(), functions: data });
+        if (ctx.json) printJson(ctx.io, { at: new Date(cur.at).toISOString(), functions: data });
         else {
-          if (!opts.once && process.stdout.isTTY) process.stdout.write('\x1b[2J\x1b[H');
-          console.log(`${ctx.client.url}  ${new Date(cur.at).toISOString()}  every ${opts.interval}s`);
-          console.log(
+          if (!opts.once && ctx.io.stdout.isTTY) ctx.io.stdout.write('\x1b[2J\x1b[H');
+          say(ctx.io, `${ctx.client.url}  ${new Date(cur.at).toISOString()}  every ${opts.interval}s`);
+          say(
+            ctx.io,
             data.length === 0
               ? 'no calls and no warm procs in this interval'
               : table(

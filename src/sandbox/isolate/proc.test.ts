@@ -407,10 +407,11 @@ describe('IsolateProc: CPU time of overlapping calls', () => {
       const busy = (await run('/busy')).out.cpuMs;
       const waited = (await idle).out.cpuMs;
       assert.ok(busy > 0 && waited > 0);
-      // Charging each call the isolate's CPU over its whole span would count the spin twice.
+      // Charging each call the isolate's CPU over its whole span would count the spin twice (2x);
+      // the same spin's CPU time varies by tens of percent on a loaded machine, hence the margins.
       const total = busy + waited;
       assert.ok(
-        total > 0.5 * alone && total < 1.5 * alone,
+        total > 0.4 * alone && total < 1.7 * alone,
         `alone ${alone} ms; together ${busy} + ${waited} ms`,
       );
     });

@@ -7,7 +7,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { findCgroupTopology, prepareParents, sweepStale } from './cgroup.js';
-import { SANDBOX_GID, SANDBOX_UID, dropPrivileges } from './launch.js';
+import { SANDBOX_GID, SANDBOX_UID, USERNS_FLAGS, dropPrivileges } from './launch.js';
 import type { SandboxLayers } from './types.js';
 
 const run = promisify(execFile);
@@ -20,40 +20,56 @@ async function which(tool: string): Promise<string | null> {
   }
 }
 
+/** A sandbox that runs `/bin/true`: the smallest proof that bubblewrap works here. */
+function probeArgs(bwrap: string, extra: string[]): [string, string[]] {
+  return dropPrivileges([
+    bwrap,
+    '--unshare-all',
+    ...extra,
+    '--die-with-parent',
+    '--uid',
+    String(SANDBOX_UID),
+    '--gid',
+    String(SANDBOX_GID),
+    '--ro-bind',
+    '/usr',
+    '/usr',
+    '--symlink',
+    'usr/bin',
+    '/bin',
+    '--symlink',
+    'usr/lib',
+    '/lib',
+    '--symlink',
+    'usr/lib64',
+    '/lib64',
+    '--proc',
+    '/proc',
+    '/bin/true',
+  ]);
+}
+
+/** The flags that stop nested user namespaces (launch.ts `USERNS_FLAGS`), when this bwrap has them. */
+async function tryDisableUserns(bwrap: string): Promise<boolean> {
+  try {
+    // --help goes to stdout and exits 0; an older bwrap does not list the flag.
+    if (!(await run(bwrap, ['--help'])).stdout.includes('--disable-userns')) return false;
+    // It needs a user namespace of bwrap's own, which a setuid bwrap may not get.
+    await run(...probeArgs(bwrap, USERNS_FLAGS), { timeout: 10_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** bubblewrap's version if it can make a sandbox here, else why not. */
-async function tryBwrap(): Promise<{ version: string } | { problem: string }> {
+async function tryBwrap(): Promise<{ version: string; noNestedUserns: boolean } | { problem: string }> {
   const bwrap = await which('bwrap');
   if (!bwrap) return { problem: 'bubblewrap not found (Debian package bubblewrap)' };
   try {
     const version = (await run(bwrap, ['--version'])).stdout.trim().replace(/^bubblewrap\s*/, '');
-    await run(
-      ...dropPrivileges([
-        bwrap,
-        '--unshare-all',
-        '--die-with-parent',
-        '--uid',
-        String(SANDBOX_UID),
-        '--gid',
-        String(SANDBOX_GID),
-        '--ro-bind',
-        '/usr',
-        '/usr',
-        '--symlink',
-        'usr/bin',
-        '/bin',
-        '--symlink',
-        'usr/lib',
-        '/lib',
-        '--symlink',
-        'usr/lib64',
-        '/lib64',
-        '--proc',
-        '/proc',
-        '/bin/true',
-      ]),
-      { timeout: 10_000 },
-    );
-    return { version };
+    await run(...probeArgs(bwrap, []), { timeout: 10_000 });
+    return { version, noNestedUserns: await tryDisableUserns(bwrap) };
   } catch (err) {
     const detail = ((err as { stderr?: string }).stderr ?? (err as Error).message).trim().split('\n')[0];
     return { problem: `bubblewrap cannot make a sandbox here (${detail})` };
@@ -78,6 +94,7 @@ export async function detectLayers(options: { unsafe: boolean }): Promise<Sandbo
   }
   const layers: SandboxLayers = {
     bwrap: 'version' in bwrap ? bwrap.version : null,
+    noNestedUserns: 'version' in bwrap && bwrap.noNestedUserns,
     socat: socat !== null,
     cgroup,
     unsafe: options.unsafe,
@@ -95,7 +112,9 @@ export function describeLayers(layers: SandboxLayers): string {
   const limits = cg
     ? `cgroup v${cg.version} (${(['memory', 'pids', 'cpu'] as const).filter((c) => cg[c]).join(', ')})`
     : `no cgroup limits: ${layers.problems?.cgroup ?? 'unavailable'}`;
-  if (layers.bwrap && layers.socat) return `process driver: bubblewrap ${layers.bwrap}, socat, ${limits}`;
+  const userns = layers.noNestedUserns ? 'nested user namespaces blocked' : 'nested user namespaces allowed';
+  if (layers.bwrap && layers.socat)
+    return `process driver: bubblewrap ${layers.bwrap} (${userns}), socat, ${limits}`;
   const missing = [layers.problems?.bwrap, layers.problems?.socat].filter(Boolean).join('; ');
   if (layers.unsafe)
     return `process driver: UNSAFE development mode, programs run unsandboxed as plain child processes (${missing}); ${limits}`;

@@ -27,6 +27,13 @@ export const RUN_DIR = '/run/procyon';
 
 const chownAsync = promisify(chown);
 
+/**
+ * bubblewrap flags that keep a program from creating nested user namespaces (`unshare -U` fails
+ * with ENOSPC): user namespaces open kernel paths (mounting, netfilter, BPF) an unprivileged
+ * program should not reach. `--disable-userns` needs bwrap's own user namespace made explicitly.
+ */
+export const USERNS_FLAGS = ['--unshare-user', '--disable-userns'];
+
 /** Whether sandboxes are real here: bubblewrap, unless the unsafe flag stands in for a missing one. */
 export function isSandboxed(layers: SandboxLayers): boolean {
   return !layers.unsafe || layers.bwrap !== null;
@@ -87,9 +94,10 @@ function innerScript(options: LaunchOptions): string {
   return lines.join('\n');
 }
 
-function bwrapArgs(options: LaunchOptions, etc: string): string[] {
+function bwrapArgs(options: LaunchOptions, etc: string, layers: SandboxLayers): string[] {
   const args = [
     '--unshare-all',
+    ...(layers.noNestedUserns ? USERNS_FLAGS : []),
     '--die-with-parent',
     '--new-session',
     '--uid',
@@ -262,7 +270,7 @@ export async function launchSandbox(options: LaunchOptions, layers: SandboxLayer
       // The sandbox user writes its own sockets here (an endpoint); the node's are made 0666.
       if (process.getuid?.() === 0) await chownAsync(run, SANDBOX_UID, SANDBOX_GID);
       await chmod(run, 0o700);
-      const [file, args] = dropPrivileges(['bwrap', ...bwrapArgs(options, etc)]);
+      const [file, args] = dropPrivileges(['bwrap', ...bwrapArgs(options, etc, layers)]);
       argv = [file, ...args];
     } else argv = options.command.map((a) => unsandboxedPath(a, options));
     // The shell joins the cgroup, then becomes bwrap (or the program): nothing escapes the count.

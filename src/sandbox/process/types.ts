@@ -88,6 +88,12 @@ export interface Sandbox {
 export interface SandboxLayers {
   /** bubblewrap's version when it runs here, else null. */
   bwrap: string | null;
+  /**
+   * Whether sandboxes are started with `--disable-userns` (bubblewrap 0.8+ with a user namespace of
+   * its own): a program cannot then make nested user namespaces, the kernel surface most local
+   * privilege escalations go through. False with an older bubblewrap or a setuid one.
+   */
+  noNestedUserns: boolean;
   /** socat, which forwards the sandbox's loopback ports to host Unix sockets. */
   socat: boolean;
   cgroup: { version: 1 | 2; memory: boolean; pids: boolean; cpu: boolean } | null;

@@ -37,11 +37,22 @@ describe('egress policy', () => {
       ['::ffff:10.0.0.1', 'private address'],
       ['64:ff9b::192.168.0.1', 'private address'],
       ['::127.0.0.1', 'loopback address'],
+      ['64:ff9b::7f00:1', 'loopback address'],
+      // 6to4 and Teredo route to the IPv4 address they carry.
+      ['2002:7f00:1::1', 'loopback address'],
+      ['2002:7fff:ffff::', 'loopback address'],
+      ['2002:a9fe:a9fe::1', 'cloud metadata address'],
+      ['2002:c0a8:101::1', 'private address'],
+      ['2001:0:4136:e378:8000:63bf:80ff:fffe', 'loopback address'],
+      ['2001:0:4136:e378:8000:63bf:f5ff:fffe', 'private address'],
+      ['64:ff9b:1::a00:1', 'reserved address'],
     ];
     for (const [address, reason] of cases) assert.equal(open.check('h', 80, address), reason, address);
     assert.equal(open.check('h', 80, '172.32.0.1'), null);
     assert.equal(open.check('h', 80, '100.128.0.1'), null);
     assert.equal(open.check('h', 80, '::ffff:8.8.8.8'), null);
+    assert.equal(open.check('h', 80, '2002:808:808::1'), null);
+    assert.equal(open.check('h', 80, '2001:0:4136:e378:8000:63bf:f7f7:f7f7'), null);
     assert.equal(open.check('h', 80, 'not-an-ip'), 'not an IP address');
   });
 

@@ -92,6 +92,9 @@ const SPECIAL: [string, number, 'ipv4' | 'ipv6', string][] = [
   ['fe80::', 10, 'ipv6', 'link-local address'],
   ['fec0::', 10, 'ipv6', 'private address'],
   ['ff00::', 8, 'ipv6', 'multicast address'],
+  // RFC 8215 local-use NAT64: the IPv4 address sits at an operator-chosen offset, so it cannot be
+  // unwrapped and checked; a translator there may reach private IPv4 networks.
+  ['64:ff9b:1::', 48, 'ipv6', 'reserved address'],
 ];
 const SPECIAL_NETS = SPECIAL.map(([address, bits, family, reason]) => {
   const net = new BlockList();
@@ -146,10 +149,38 @@ function ipv6Words(address: string): number[] {
   return [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
 }
 
+/**
+ * IPv6 tunnel forms that route to an IPv4 address they carry in other bits: 6to4 (2002::/16, the
+ * relay's IPv4 address in bits 16-47, so `2002:7f00::` is a way to loopback) and Teredo
+ * (2001::/32, the client's address inverted in the last 32 bits). Unlike the forms above they are
+ * not unwrapped (an allow pattern names them as IPv6), but the address inside must pass too.
+ */
+const TUNNELS = [
+  { prefix: '2002::', bits: 16, inner: (w: number[]): [number, number] => [w[1] ?? 0, w[2] ?? 0] },
+  {
+    prefix: '2001::',
+    bits: 32,
+    inner: (w: number[]): [number, number] => [~(w[6] ?? 0) & 0xffff, ~(w[7] ?? 0) & 0xffff],
+  },
+].map(({ prefix, bits, inner }) => {
+  const net = new BlockList();
+  net.addSubnet(prefix, bits, 'ipv6');
+  return { net, inner };
+});
+
+/** The IPv4 address an IPv6 tunnel address leads to, if it is one. */
+function tunnelledIPv4(address: string): Address | null {
+  const tunnel = TUNNELS.find((t) => t.net.check(address, 'ipv6'));
+  if (!tunnel) return null;
+  const [high, low] = tunnel.inner(ipv6Words(address));
+  return { address: [high >> 8, high & 255, low >> 8, low & 255].join('.'), family: 'ipv4' };
+}
+
 /** Why an address is special (and so denied unless allowed), or null for a public address. */
 export function specialAddress(address: Address): string | null {
   for (const { net, reason } of SPECIAL_NETS) if (net.check(address.address, address.family)) return reason;
-  return null;
+  const inner = address.family === 'ipv6' ? tunnelledIPv4(address.address) : null;
+  return inner ? specialAddress(inner) : null;
 }
 
 function matches(pattern: Pattern, host: string, port: number, address: Address): boolean {
