@@ -12,6 +12,12 @@ import type { ActivationRecord, Store } from '../store/index.js';
 
 /** A batch is written as soon as this many records wait. */
 const MAX_BATCH = 500;
+/**
+ * Records kept while the store refuses them (a long outage): past this many, the oldest are
+ * dropped and counted, so an outage costs at most this much memory (records carry up to 64 KiB
+ * of logs each) instead of growing until the node dies.
+ */
+export const MAX_PENDING = 10_000;
 
 export class ActivationRecorder {
   #pending: ActivationRecord[] = [];
@@ -29,9 +35,20 @@ export class ActivationRecorder {
     this.#timer.unref();
   }
 
+  /** Records dropped because the store refused them for too long (MAX_PENDING). */
+  dropped = 0;
+
   add(record: ActivationRecord): void {
     this.#pending.push(record);
-    if (this.#pending.length >= MAX_BATCH) void this.flush();
+    if (this.#pending.length > MAX_PENDING) {
+      const over = this.#pending.length - MAX_PENDING;
+      this.#pending.splice(0, over);
+      if (this.dropped === 0)
+        this.logger.error({ max: MAX_PENDING }, 'activation records dropped: the store refuses them');
+      this.dropped += over;
+    }
+    // While the store fails, the timer retries; a write per call would only fail faster.
+    if (this.#pending.length >= MAX_BATCH && !this.#failing) void this.flush();
   }
 
   /** A record not yet written, so that reads right after a call see it. */

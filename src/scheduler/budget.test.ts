@@ -1,29 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ProcyonError } from '../errors.js';
-import type { ProcSpec } from '../sandbox/types.js';
 import { MemoryBudget, mergeStats } from './budget.js';
 import { Scheduler } from './scheduler.js';
+import { spec } from './test-spec.js';
 import type { ProcBackend } from './types.js';
 
 const MB = 1024 * 1024;
-
-function spec(fn: string): ProcSpec {
-  return {
-    key: `ns/${fn}@v1`,
-    namespace: 'ns',
-    fn,
-    version: 'v1',
-    code: '',
-    memoryMb: 128,
-    timeoutMs: 1000,
-    vars: {},
-    secrets: {},
-    bindings: { kv: [], services: [] },
-    egress: { allow: [] },
-    scaling: {},
-  };
-}
 
 /** Two schedulers (as the isolate and process drivers have) on one budget, one clock. */
 function twoDrivers(budgetBytes: number) {

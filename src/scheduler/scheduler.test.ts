@@ -1,30 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ProcyonError } from '../errors.js';
-import type { ProcSpec, ScalingConfig } from '../sandbox/types.js';
 import { instanceSpec } from '../registry/index.js';
 import { MemoryBudget } from './budget.js';
 import { Scheduler } from './scheduler.js';
+import type { ProcSpec } from '../sandbox/types.js';
+import { spec } from './test-spec.js';
 import type { ProcBackend, SchedulerOptions } from './types.js';
 
 const MB = 1024 * 1024;
-
-function spec(fn: string, scaling: ScalingConfig = {}, namespace = 'ns', version = 'v1'): ProcSpec {
-  return {
-    key: `${namespace}/${fn}@${version}`,
-    namespace,
-    fn,
-    version,
-    code: '',
-    memoryMb: 128,
-    timeoutMs: 1000,
-    vars: {},
-    secrets: {},
-    bindings: { kv: [], services: [] },
-    egress: { allow: [] },
-    scaling,
-  };
-}
 
 /** A backend that records commands; spawns settle when the test says so. */
 function fakeBackend(hostCount = 2, backgroundHost?: number) {
