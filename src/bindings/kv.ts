@@ -4,6 +4,7 @@
  * a KV namespace of the function's own Procyon namespace. Limits follow Workers KV.
  */
 import { ProcyonError } from '../errors.js';
+import type { KvListOptions, KvListResult, KvPutOptions, KvRecord } from '../sandbox/ops/index.js';
 import type { KvEntry, Store } from '../store/index.js';
 
 export const KV_LIMITS = {
@@ -18,20 +19,6 @@ export const KV_LIMITS = {
 export interface KvTarget {
   namespace: string;
   kv: string;
-}
-
-export interface KvPutOptions {
-  /** Absolute expiry. (s since epoch) */
-  expiration?: number;
-  /** Relative expiry. (s) */
-  expirationTtl?: number;
-  metadata?: unknown;
-}
-
-export interface KvListOptions {
-  prefix?: string;
-  limit?: number;
-  cursor?: string;
 }
 
 function checkKey(key: unknown): string {
@@ -66,7 +53,7 @@ export class KvService {
     private readonly clock: () => number = Date.now,
   ) {}
 
-  async get(t: KvTarget, key: unknown): Promise<{ value: Uint8Array; metadata: unknown } | null> {
+  async get(t: KvTarget, key: unknown): Promise<KvRecord | null> {
     const entry = await this.store.kvGet(t.namespace, t.kv, checkKey(key), this.clock());
     return entry
       ? { value: entry.value, metadata: entry.metadata === null ? null : JSON.parse(entry.metadata) }
@@ -94,15 +81,8 @@ export class KvService {
     await this.store.kvDelete(t.namespace, t.kv, checkKey(key));
   }
 
-  /** Workers KV's list shape; the cursor is the last key returned, base64url-encoded. */
-  async list(
-    t: KvTarget,
-    opts: KvListOptions = {},
-  ): Promise<{
-    keys: { name: string; expiration?: number; metadata?: unknown }[];
-    list_complete: boolean;
-    cursor?: string;
-  }> {
+  /** Workers KV's list shape (KvListResult); the cursor is the last key returned, base64url-encoded. */
+  async list(t: KvTarget, opts: KvListOptions = {}): Promise<KvListResult> {
     const limit = Math.min(Math.max(1, Math.floor(opts.limit ?? KV_LIMITS.listMax)), KV_LIMITS.listMax);
     const after = opts.cursor ? Buffer.from(opts.cursor, 'base64url').toString('utf8') : undefined;
     const rows = await this.store.kvList(

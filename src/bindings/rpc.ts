@@ -5,11 +5,11 @@
  */
 import { ProcyonError } from '../errors.js';
 import { InvocationError, type Invoker } from '../invoker/index.js';
-import type { RpcRouter } from '../node/rpc.js';
-import type { HttpRequestData, HttpResponseData } from '../sandbox/index.js';
+import type { BindingOps, NodeOpHandler, NodeOpTable, RpcRouter } from '../sandbox/ops/index.js';
+import type { HttpResponseData } from '../sandbox/index.js';
 import type { Store, VersionRecord } from '../store/index.js';
 import type { Registry } from '../registry/index.js';
-import type { KvListOptions, KvPutOptions, KvService } from './kv.js';
+import type { KvService } from './kv.js';
 
 /** Service bindings may chain this deep (A → B → ...), then calls fail instead of recursing forever. */
 export const MAX_SERVICE_DEPTH = 16;
@@ -48,17 +48,7 @@ export function registerBindingOps(deps: BindingDeps): void {
     return { namespace: v.namespace, kv };
   };
 
-  const { router, kv } = deps;
-  router.register('kv.get', async ({ key }, [binding, k]) => kv.get(await kvTarget(key, binding), k));
-  router.register('kv.put', async ({ key }, [binding, k, value, opts]) =>
-    kv.put(await kvTarget(key, binding), k, value, (opts ?? {}) as KvPutOptions),
-  );
-  router.register('kv.delete', async ({ key }, [binding, k]) => kv.delete(await kvTarget(key, binding), k));
-  router.register('kv.list', async ({ key }, [binding, opts]) =>
-    kv.list(await kvTarget(key, binding), (opts ?? {}) as KvListOptions),
-  );
-
-  router.register('service.fetch', async ({ key, activationId }, [binding, request]) => {
+  const serviceFetch: NodeOpHandler<'service.fetch'> = async ({ key, activationId }, [binding, request]) => {
     const v = await versionOf(key);
     const target = typeof binding === 'string' ? v.config.services?.[binding] : undefined;
     if (!target) throw new TypeError(`"${String(binding)}" is not a service binding of this function`);
@@ -75,7 +65,7 @@ export function registerBindingOps(deps: BindingDeps): void {
         depth,
         input: {
           kind: 'http',
-          request: request as HttpRequestData,
+          request,
           route: { routeKey: 'ANY /{proxy+}', pathParameters: {} },
         },
       });
@@ -88,7 +78,19 @@ export function registerBindingOps(deps: BindingDeps): void {
       if (err instanceof ProcyonError) return errorResponse(err);
       throw err;
     }
-  });
+  };
+
+  const { kv } = deps;
+  const ops: NodeOpTable<keyof BindingOps> = {
+    'kv.get': async ({ key }, [binding, k]) => kv.get(await kvTarget(key, binding), k),
+    'kv.put': async ({ key }, [binding, k, value, opts]) =>
+      kv.put(await kvTarget(key, binding), k, value, opts ?? {}),
+    'kv.delete': async ({ key }, [binding, k]) => kv.delete(await kvTarget(key, binding), k),
+    'kv.list': async ({ key }, [binding, opts]) => kv.list(await kvTarget(key, binding), opts ?? {}),
+
+    'service.fetch': serviceFetch,
+  };
+  deps.router.register(ops);
 }
 
 async function collect(

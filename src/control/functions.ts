@@ -4,7 +4,6 @@
  * use this, so a deploy means the same thing wherever it comes from.
  */
 import { createHash } from 'node:crypto';
-import type { FunctionInfo, VersionInfo } from '../api/types.js';
 import { bundleSource, formatBuildError, type BuildError, type TypecheckResult } from '../build/index.js';
 import { ProcyonError, type ErrorCode } from '../errors.js';
 import type { Invoker } from '../invoker/index.js';
@@ -13,6 +12,7 @@ import type { RuntimeSpec, SandboxDriver, ScalingConfig } from '../sandbox/index
 import type { ArtifactService } from './artifacts.js';
 import type { FunctionConfig, Store, VersionRecord } from '../store/index.js';
 import { scalingConfig } from './scaling.js';
+import type { FunctionInfo, VersionInfo } from './types.js';
 import { CLASS_NAME_RE } from '../procs/names.js';
 import { assertName, checkKind, checkStyle, NAME_PATTERN } from './kind.js';
 

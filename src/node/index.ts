@@ -25,7 +25,7 @@ import { registerBindingOps } from '../bindings/rpc.js';
 import { SecretService, unsealSecrets } from '../control/secrets.js';
 import { SecretBox } from '../secrets/index.js';
 import { createHttpServer } from './http.js';
-import { RpcRouter } from './rpc.js';
+import { RpcRouter } from '../sandbox/ops/index.js';
 import { Metrics } from '../metrics/index.js';
 import { startProcesses, type ProcessRuntime } from '../procs/index.js';
 import { SpawnedProcs } from '../procs/spawned.js';

@@ -4,7 +4,7 @@
  */
 import type { Invoker } from '../invoker/index.js';
 import type { Logger } from '../logger.js';
-import type { RpcRouter } from '../node/rpc.js';
+import type { RpcRouter } from '../sandbox/ops/index.js';
 import type { Registry } from '../registry/index.js';
 import type { Store } from '../store/index.js';
 import { AlarmScheduler } from './alarms.js';

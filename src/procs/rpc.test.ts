@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ProcyonError } from '../errors.js';
 import { createLogger } from '../logger.js';
-import { RpcRouter } from '../node/rpc.js';
+import { RpcRouter } from '../sandbox/ops/index.js';
 import { SqliteStore } from '../store/index.js';
 import { AlarmScheduler } from './alarms.js';
 import { instanceOf, MAX_PROC_DEPTH, registerProcOps } from './rpc.js';

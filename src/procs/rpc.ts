@@ -8,8 +8,8 @@
 import { deserialize, serialize } from 'node:v8';
 import { ProcyonError } from '../errors.js';
 import type { Invoker } from '../invoker/index.js';
-import type { RpcRouter } from '../node/rpc.js';
-import type { HttpRequestData, MessageFrom } from '../sandbox/index.js';
+import type { MessageFrom } from '../sandbox/index.js';
+import type { NodeOpTable, ProcOps, RpcCaller, RpcRouter } from '../sandbox/ops/index.js';
 import type { ProcKey, ProcListQuery, ProcWriteOp, Store } from '../store/index.js';
 import type { AlarmScheduler } from './alarms.js';
 import type { Caller, ProcessManager } from './types.js';
@@ -103,37 +103,13 @@ const decoded = (entries: [string, Uint8Array][]): [string, unknown][] =>
   entries.map(([key, bytes]) => [key, deserialize(bytes)]);
 
 export function registerProcOps(deps: ProcRpcDeps): void {
-  const { router, store } = deps;
-  router.register('storage.get', async ({ key }, [keys]) => {
-    const id = instanceOf(key);
-    if (!Array.isArray(keys)) throw new TypeError('storage.get takes a list of keys');
-    if (keys.length > MAX_KEYS_PER_CALL)
-      throw storageError(`storage.get takes at most ${MAX_KEYS_PER_CALL} keys; it was given ${keys.length}`);
-    return decoded(await store.procs.get(id, keys.map(checkKey)));
-  });
-  router.register('storage.list', async ({ key }, [query]) =>
-    decoded(await store.procs.list(instanceOf(key), listQuery(query))),
-  );
-  router.register('storage.write', async ({ key }, [ops]) =>
-    store.procs.write(instanceOf(key), writeOps(ops), deps.storageMaxBytes),
-  );
-  router.register('alarm.get', async ({ key }) => store.procs.getAlarm(instanceOf(key)));
-  router.register('alarm.set', async ({ key }, [at]) => {
-    if (typeof at !== 'number' || !Number.isFinite(at)) throw new TypeError('an alarm time must be a number');
-    await deps.alarms.set(instanceOf(key), at);
-    return null;
-  });
-  router.register('alarm.delete', async ({ key }) => {
-    await deps.alarms.delete(instanceOf(key));
-    return null;
-  });
-
+  const { store } = deps;
   const target = (className: unknown, name: unknown, key: string) => {
     if (typeof className !== 'string' || typeof name !== 'string')
       throw new TypeError('a process is addressed by class and name (strings)');
     return { namespace: instanceOrFunctionNamespace(key), className, name };
   };
-  const caller = ({ key, activationId }: { key: string; activationId: string }): Caller => {
+  const caller = ({ key, activationId }: RpcCaller): Caller => {
     const depth = deps.invoker.depthOf(activationId) + 1;
     if (depth > MAX_PROC_DEPTH)
       throw new RangeError(`process calls are nested more than ${MAX_PROC_DEPTH} deep`);
@@ -148,39 +124,63 @@ export function registerProcOps(deps: ProcRpcDeps): void {
         `the message is ${size} bytes serialised, over the limit of ${deps.maxPayloadBytes}`,
       );
   };
-  router.register('procs.call', async (call, [className, name, message]) => {
-    checkSize(message);
-    const from = caller(call);
-    return (await deps.procs.call(target(className, name, call.key), message, from)).reply;
-  });
-  router.register('procs.send', async (call, [className, name, message]) => {
-    checkSize(message);
-    // A one-way message holds no slot of its sender: it starts a new chain, not a nested call.
-    const from: Caller = { from: callerOf(call.key), parentId: call.activationId };
-    await deps.procs.send(target(className, name, call.key), message, from);
-    return null;
-  });
-  router.register('procs.fetch', async (call, [className, name, request]) => {
-    const from = caller(call);
-    const result = await deps.procs.fetch(
-      target(className, name, call.key),
-      request as HttpRequestData,
-      from,
-    );
-    if (!result.body) return result.response;
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    for await (const chunk of result.body) {
-      size += chunk.byteLength;
-      if (size > deps.maxPayloadBytes)
-        throw new ProcyonError(
-          'PROCYON_RESPONSE_TOO_LARGE',
-          `the instance's response exceeds ${deps.maxPayloadBytes} bytes`,
+  const ops: NodeOpTable<keyof ProcOps> = {
+    'storage.get': async ({ key }, [keys]) => {
+      const id = instanceOf(key);
+      if (!Array.isArray(keys)) throw new TypeError('storage.get takes a list of keys');
+      if (keys.length > MAX_KEYS_PER_CALL)
+        throw storageError(
+          `storage.get takes at most ${MAX_KEYS_PER_CALL} keys; it was given ${keys.length}`,
         );
-      chunks.push(chunk);
-    }
-    return { ...result.response, body: Buffer.concat(chunks) };
-  });
+      return decoded(await store.procs.get(id, keys.map(checkKey)));
+    },
+    'storage.list': async ({ key }, [query]) =>
+      decoded(await store.procs.list(instanceOf(key), listQuery(query))),
+    'storage.write': async ({ key }, [ops]) =>
+      store.procs.write(instanceOf(key), writeOps(ops), deps.storageMaxBytes),
+    'alarm.get': async ({ key }) => store.procs.getAlarm(instanceOf(key)),
+    'alarm.set': async ({ key }, [at]) => {
+      if (typeof at !== 'number' || !Number.isFinite(at))
+        throw new TypeError('an alarm time must be a number');
+      await deps.alarms.set(instanceOf(key), at);
+      return null;
+    },
+    'alarm.delete': async ({ key }) => {
+      await deps.alarms.delete(instanceOf(key));
+      return null;
+    },
+
+    'procs.call': async (call, [className, name, message]) => {
+      checkSize(message);
+      const from = caller(call);
+      return (await deps.procs.call(target(className, name, call.key), message, from)).reply;
+    },
+    'procs.send': async (call, [className, name, message]) => {
+      checkSize(message);
+      // A one-way message holds no slot of its sender: it starts a new chain, not a nested call.
+      const from: Caller = { from: callerOf(call.key), parentId: call.activationId };
+      await deps.procs.send(target(className, name, call.key), message, from);
+      return null;
+    },
+    'procs.fetch': async (call, [className, name, request]) => {
+      const from = caller(call);
+      const result = await deps.procs.fetch(target(className, name, call.key), request, from);
+      if (!result.body) return result.response;
+      const chunks: Uint8Array[] = [];
+      let size = 0;
+      for await (const chunk of result.body) {
+        size += chunk.byteLength;
+        if (size > deps.maxPayloadBytes)
+          throw new ProcyonError(
+            'PROCYON_RESPONSE_TOO_LARGE',
+            `the instance's response exceeds ${deps.maxPayloadBytes} bytes`,
+          );
+        chunks.push(chunk);
+      }
+      return { ...result.response, body: Buffer.concat(chunks) };
+    },
+  };
+  deps.router.register(ops);
 }
 
 function instanceOrFunctionNamespace(key: string): string {

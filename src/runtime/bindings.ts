@@ -14,6 +14,7 @@
  * Snapshot rule (see index.ts): this module runs while the snapshot is made, so no one-letter
  * module-level names, one-character string literals or one-character property keys.
  */
+import type { KvListOptions, KvPutOptions } from '../sandbox/ops/map.js';
 import { callToken, hostCallForCall } from './bridge.js';
 import { TextDecoder, TextEncoder } from './encoding.js';
 import { ProcsBinding, requestToWire, responseFromWire, withProcs } from './procs.js';
@@ -27,10 +28,6 @@ export interface EnvMeta {
 }
 
 type KvType = 'text' | 'json' | 'arrayBuffer' | 'stream';
-interface KvRecord {
-  value: Uint8Array;
-  metadata: unknown;
-}
 
 function kvType(options: unknown): KvType {
   const type = typeof options === 'string' ? options : (options as { type?: unknown } | undefined)?.type;
@@ -76,21 +73,13 @@ export class KVNamespace {
 
   async get(key: string, options?: unknown): Promise<unknown> {
     const type = kvType(options);
-    const found = (await hostCallForCall(
-      'kv.get',
-      [this.#binding, String(key)],
-      callToken(this.#callId),
-    )) as KvRecord | null;
+    const found = await hostCallForCall('kv.get', [this.#binding, String(key)], callToken(this.#callId));
     return found === null ? null : decodeKv(found.value, type);
   }
 
   async getWithMetadata(key: string, options?: unknown): Promise<{ value: unknown; metadata: unknown }> {
     const type = kvType(options);
-    const found = (await hostCallForCall(
-      'kv.get',
-      [this.#binding, String(key)],
-      callToken(this.#callId),
-    )) as KvRecord | null;
+    const found = await hostCallForCall('kv.get', [this.#binding, String(key)], callToken(this.#callId));
     return found === null
       ? { value: null, metadata: null }
       : { value: decodeKv(found.value, type), metadata: found.metadata ?? null };
@@ -101,7 +90,7 @@ export class KVNamespace {
     value: unknown,
     options?: { expiration?: number; expirationTtl?: number; metadata?: unknown },
   ): Promise<void> {
-    const opts: Record<string, unknown> = {};
+    const opts: KvPutOptions = {};
     if (options?.expiration !== undefined) opts.expiration = Number(options.expiration);
     if (options?.expirationTtl !== undefined) opts.expirationTtl = Number(options.expirationTtl);
     if (options?.metadata !== undefined) opts.metadata = options.metadata;
@@ -114,7 +103,7 @@ export class KVNamespace {
   }
 
   async list(options?: { prefix?: string; limit?: number; cursor?: string }): Promise<unknown> {
-    const opts: Record<string, unknown> = {};
+    const opts: KvListOptions = {};
     if (options?.prefix !== undefined) opts.prefix = String(options.prefix);
     if (options?.limit !== undefined) opts.limit = Number(options.limit);
     if (options?.cursor !== undefined) opts.cursor = String(options.cursor);
@@ -134,15 +123,7 @@ export class ServiceBinding {
 
   async fetch(...args: ConstructorParameters<typeof Request>): Promise<Response> {
     const wire = await requestToWire(args);
-    const reply = (await hostCallForCall(
-      'service.fetch',
-      [this.#binding, wire],
-      callToken(this.#callId),
-    )) as {
-      status: number;
-      headers: [string, string][];
-      body: Uint8Array;
-    };
+    const reply = await hostCallForCall('service.fetch', [this.#binding, wire], callToken(this.#callId));
     return responseFromWire(reply);
   }
 }

@@ -4,7 +4,9 @@
  * dispatcher to `init`; arguments and results are copied (structured clone), never shared, so no
  * host object ever becomes reachable from user code. Each operation carries the token of the call
  * it is made for (calls.ts), which the host turns into that call's deadline, limits and abort signal.
+ * Operation names, arguments and results are those of the operation map (src/sandbox/ops/map.ts).
  */
+import type { BridgeOpName, BridgeReply, OpArgs, OpResult } from '../sandbox/ops/map.js';
 import type { CallRegistry } from './calls.js';
 import { DOMException } from './dom-exception.js';
 
@@ -47,12 +49,16 @@ function ref(): HostCallRef {
  * Runs `op` in the host for the call of `token` (by default the one the code running now belongs
  * to); rejects with the host's error (`{ name, message }` rebuilt as an Error).
  */
-export async function hostCall(op: string, args: unknown[], token = callToken()): Promise<unknown> {
+export async function hostCall<K extends BridgeOpName>(
+  op: K,
+  args: OpArgs<K>,
+  token = callToken(),
+): Promise<OpResult<K>> {
   const reply = (await ref().apply(undefined, [op, args, token], {
     arguments: { copy: true },
     result: { promise: true, copy: true },
   })) as BridgeReply;
-  return unwrap(reply);
+  return unwrap(reply) as OpResult<K>;
 }
 
 /**
@@ -62,11 +68,15 @@ export async function hostCall(op: string, args: unknown[], token = callToken())
  * `fetch().then(...)`) never runs into the next call. Not for the runtime's own bookkeeping
  * (storage writes, the process gates), which must hear every answer.
  */
-export async function hostCallForCall(op: string, args: unknown[], token = callToken()): Promise<unknown> {
+export async function hostCallForCall<K extends BridgeOpName>(
+  op: K,
+  args: OpArgs<K>,
+  token = callToken(),
+): Promise<OpResult<K>> {
   const calls = state.calls;
   const issuedLive = calls !== null && calls.live(token);
   const ended = (): boolean => issuedLive && !calls.live(token);
-  let value: unknown;
+  let value: OpResult<K>;
   try {
     value = await hostCall(op, args, token);
   } catch (err) {
@@ -78,18 +88,14 @@ export async function hostCallForCall(op: string, args: unknown[], token = callT
 }
 
 /** The synchronous form, for APIs the web makes synchronous (`crypto.getRandomValues`). */
-export function hostCallSync(op: string, args: unknown[]): unknown {
+export function hostCallSync<K extends BridgeOpName>(op: K, args: OpArgs<K>): OpResult<K> {
   return unwrap(
     ref().applySync(undefined, [op, args, callToken()], {
       arguments: { copy: true },
       result: { copy: true },
     }) as BridgeReply,
-  );
+  ) as OpResult<K>;
 }
-
-/** What the host answers: errors travel as data so their type survives the boundary. */
-export type BridgeReply =
-  { ok: true; value: unknown } | { ok: false; error: { name: string; message: string; code?: string } };
 
 const ERROR_TYPES: Record<string, new (message: string) => Error> = {
   TypeError,

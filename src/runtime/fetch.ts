@@ -11,6 +11,7 @@ import { DOMException } from './dom-exception.js';
 import { freezeHeaders, headerEntries } from './headers.js';
 import { Request, type RequestInfo, type RequestInit } from './request.js';
 import { Response } from './response.js';
+import type { RedirectMode } from '../sandbox/ops/map.js';
 import type { FetchReply } from '../sandbox/types.js';
 
 interface AbortSignalLike {
@@ -22,10 +23,14 @@ interface AbortSignalLike {
 
 type FetchInit = RequestInit & { redirect?: unknown; signal?: AbortSignalLike | null };
 
-const REDIRECT_MODES = new Set(['follow', 'manual', 'error']);
+const REDIRECT_MODES: ReadonlySet<string> = new Set<RedirectMode>(['follow', 'manual', 'error']);
 const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 /** Ids the host knows this isolate's fetches by (for `fetch.abort`). */
 const counter = { nextId: 1 };
+
+function isRedirectMode(mode: string): mode is RedirectMode {
+  return REDIRECT_MODES.has(mode);
+}
 
 function isSignal(value: unknown): value is AbortSignalLike {
   return (
@@ -59,7 +64,7 @@ export async function fetch(input: RequestInfo, init?: FetchInit | null): Promis
   const options: FetchInit = init ?? {};
   const request = new Request(input, options);
   const redirect = options.redirect === undefined ? request.redirect : String(options.redirect);
-  if (!REDIRECT_MODES.has(redirect))
+  if (!isRedirectMode(redirect))
     throw new TypeError(`fetch: redirect must be "follow", "manual" or "error", not "${redirect}"`);
   const signal = signalOf(options, request);
   if (signal?.aborted) throw abortReason(signal);
@@ -77,17 +82,12 @@ export async function fetch(input: RequestInfo, init?: FetchInit | null): Promis
     [id, { method, url, headers: headerEntries(request.headers), body, redirect }],
     token,
   );
-  const reply = (signal === null ? await sent : await untilAborted(sent, signal, id, token)) as FetchReply;
+  const reply = signal === null ? await sent : await untilAborted(sent, signal, id, token);
   return toResponse(reply);
 }
 
 /** Settles with `sent`, or rejects with the signal's reason as soon as it aborts. */
-function untilAborted(
-  sent: Promise<unknown>,
-  signal: AbortSignalLike,
-  id: number,
-  token: number,
-): Promise<unknown> {
+function untilAborted<T>(sent: Promise<T>, signal: AbortSignalLike, id: number, token: number): Promise<T> {
   return new Promise((resolve, reject) => {
     const onAbort = (): void => {
       reject(abortReason(signal));

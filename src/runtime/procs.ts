@@ -71,26 +71,26 @@ export class ProcStub {
     this.#hooks = hooks;
   }
 
-  #out(op: string, arg: unknown): Promise<unknown> {
+  /** Sends `send(token)` to the instance, the token taken now. */
+  #out<T>(send: (token: number) => Promise<T>): Promise<T> {
     const token = callToken(this.#callId);
     // The output gate first, still holding the input gate: other events' writes made while this
     // one waited for its own must not delay its call, nor their failures fail it.
-    return this.#hooks
-      .beforeSend()
-      .then(() => this.#hooks.around(() => hostCall(op, [...this.#target, arg], token)));
+    return this.#hooks.beforeSend().then(() => this.#hooks.around(() => send(token)));
   }
 
   async fetch(...args: ConstructorParameters<typeof Request>): Promise<Response> {
-    const reply = await this.#out('procs.fetch', await requestToWire(args));
-    return responseFromWire(reply as { status: number; headers: [string, string][]; body: Uint8Array });
+    const wire = await requestToWire(args);
+    const reply = await this.#out((token) => hostCall('procs.fetch', [...this.#target, wire], token));
+    return responseFromWire(reply);
   }
 
   call(message: unknown): Promise<unknown> {
-    return this.#out('procs.call', message);
+    return this.#out((token) => hostCall('procs.call', [...this.#target, message], token));
   }
 
   async send(message: unknown): Promise<void> {
-    await this.#out('procs.send', message);
+    await this.#out((token) => hostCall('procs.send', [...this.#target, message], token));
   }
 }
 

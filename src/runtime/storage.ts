@@ -11,6 +11,13 @@
  *
  * Snapshot rule (see index.ts): this module's top level runs while the snapshot is made.
  */
+import type {
+  NodeOpName,
+  OpArgs,
+  OpResult,
+  StorageListOptions as ListOptions,
+  StorageWriteOp as WriteOp,
+} from '../sandbox/ops/map.js';
 import { hostCall } from './bridge.js';
 import { utf8ByteLength } from './encoding.js';
 import { DOMException } from './dom-exception.js';
@@ -22,16 +29,6 @@ import { ABSENT, StorageCache } from './storage-cache.js';
 const MAX_KEY_BYTES = 2048;
 /** Most keys one get/put/delete call takes. */
 const MAX_KEYS_PER_CALL = 128;
-
-type WriteOp = { put: string; value: unknown } | { delete: string } | { deleteAll: true };
-
-export interface ListOptions {
-  prefix?: string;
-  start?: string;
-  end?: string;
-  limit?: number;
-  reverse?: boolean;
-}
 
 interface Batch {
   ops: WriteOp[];
@@ -120,7 +117,7 @@ export class ProcStorage {
     }
     if (missing.length > 0) {
       const generation = this.#cache.generation;
-      const found = new Map((await this.#read('storage.get', [missing])) as [string, unknown][]);
+      const found = new Map(await this.#read('storage.get', [missing]));
       for (const key of missing) {
         // The value when the read was made; the cache keeps any write made since (fill).
         const value = found.has(key) ? found.get(key) : ABSENT;
@@ -143,7 +140,7 @@ export class ProcStorage {
     await this.#flushAndWait();
     // Fresh copies from the node, handed over as they are: a list may be large, so it neither
     // fills the cache nor is copied twice.
-    return new Map((await this.#read('storage.list', [query])) as [string, unknown][]);
+    return new Map(await this.#read('storage.list', [query]));
   }
 
   put(keyOrEntries: unknown, value?: unknown): Promise<void> {
@@ -218,7 +215,7 @@ export class ProcStorage {
       else if ('delete' in op) keys.push(op.delete);
       else hadDeleteAll = true;
     }
-    const sent = hostCall('storage.write', [batch.ops]) as Promise<boolean[]>;
+    const sent = hostCall('storage.write', [batch.ops]);
     this.#inFlight.add(sent);
     sent.then(
       (results) => {
@@ -256,12 +253,12 @@ export class ProcStorage {
   }
 
   /** A read only the node can answer. */
-  #read(op: string, args: unknown[]): Promise<unknown> {
+  #read<K extends NodeOpName>(op: K, args: OpArgs<K>): Promise<OpResult<K>> {
     return hostCall(op, args);
   }
 
   getAlarm(): Promise<number | null> {
-    return this.#read('alarm.get', []) as Promise<number | null>;
+    return this.#read('alarm.get', []);
   }
 
   setAlarm(time: unknown): Promise<void> {
@@ -275,7 +272,7 @@ export class ProcStorage {
   }
 
   /** Alarm changes are writes too: the output gate waits for them, and reports unwatched failures. */
-  #alarmWrite(op: string, args: unknown[]): Promise<void> {
+  #alarmWrite<K extends 'alarm.set' | 'alarm.delete'>(op: K, args: OpArgs<K>): Promise<void> {
     const sent = hostCall(op, args).then(() => undefined);
     this.#inFlight.add(sent);
     const handed = watch(sent);
@@ -318,5 +315,5 @@ function snapshot(value: unknown, key: string): unknown {
   }
 }
 
-export type { WriteOp };
+export type { ListOptions, WriteOp };
 export { checkKey, checkKeys, checkList, snapshot, ABSENT };

@@ -6,18 +6,12 @@
  * exported. A CryptoKey keeps its material (a JWK) in a private field and sends it with each
  * operation; user code can read only type, extractable, algorithm and usages.
  */
+import type { CryptoOps, KeyRecord, OpArgs, OpResult } from '../sandbox/ops/map.js';
 import { hostCallForCall } from './bridge.js';
 import { DOMException } from './dom-exception.js';
 import { toBytes } from './encoding.js';
 
 type Algorithm = Record<string, unknown>;
-
-interface KeyRecord {
-  type: string;
-  algorithm: Algorithm;
-  usages: string[];
-  material: unknown;
-}
 
 /** Members of Web Crypto's algorithm dictionaries that carry data through to the host. */
 const MEMBERS = [
@@ -96,7 +90,7 @@ function toArrayBuffer(value: unknown): ArrayBuffer {
 }
 
 /** Calls the host; a SyntaxError from Web Crypto is a DOMException of that name, not the JS error. */
-async function host(op: string, args: unknown[]): Promise<unknown> {
+async function host<K extends keyof CryptoOps>(op: K, args: OpArgs<K>): Promise<OpResult<K>> {
   try {
     return await hostCallForCall(op, args);
   } catch (err) {
@@ -167,8 +161,8 @@ export class CryptoKey {
   }
 }
 
-function makeKey(record: unknown, extractable: boolean): CryptoKey {
-  return new CryptoKey(KEY_TOKEN, record as KeyRecord, extractable);
+function makeKey(record: KeyRecord, extractable: boolean): CryptoKey {
+  return new CryptoKey(KEY_TOKEN, record, extractable);
 }
 
 /** The key, checked for the operation as the spec does before any cryptography. */
@@ -225,7 +219,7 @@ export class SubtleCrypto {
       fmt === 'jwk'
         ? (JSON.parse(JSON.stringify(keyData ?? null)) as unknown)
         : bytesOf(keyData, 'importKey');
-    const args = [
+    const args: OpArgs<'crypto.importKey'> = [
       fmt,
       data,
       normalize(algorithm, 'importKey'),
@@ -248,9 +242,10 @@ export class SubtleCrypto {
     extractable: unknown,
     usages: unknown,
   ): Promise<CryptoKey | { publicKey: CryptoKey; privateKey: CryptoKey }> {
-    const args = [normalize(algorithm, 'generateKey'), usagesOf(usages, 'generateKey')];
-    const made = (await host('crypto.generateKey', args)) as
-      KeyRecord | { publicKey: KeyRecord; privateKey: KeyRecord };
+    const made = await host('crypto.generateKey', [
+      normalize(algorithm, 'generateKey'),
+      usagesOf(usages, 'generateKey'),
+    ]);
     if ('privateKey' in made) {
       // A key pair's public key is always extractable (Web Crypto, generateKey).
       return {
@@ -272,7 +267,7 @@ export class SubtleCrypto {
   async verify(algorithm: unknown, key: unknown, signature: unknown, data: unknown): Promise<boolean> {
     const alg = normalize(algorithm, 'verify');
     const record = keyFor(key, alg, 'verify', 'verify');
-    const args = [
+    const args: OpArgs<'crypto.verify'> = [
       alg,
       record.material,
       record.algorithm,
@@ -285,14 +280,14 @@ export class SubtleCrypto {
   async encrypt(algorithm: unknown, key: unknown, data: unknown): Promise<ArrayBuffer> {
     const alg = normalize(algorithm, 'encrypt');
     const record = keyFor(key, alg, 'encrypt', 'encrypt');
-    const args = [alg, record.material, record.algorithm, bytesOf(data, 'encrypt')];
+    const args: OpArgs<'crypto.encrypt'> = [alg, record.material, record.algorithm, bytesOf(data, 'encrypt')];
     return toArrayBuffer(await host('crypto.encrypt', args));
   }
 
   async decrypt(algorithm: unknown, key: unknown, data: unknown): Promise<ArrayBuffer> {
     const alg = normalize(algorithm, 'decrypt');
     const record = keyFor(key, alg, 'decrypt', 'decrypt');
-    const args = [alg, record.material, record.algorithm, bytesOf(data, 'decrypt')];
+    const args: OpArgs<'crypto.decrypt'> = [alg, record.material, record.algorithm, bytesOf(data, 'decrypt')];
     return toArrayBuffer(await host('crypto.decrypt', args));
   }
 

@@ -4,6 +4,10 @@
  * the process driver (bubblewrap + Lambda Runtime API) comes later behind the same shape.
  */
 import type { WireError } from '../errors.js';
+import type { RuntimeSpec, ScalingConfig } from '../store/function-config.js';
+
+// ProcSpec carries them, so the boundary's users get them here too; the store defines them.
+export type { RuntimeSpec, ScalingConfig };
 
 /** An HTTP request or response as plain data, cheap to structured-clone across processes. */
 export interface HttpRequestData {
@@ -66,32 +70,6 @@ export interface ProcSpec {
   process?: ProcessSpec;
   /** Set for a process-driver function: what runs in its OS sandbox (docs/process-driver.md). */
   runtime?: RuntimeSpec;
-}
-
-/** A process-driver function's program: a runtime, a handler and an unpacked artifact. */
-export interface RuntimeSpec {
-  name: 'nodejs' | 'python3' | 'custom';
-  /** `file.function` for nodejs and python3; passed as `_HANDLER` to custom bootstraps too. */
-  handler: string;
-  /** The artifact's content hash. */
-  artifact: string;
-  /** Whether the sandbox may reach the network, through the egress proxy and policy. */
-  network: boolean;
-}
-
-/**
- * A function's scaling policy (docs/scheduler.md). Every field is optional; the scheduler fills in
- * the node's defaults.
- */
-export interface ScalingConfig {
-  /** Calls one proc takes at once. @default 1 */
-  concurrency?: number;
-  /** Procs kept warm while the version is deployed, even with no traffic. @default 0 */
-  minInstances?: number;
-  /** Most procs of this version on the node. @default the node's PROCYON_MAX_PROCS_PER_VERSION */
-  maxInstances?: number;
-  /** An idle proc goes after this long (the last procs of a version; surplus ones go sooner). (ms) */
-  keepAliveMs?: number;
 }
 
 /**

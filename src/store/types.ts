@@ -4,7 +4,7 @@
  * behind this same interface, which is why every method is async even though SQLite is not.
  */
 
-import type { RuntimeSpec, ScalingConfig } from '../sandbox/types.js';
+import type { RuntimeSpec, ScalingConfig } from './function-config.js';
 
 export interface FunctionConfig {
   /** Isolate heap limit. (MB) */

@@ -9,6 +9,7 @@ import type { LogLine } from '../types.js';
 import type { BridgeContext, EgressLimits } from './bridges/index.js';
 import type { LogBuffer, LogPolicy } from '../logs.js';
 import type { CallSpec } from './protocol.js';
+import type { NodeOpName, OpArgs, OpResult } from '../ops/index.js';
 
 /** The abort reason bridges see when their call ends. */
 const CALL_ENDED = new Error('the invocation has ended');
@@ -120,8 +121,11 @@ export class ProcCall extends VersionContext implements BridgeContext {
     this.logs = logs;
   }
 
-  rpc(op: string, args: unknown[]): Promise<unknown> {
-    return this.shared.rpc({ key: this.shared.key, activationId: this.activationId }, op, args);
+  rpc<K extends NodeOpName>(op: K, args: OpArgs<K>): Promise<OpResult<K>> {
+    // The node's answer crosses the host channel as data; the map says what the node answers.
+    return this.shared.rpc({ key: this.shared.key, activationId: this.activationId }, op, args) as Promise<
+      OpResult<K>
+    >;
   }
 
   log(level: LogLine['level'], msg: string): void {
@@ -178,7 +182,7 @@ export class BusyScope extends VersionContext implements BridgeContext {
     return latest;
   }
 
-  rpc(op: string, args: unknown[]): Promise<unknown> {
+  rpc<K extends NodeOpName>(op: K, args: OpArgs<K>): Promise<OpResult<K>> {
     const oldest = this.#oldest();
     return oldest ? oldest.rpc(op, args) : Promise.reject(CALL_ENDED);
   }

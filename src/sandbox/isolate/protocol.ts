@@ -5,7 +5,7 @@
  * `finished` with the rest of its logs and CPU time. `rpc` goes the other way: the host asks the
  * node for what only the node has (KV, other functions).
  */
-import type { BridgeReply } from './bridges/types.js';
+import type { BridgeReply } from '../ops/index.js';
 import type { InvokeInput, InvokeOutput, LogLine, ProcSpec, ValidateOutput } from '../types.js';
 import type { WireError } from '../../errors.js';
 import type { MemoryKillReason } from './memory-watch.js';

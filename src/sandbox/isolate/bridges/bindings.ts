@@ -3,14 +3,16 @@
  * these bridges forward the call over the host's channel, and the node checks it against the
  * calling version's declared bindings (src/bindings/rpc.ts).
  */
+import type { NodeOpName } from '../../ops/index.js';
 import type { BridgeHandler, BridgeTable } from './types.js';
 
 const forward =
-  (op: string): BridgeHandler =>
+  <K extends NodeOpName>(op: K): BridgeHandler<K> =>
   (ctx, args) =>
     ctx.rpc(op, args);
 
-export const BINDING_BRIDGES: BridgeTable = {
+/** One forwarder per node operation of the map. */
+export const BINDING_BRIDGES: BridgeTable<NodeOpName> = {
   'kv.get': forward('kv.get'),
   'kv.put': forward('kv.put'),
   'kv.delete': forward('kv.delete'),

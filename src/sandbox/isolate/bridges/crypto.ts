@@ -9,6 +9,7 @@
  * checks happen in the isolate, where the key's flags are.
  */
 import { randomFillSync, webcrypto } from 'node:crypto';
+import type { CryptoOps, KeyRecord } from '../../ops/index.js';
 import type { BridgeTable } from './types.js';
 
 /** One `getRandomValues` may ask for this much (Web Crypto's quota); the pool asks for less. */
@@ -41,14 +42,6 @@ interface LooseSubtle {
 
 const subtle = webcrypto.subtle as unknown as LooseSubtle;
 
-/** A key as the isolate keeps it. */
-export interface KeyRecord {
-  type: string;
-  algorithm: unknown;
-  usages: string[];
-  material: Jwk;
-}
-
 async function record(key: CryptoKey): Promise<KeyRecord> {
   const material = (await subtle.exportKey('jwk', key)) as Jwk;
   return { type: key.type, algorithm: key.algorithm, usages: [...key.usages], material };
@@ -59,7 +52,7 @@ function useKey(material: unknown, algorithm: unknown, usage: string): Promise<C
   return subtle.importKey('jwk', material, algorithm, false, [usage]);
 }
 
-export const CRYPTO_BRIDGES: BridgeTable = {
+export const CRYPTO_BRIDGES: BridgeTable<keyof CryptoOps> = {
   'crypto.random': (_ctx, [size]) => {
     if (typeof size !== 'number' || !(size >= 0 && size <= MAX_RANDOM_BYTES))
       throw new RangeError(`crypto.random: size must be 0 to ${MAX_RANDOM_BYTES} bytes`);

@@ -15,6 +15,7 @@ import { invocationEnded, perCall } from './call-state.js';
 import { EgressPolicy } from './egress.js';
 import { readBody, sendHop, type Hop, type HopOptions } from './http-client.js';
 import type { BridgeContext, BridgeTable } from './types.js';
+import type { FetchOps, FetchRequestData } from '../../ops/index.js';
 import type { FetchReply } from '../../types.js';
 
 /** Sub-requests one call may have in flight; more wait (Workers' limit of open connections). */
@@ -26,17 +27,6 @@ const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 const BODY_HEADERS = new Set(['content-type', 'content-encoding', 'content-language', 'content-location']);
 /** Headers not sent to another origin after a redirect. */
 const CREDENTIAL_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie']);
-
-type RedirectMode = 'follow' | 'manual' | 'error';
-
-/** What the isolate sends. */
-interface FetchRequest {
-  method: string;
-  url: string;
-  headers: [string, string][];
-  body: Uint8Array | null;
-  redirect: RedirectMode;
-}
 
 /** A counting semaphore whose waiters give up when their fetch is aborted. */
 class Slots {
@@ -96,7 +86,7 @@ const fetchesOf = perCall<CallFetches>(
   },
 );
 
-export const FETCH_BRIDGES: BridgeTable = {
+export const FETCH_BRIDGES: BridgeTable<keyof FetchOps> = {
   'fetch.request': (ctx, [id, request]) => {
     if (typeof id !== 'number') throw new TypeError('fetch.request: the fetch id must be a number');
     return run(ctx, id, parseRequest(request));
@@ -109,8 +99,8 @@ export const FETCH_BRIDGES: BridgeTable = {
   },
 };
 
-function parseRequest(value: unknown): FetchRequest {
-  const r = value as Partial<FetchRequest> | null;
+function parseRequest(value: unknown): FetchRequestData {
+  const r = value as Partial<FetchRequestData> | null;
   const url = typeof r?.url === 'string' ? parseUrl(r.url) : null;
   if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:'))
     throw new TypeError(`fetch: ${String(r?.url)} is not an http(s) URL`);
@@ -126,7 +116,7 @@ function parseRequest(value: unknown): FetchRequest {
   };
 }
 
-async function run(ctx: BridgeContext, id: number, request: FetchRequest): Promise<FetchReply> {
+async function run(ctx: BridgeContext, id: number, request: FetchRequestData): Promise<FetchReply> {
   if (ctx.signal.aborted) throw invocationEnded();
   const state = fetchesOf(ctx);
   const controller = new AbortController();
@@ -155,7 +145,7 @@ async function run(ctx: BridgeContext, id: number, request: FetchRequest): Promi
 }
 
 async function follow(
-  request: FetchRequest,
+  request: FetchRequestData,
   options: HopOptions & { maxBytes: number },
 ): Promise<FetchReply> {
   let hop: Hop = {

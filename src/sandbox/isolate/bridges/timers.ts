@@ -6,6 +6,7 @@
  * (its ctx.waitUntil tail included).
  */
 import { invocationEnded, perCall } from './call-state.js';
+import type { TimerOps } from '../../ops/index.js';
 import type { BridgeTable } from './types.js';
 
 /** Timers one call may have pending at once; the isolate side enforces the same cap. */
@@ -28,7 +29,7 @@ const sleepsOf = perCall(
   },
 );
 
-export const TIMER_BRIDGES: BridgeTable = {
+export const TIMER_BRIDGES: BridgeTable<keyof TimerOps> = {
   'timers.sleep': (ctx, [id, ms]) => {
     if (typeof id !== 'number') throw new TypeError('timers.sleep: the timer id must be a number');
     const delay = Math.max(0, Number(ms) || 0);

@@ -2,12 +2,10 @@
  * Host-side bridges: what code in an isolate may ask its isolate host to do (timers, crypto,
  * fetch, bindings). Each bridge is a named operation; the isolate reaches them only through the
  * prelude's `hostCall(op, args)` (src/runtime/bridge.ts), with arguments and results copied.
+ * Names, arguments and results are those of the operation map (src/sandbox/ops/map.ts).
  */
 import type { LogLine } from '../../types.js';
-
-/** What the isolate gets back; errors travel as data so that their type survives the boundary. */
-export type BridgeReply =
-  { ok: true; value: unknown } | { ok: false; error: { name: string; message: string; code?: string } };
+import type { BridgeOpName, BridgeReply, NodeOpName, OpArgs, OpResult } from '../../ops/index.js';
 
 /**
  * An error as a bridge reply. A Procyon error code (`PROCYON_MAILBOX_FULL` from the node, say)
@@ -53,8 +51,8 @@ export interface BridgeContext {
   signal: AbortSignal;
   /** Where `fetch` may go and its limits: the function's allow list plus the node's settings. */
   egress: EgressLimits;
-  /** Asks the node (KV, service bindings); rejects with the node's error. */
-  rpc(op: string, args: unknown[]): Promise<unknown>;
+  /** Asks the node (KV, service bindings, process storage); rejects with the node's error. */
+  rpc<K extends NodeOpName>(op: K, args: OpArgs<K>): Promise<OpResult<K>>;
   log(level: LogLine['level'], msg: string): void;
 }
 
@@ -70,7 +68,17 @@ export interface EgressLimits {
   maxResponseBytes: number;
 }
 
-/** Synchronous handlers serve the few web APIs that are synchronous (`crypto.getRandomValues`). */
-export type BridgeHandler = (ctx: BridgeContext, args: unknown[]) => unknown;
+/**
+ * The handler of operation `K`. Its arguments are typed as the honest isolate sends them; it still
+ * checks them, since the isolate is untrusted. Synchronous handlers serve the few web APIs that
+ * are synchronous (`crypto.getRandomValues`).
+ */
+export type BridgeHandler<K extends BridgeOpName> = (
+  ctx: BridgeContext,
+  args: OpArgs<K>,
+) => OpResult<K> | Promise<OpResult<K>>;
 
-export type BridgeTable = Readonly<Record<string, BridgeHandler>>;
+/**
+ * Handlers of operations `K`, one each: a family writes its table as `BridgeTable<keyof TimerOps>`, so leaving out one of its operations, or naming one outside the map, is a compile error.
+ */
+export type BridgeTable<K extends BridgeOpName> = { readonly [P in K]: BridgeHandler<P> };
