@@ -8,9 +8,8 @@ import { FETCH_BRIDGES } from './fetch.js';
 import { TIMER_BRIDGES } from './timers.js';
 import { errorReply, type BridgeContext, type BridgeReply, type BridgeTable } from './types.js';
 
-export type { BridgeContext, BridgeHandler, BridgeReply, BridgeTable, EgressLimits } from './types.js';
+export type { BridgeContext, BridgeHandler, BridgeReply, BridgeTable } from './types.js';
 export { errorReply, replyError } from './types.js';
-export { EGRESS_PATTERN_SOURCE, parseEgressPattern } from './egress.js';
 
 export const BRIDGES: BridgeTable = {
   ...BINDING_BRIDGES,

@@ -3,6 +3,7 @@
  * fetch, bindings). Each bridge is a named operation; the isolate reaches them only through the
  * prelude's `hostCall(op, args)` (src/runtime/bridge.ts), with arguments and results copied.
  */
+import type { EgressLimits } from '../../egress/index.js';
 import type { LogLine } from '../../types.js';
 
 /** What the isolate gets back; errors travel as data so that their type survives the boundary. */
@@ -56,18 +57,6 @@ export interface BridgeContext {
   /** Asks the node (KV, service bindings); rejects with the node's error. */
   rpc(op: string, args: unknown[]): Promise<unknown>;
   log(level: LogLine['level'], msg: string): void;
-}
-
-/** The `fetch` policy and limits of a call (see egress.ts for the pattern syntax). */
-export interface EgressLimits {
-  /** The function's `egress.allow`: patterns allowed even when their address is private. */
-  allow: readonly string[];
-  /** The node's `denyEgress`: patterns denied even when the function allows them. */
-  deny: readonly string[];
-  /** One `fetch`, redirects included, never past the call's deadline. (ms) */
-  timeoutMs: number;
-  /** Largest response body one `fetch` may read, after decompression. (bytes) */
-  maxResponseBytes: number;
 }
 
 /** Synchronous handlers serve the few web APIs that are synchronous (`crypto.getRandomValues`). */
