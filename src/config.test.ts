@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { packageUrls, traceModules } from '../test/module-trace.js';
 import { loadConfig } from './config.js';
 
 describe('config: HTTP edge limits', () => {
@@ -29,6 +30,21 @@ describe('config: HTTP edge limits', () => {
     assert.throws(
       () => loadConfig({ headersTimeoutMs: 5_000, requestTimeoutMs: 1_000 }, {}),
       /requestTimeoutMs \(PROCYON_REQUEST_TIMEOUT_MS\): must be at least headersTimeoutMs/,
+    );
+  });
+});
+
+describe('config: what loading it loads', () => {
+  it('loads no sandbox driver (the CLI reads the config without isolated-vm)', async () => {
+    const config = new URL('./config.js', import.meta.url).href;
+    const run = await traceModules(['--input-type=module', '-e', `await import(${JSON.stringify(config)});`]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.ok(run.urls.includes(config), 'the trace saw config.js');
+    assert.deepEqual(packageUrls(run, 'isolated-vm'), []);
+    assert.deepEqual(
+      run.urls.filter((url) => /\/sandbox\/(isolate|process)\//.test(url)),
+      [],
+      'a sandbox driver module was loaded',
     );
   });
 });

@@ -5,7 +5,7 @@
 import { availableParallelism, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { parseEgressPattern } from './sandbox/index.js';
+import { parseEgressPattern } from './sandbox/egress/index.js';
 
 const MB = 1024 * 1024;
 

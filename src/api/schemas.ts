@@ -2,7 +2,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { FN_OR_CLASS_PATTERN, LIMITS, NAME_PATTERN } from '../control/functions.js';
 import { CLASS_NAME_RE } from '../procs/names.js';
-import { EGRESS_PATTERN_SOURCE } from '../sandbox/index.js';
+import { EGRESS_PATTERN_SOURCE } from '../sandbox/egress/index.js';
 
 export const NsParams = Type.Object({ ns: Type.String({ pattern: NAME_PATTERN }) });
 export const FnParams = Type.Object({

@@ -1,18 +1,16 @@
 /** Writing a function's response (plain data from the sandbox) to a Fastify reply. */
 import type { FastifyReply } from 'fastify';
 import { Readable } from 'node:stream';
+import { HOP_BY_HOP_HEADERS } from '../sandbox/egress/index.js';
 import type { HttpResponseData } from '../sandbox/index.js';
 
-/** Framing headers are the server's business, not the function's. */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'transfer-encoding',
-  'content-length',
-  'upgrade',
-  'trailer',
-  'te',
-]);
+/**
+ * Framing headers are the server's business, not the function's: the hop-by-hop ones, and
+ * `content-length`, since the body is framed anew (and may be streamed).
+ */
+function dropped(name: string): boolean {
+  return name === 'content-length' || HOP_BY_HOP_HEADERS.has(name);
+}
 
 export function sendResponse(
   reply: FastifyReply,
@@ -23,7 +21,7 @@ export function sendResponse(
   const grouped = new Map<string, string[]>();
   for (const [name, value] of res.headers) {
     const key = name.toLowerCase();
-    if (HOP_BY_HOP.has(key)) continue;
+    if (dropped(key)) continue;
     const list = grouped.get(key);
     if (list) list.push(value);
     else grouped.set(key, [value]);

@@ -12,13 +12,12 @@
  * ended"), so none of them runs later. Which call a timer belongs to is decided when it is set
  * (calls.ts); its re-arms go to the same call.
  */
+import { MAX_PENDING_TIMERS } from '../sandbox/limits.js';
 import { callToken, hostCall } from './bridge.js';
 import { defineGlobal } from './define.js';
 import { DOMException } from './dom-exception.js';
 import { reportError } from './report.js';
 
-/** Timers one isolate may have pending. */
-const MAX_PENDING_TIMERS = 10_000;
 /** The largest delay the web allows (2^31 - 1 ms); longer ones outlive any call anyway. */
 const MAX_DELAY_MS = 2_147_483_647;
 

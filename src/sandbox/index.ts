@@ -1,7 +1,6 @@
 /** Public entry of the sandbox boundary. */
 export type * from './types.js';
 export { IsolateDriver, type IsolateDriverOptions } from './isolate/driver.js';
-export { EGRESS_PATTERN_SOURCE, parseEgressPattern } from './isolate/bridges/index.js';
 export { SandboxRouter } from './router.js';
 export { ProcessDriver, type ProcessDriverOptions } from './process/driver.js';
 export { ArtifactCache } from './process/artifacts.js';

@@ -2,9 +2,10 @@
  * `procyon deploy <dir|archive> --runtime ...`: a process-driver function's program. A directory is
  * packed here as a deterministic .tar.gz (the same tree gives the same artifact, so redeploying it
  * changes nothing); a .zip or .tar.gz is sent as it is. The node checks what the runtime needs.
+ * The packer (and its tar-stream and yauzl) is loaded only when a directory is packed: every CLI
+ * start loads this module, and most commands never pack anything (cli/startup.test.ts).
  */
 import { readFile, stat } from 'node:fs/promises';
-import { packDirectory } from '../../sandbox/process/artifacts.js';
 import { CliError, usageError } from '../errors.js';
 
 export const RUNTIMES = ['nodejs', 'python3', 'custom'] as const;
@@ -26,6 +27,7 @@ export async function readProgram(path: string): Promise<string> {
     throw usageError(`${path}: no such file or directory`);
   }
   if (info.isDirectory()) {
+    const { packDirectory } = await import('../../sandbox/process/artifacts.js');
     try {
       return (await packDirectory(path)).toString('base64');
     } catch (err) {

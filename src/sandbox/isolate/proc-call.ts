@@ -6,7 +6,8 @@
  * abort() builds) made for every call was ~10% of an isolate host's CPU.
  */
 import type { LogLine } from '../types.js';
-import type { BridgeContext, EgressLimits } from './bridges/index.js';
+import type { BridgeContext } from './bridges/index.js';
+import type { EgressLimits } from '../egress/index.js';
 import type { LogBuffer, LogPolicy } from '../logs.js';
 import type { CallSpec } from './protocol.js';
 import type { NodeOpName, OpArgs, OpResult } from '../ops/index.js';

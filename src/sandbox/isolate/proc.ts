@@ -40,7 +40,8 @@
 import ivm from 'isolated-vm';
 import type { WireError } from '../../errors.js';
 import type { HandlerStyle, InvokeInput, InvokeOutput } from '../types.js';
-import type { BridgeContext, EgressLimits } from './bridges/index.js';
+import type { BridgeContext } from './bridges/index.js';
+import type { EgressLimits } from '../egress/index.js';
 import { BusyScope, oldestOf, ProcCall, procVersion, type ProcVersion } from './proc-call.js';
 import {
   errorMessage,

@@ -90,7 +90,7 @@ export interface HostOptions {
   defaultMemoryMb: number;
   /**
    * `host:port` patterns no function's `fetch` may reach, whatever its allow list says: the node's
-   * own services (NATS, PostgreSQL). Pattern syntax: bridges/egress.ts.
+   * own services (NATS, PostgreSQL). Pattern syntax: src/sandbox/egress/policy.ts.
    */
   denyEgress: string[];
   /** One `fetch` (redirects included) times out after this long, or at the call's deadline. (ms) */

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { WireError } from '../../errors.js';
 import { LogPolicy } from '../logs.js';
 import type { InvokeMeta, ProcSpec } from '../types.js';
-import { EgressPolicy } from '../isolate/bridges/egress.js';
+import { EgressPolicy } from '../egress/index.js';
 import { EgressProxy, proxyEnv } from './egress-proxy.js';
 import { PROCS_PORT, type Endpoints } from './endpoints.js';
 import { isSandboxed, launchSandbox } from './launch.js';

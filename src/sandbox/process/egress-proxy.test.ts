@@ -10,7 +10,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { EgressPolicy } from '../isolate/bridges/egress.js';
+import { EgressPolicy } from '../egress/index.js';
 import { EgressProxy, proxyEnv } from './egress-proxy.js';
 
 /** Sends `CONNECT target` through the proxy; returns its status line and, if open, the socket. */

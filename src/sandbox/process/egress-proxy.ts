@@ -1,7 +1,7 @@
 /**
  * A process-driver sandbox's only way to the network (docs/process-driver.md): an HTTP proxy the
  * node serves on a socket in the sandbox's run directory, reached inside as 127.0.0.1:9002 through
- * HTTP_PROXY / HTTPS_PROXY. It applies the isolates' egress policy (bridges/egress.ts) to every
+ * HTTP_PROXY / HTTPS_PROXY. It applies the isolates' egress policy (src/sandbox/egress) to every
  * address a name resolves to, connects only to an allowed one, and refuses the rest with 403.
  * `CONNECT` tunnels HTTPS and any TCP; absolute-form requests are forwarded as plain HTTP.
  */
@@ -16,20 +16,7 @@ import {
 } from 'node:http';
 import { connect, isIP, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { EgressPolicy } from '../isolate/bridges/egress.js';
-
-/** Headers a proxy does not pass on (RFC 9110 §7.6.1), and the proxy's own. */
-const HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authorization',
-  'proxy-authenticate',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
+import { HOP_BY_HOP_HEADERS, type EgressPolicy } from '../egress/index.js';
 
 export interface EgressProxyOptions {
   policy: EgressPolicy;
@@ -151,7 +138,8 @@ export class EgressProxy {
     if (!target.ok)
       return void res.writeHead(target.status, { 'content-type': 'text/plain' }).end(`${target.reason}\n`);
     const headers: Record<string, string | string[]> = {};
-    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !HOP.has(k)) headers[k] = v;
+    for (const [k, v] of Object.entries(req.headers))
+      if (v !== undefined && !HOP_BY_HOP_HEADERS.has(k)) headers[k] = v;
     headers.host = url.host;
     const upstream = httpRequest(
       {
@@ -165,7 +153,8 @@ export class EgressProxy {
       },
       (up) => {
         const out: Record<string, string | string[]> = {};
-        for (const [k, v] of Object.entries(up.headers)) if (v !== undefined && !HOP.has(k)) out[k] = v;
+        for (const [k, v] of Object.entries(up.headers))
+          if (v !== undefined && !HOP_BY_HOP_HEADERS.has(k)) out[k] = v;
         res.writeHead(up.statusCode ?? 502, out);
         up.pipe(res);
       },

@@ -16,21 +16,10 @@ import {
 import { connect } from 'node:net';
 import { chmod, readFile, rm } from 'node:fs/promises';
 import type { Duplex } from 'node:stream';
+import { HOP_BY_HOP_HEADERS } from '../egress/index.js';
 
 /** Inside a sandbox: where its procs proxy answers. */
 export const PROCS_PORT = 9003;
-
-/** Hop-by-hop headers, which a proxy does not pass on (RFC 9110 §7.6.1). */
-const HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
 
 export class Endpoints {
   /** `ns` → name → the socket the proc's port is reached through. */
@@ -146,12 +135,14 @@ export class Endpoints {
       return;
     }
     const headers: Record<string, string | string[]> = {};
-    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined && !HOP.has(k)) headers[k] = v;
+    for (const [k, v] of Object.entries(req.headers))
+      if (v !== undefined && !HOP_BY_HOP_HEADERS.has(k)) headers[k] = v;
     const upstream = httpRequest(
       { socketPath: target, method: req.method, path: `${url.pathname}${url.search}`, headers },
       (up) => {
         const out: Record<string, string | string[]> = {};
-        for (const [k, v] of Object.entries(up.headers)) if (v !== undefined && !HOP.has(k)) out[k] = v;
+        for (const [k, v] of Object.entries(up.headers))
+          if (v !== undefined && !HOP_BY_HOP_HEADERS.has(k)) out[k] = v;
         res.writeHead(up.statusCode ?? 502, out);
         up.pipe(res);
       },

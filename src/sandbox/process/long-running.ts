@@ -10,7 +10,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { LogPolicy } from '../logs.js';
 import type { LogLine, ProcSpec } from '../types.js';
 import { EGRESS_PORT, functionEnv } from './box.js';
-import { EgressPolicy } from '../isolate/bridges/egress.js';
+import { EgressPolicy } from '../egress/index.js';
 import { EgressProxy } from './egress-proxy.js';
 import type { Endpoints } from './endpoints.js';
 import { PROCS_PORT } from './endpoints.js';

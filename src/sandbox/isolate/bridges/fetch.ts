@@ -12,7 +12,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { invocationEnded, perCall } from './call-state.js';
-import { EgressPolicy } from './egress.js';
+import { EgressPolicy } from '../../egress/index.js';
 import { readBody, sendHop, type Hop, type HopOptions } from './http-client.js';
 import type { BridgeContext, BridgeTable } from './types.js';
 import type { FetchOps, FetchRequestData } from '../../ops/index.js';

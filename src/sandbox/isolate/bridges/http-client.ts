@@ -11,7 +11,7 @@ import https from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import { pipeline, type Readable } from 'node:stream';
 import zlib from 'node:zlib';
-import type { EgressPolicy } from './egress.js';
+import { HOP_BY_HOP_HEADERS, type EgressPolicy } from '../../egress/index.js';
 
 export interface Hop {
   url: URL;
@@ -35,19 +35,11 @@ export interface HopOptions {
   signal: AbortSignal;
 }
 
-/** Request headers the host sets itself; a user's value would confuse framing or routing. */
-const HOST_SET = new Set([
-  'host',
-  'connection',
-  'keep-alive',
-  'transfer-encoding',
-  'content-length',
-  'te',
-  'trailer',
-  'upgrade',
-  'expect',
-  'proxy-connection',
-]);
+/**
+ * Request headers the host sets itself; a user's value would confuse framing or routing: the
+ * hop-by-hop ones (the request goes out on the host's connection), and the host's own.
+ */
+const HOST_SET = new Set([...HOP_BY_HOP_HEADERS, 'host', 'content-length', 'expect']);
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 
 class EgressDenied extends Error {

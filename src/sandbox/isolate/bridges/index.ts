@@ -10,10 +10,9 @@ import { TIMER_BRIDGES } from './timers.js';
 import type { BridgeOpName, BridgeReply } from '../../ops/index.js';
 import { errorReply, type BridgeContext, type BridgeTable } from './types.js';
 
-export type { BridgeContext, BridgeHandler, BridgeTable, EgressLimits } from './types.js';
+export type { BridgeContext, BridgeHandler, BridgeTable } from './types.js';
 export type { BridgeReply } from '../../ops/index.js';
 export { errorReply, replyError } from './types.js';
-export { EGRESS_PATTERN_SOURCE, parseEgressPattern } from './egress.js';
 
 export const BRIDGES: BridgeTable<BridgeOpName> = {
   ...BINDING_BRIDGES,

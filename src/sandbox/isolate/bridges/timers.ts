@@ -5,12 +5,10 @@
  * invocation has ended", which the isolate side swallows. So timers live only as long as the call
  * (its ctx.waitUntil tail included).
  */
+import { MAX_PENDING_TIMERS } from '../../limits.js';
 import { invocationEnded, perCall } from './call-state.js';
 import type { TimerOps } from '../../ops/index.js';
 import type { BridgeTable } from './types.js';
-
-/** Timers one call may have pending at once; the isolate side enforces the same cap. */
-export const MAX_PENDING_TIMERS = 10_000;
 
 interface Sleep {
   timer: NodeJS.Timeout | null;

@@ -4,6 +4,7 @@
  * prelude's `hostCall(op, args)` (src/runtime/bridge.ts), with arguments and results copied.
  * Names, arguments and results are those of the operation map (src/sandbox/ops/map.ts).
  */
+import type { EgressLimits } from '../../egress/index.js';
 import type { LogLine } from '../../types.js';
 import type { BridgeOpName, BridgeReply, NodeOpName, OpArgs, OpResult } from '../../ops/index.js';
 
@@ -54,18 +55,6 @@ export interface BridgeContext {
   /** Asks the node (KV, service bindings, process storage); rejects with the node's error. */
   rpc<K extends NodeOpName>(op: K, args: OpArgs<K>): Promise<OpResult<K>>;
   log(level: LogLine['level'], msg: string): void;
-}
-
-/** The `fetch` policy and limits of a call (see egress.ts for the pattern syntax). */
-export interface EgressLimits {
-  /** The function's `egress.allow`: patterns allowed even when their address is private. */
-  allow: readonly string[];
-  /** The node's `denyEgress`: patterns denied even when the function allows them. */
-  deny: readonly string[];
-  /** One `fetch`, redirects included, never past the call's deadline. (ms) */
-  timeoutMs: number;
-  /** Largest response body one `fetch` may read, after decompression. (bytes) */
-  maxResponseBytes: number;
 }
 
 /**

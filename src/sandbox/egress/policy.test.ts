@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { EGRESS_PATTERN_SOURCE, EgressPolicy, normalizeAddress, parseEgressPattern } from './egress.js';
+import { EGRESS_PATTERN_SOURCE, EgressPolicy, normalizeAddress, parseEgressPattern } from './index.js';
 
 describe('egress policy', () => {
   const open = new EgressPolicy([], []);

@@ -4,11 +4,14 @@
  * denied unless the function's `egress.allow` names them; the node's `denyEgress` list (its own
  * services: NATS, PostgreSQL) is denied even then. Every check sees the URL's host name, the port
  * and one address the connection would go to, so a name that resolves to a denied address is
- * denied too (see http-client.ts for how connections are pinned to the checked addresses).
+ * denied too (isolate/bridges/http-client.ts pins each connection to the addresses it checked).
  *
  * Pattern syntax, for both lists: `HOST[:PORT]`, where HOST is `*` (any), `*.example.com` (any
  * subdomain), `api.example.com`, an IPv4 address or CIDR (`10.1.0.0/16`), or an IPv6 address or
  * CIDR in brackets (`[fd00::1]`, `[fd00::]/8`); PORT is a number or `*`, and absent means any.
+ *
+ * The process driver's egress proxy applies the same policy to a sandbox's connections, which is
+ * why it lives here, below both drivers (see index.ts).
  */
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 
