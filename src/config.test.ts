@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { packageUrls, traceModules } from '../test/module-trace.js';
 import { loadConfig } from './config.js';
+import { ProcyonError } from './errors.js';
 
 describe('config: HTTP edge limits', () => {
   it('has documented defaults', () => {
@@ -30,6 +31,16 @@ describe('config: HTTP edge limits', () => {
     assert.throws(
       () => loadConfig({ headersTimeoutMs: 5_000, requestTimeoutMs: 1_000 }, {}),
       /requestTimeoutMs \(PROCYON_REQUEST_TIMEOUT_MS\): must be at least headersTimeoutMs/,
+    );
+  });
+
+  it('reports a bad value as PROCYON_CONFIG_INVALID, naming the variable', () => {
+    assert.throws(
+      () => loadConfig({}, { PROCYON_MAX_JSON_DEPTH: 'deep' }),
+      (err: unknown) =>
+        err instanceof ProcyonError &&
+        err.code === 'PROCYON_CONFIG_INVALID' &&
+        /invalid config maxJsonDepth \(PROCYON_MAX_JSON_DEPTH\)/.test(err.message),
     );
   });
 });

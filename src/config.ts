@@ -5,6 +5,7 @@
 import { availableParallelism, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { ProcyonError } from './errors.js';
 import { parseEgressPattern } from './sandbox/egress/index.js';
 
 const MB = 1024 * 1024;
@@ -275,11 +276,15 @@ export function loadConfig(
     const issue = parsed.error.issues[0];
     const key = String(issue?.path[0] ?? '');
     const source = ENV[key as keyof NodeConfigInput];
-    throw new Error(`invalid config ${key}${source ? ` (${source})` : ''}: ${issue?.message ?? 'invalid'}`);
+    throw new ProcyonError(
+      'PROCYON_CONFIG_INVALID',
+      `invalid config ${key}${source ? ` (${source})` : ''}: ${issue?.message ?? 'invalid'}`,
+    );
   }
   // Node refuses a request timeout below the headers timeout; say so in config terms instead.
   if (parsed.data.requestTimeoutMs < parsed.data.headersTimeoutMs) {
-    throw new Error(
+    throw new ProcyonError(
+      'PROCYON_CONFIG_INVALID',
       `invalid config requestTimeoutMs (${ENV.requestTimeoutMs}): must be at least headersTimeoutMs (${parsed.data.headersTimeoutMs} ms)`,
     );
   }

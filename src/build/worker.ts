@@ -18,6 +18,7 @@ import type { BuildJob, BuildReply, FromWorker } from './protocol.js';
 import { typecheckSource } from './typecheck.js';
 
 const port = parentPort;
+// Invariants: the pool starts this file as a worker thread, and the warm-up source type-checks.
 if (port === null) throw new Error('build/worker.js runs only as a worker thread');
 
 const WARM_UP = `export default { fetch(r: Request): Response { return new Response(r.url); } };\n`;

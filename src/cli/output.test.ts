@@ -7,6 +7,7 @@ import { readEvent } from './commands/invoke.js';
 import { CliError } from './errors.js';
 import {
   bytes,
+  bytesJson,
   isoTime,
   keyValues,
   nonNegativeInt,
@@ -179,5 +180,12 @@ void describe('logLines', () => {
     assert.deepEqual(logLines({ ts: '1970-01-01T00:00:01Z', level: 'error', msg: '' }), [
       '1970-01-01T00:00:01.000Z error',
     ]);
+  });
+});
+
+void describe('bytesJson', () => {
+  void it('gives UTF-8 as text and anything else as base64', () => {
+    assert.deepEqual(bytesJson(Buffer.from('héllo')), { text: 'héllo' });
+    assert.deepEqual(bytesJson(Uint8Array.of(0xff, 0x00, 0xc3)), { base64: '/wDD' });
   });
 });

@@ -38,6 +38,18 @@ export function printJson(io: CliIo, value: unknown): void {
   io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
+/**
+ * Raw bytes (a function's response, a KV value) as a JSON field: `text` when they are valid UTF-8,
+ * else `base64`, so `--json` output never mangles a binary value.
+ */
+export function bytesJson(bytes: Uint8Array): { text: string } | { base64: string } {
+  try {
+    return { text: new TextDecoder('utf-8', { fatal: true }).decode(bytes) };
+  } catch {
+    return { base64: Buffer.from(bytes).toString('base64') };
+  }
+}
+
 /** Version and activation ids are long; 8 characters identify one in practice. */
 export function shortId(id: string): string {
   return id.slice(0, 8);

@@ -1,10 +1,13 @@
 /**
  * `procyon serve`: runs a node in the foreground. SIGTERM/SIGINT drain it (exit 0); a second
- * signal exits at once.
+ * signal exits at once. Its start-up summary is printed as lines, or with `--json` as one JSON
+ * object, so scripts need not scrape the banner.
  */
 import { Command } from 'commander';
 import { join } from 'node:path';
 import type { NodeConfigInput } from '../config.js';
+import type { SandboxLayers } from '../sandbox/index.js';
+import { ioOf, say, type CliIo } from './io.js';
 
 interface ServeFlags {
   host?: string;
@@ -15,6 +18,21 @@ interface ServeFlags {
   isolateHosts?: string;
   logLevel?: string;
   unsafeProcessSandbox?: boolean;
+  json?: boolean;
+}
+
+/** What `serve` reports once the node listens; `--json` prints exactly this. */
+export interface ServeSummary {
+  url: string;
+  dataDir: string;
+  isolateDriver: { trusted: boolean; hosts: number };
+  /** The process driver's sandbox layers found on this machine, and what is missing. */
+  processDriver: { available: boolean; layers: SandboxLayers; description: string };
+  /** Only on the node's first start; it is also saved to `adminKeyFile`. */
+  adminKey?: string;
+  adminKeyFile?: string;
+  examples?: { dir: string; deployed: string[]; skipped: string[] };
+  functions: { name: string; urls: string[] }[];
 }
 
 export function serveCommand(): Command {
@@ -31,7 +49,11 @@ export function serveCommand(): Command {
       '--unsafe-process-sandbox',
       'development only: without bubblewrap, run process-driver functions as plain, unisolated child processes (env PROCYON_UNSAFE_PROCESS_SANDBOX)',
     )
-    .action(async (flags: ServeFlags) => {
+    .option(
+      '--json',
+      'print the start-up summary as one JSON object (the node log stays pino JSON lines on stdout)',
+    )
+    .action(async (flags: ServeFlags, cmd: Command) => {
       // Loaded here, not at the top: every other CLI command would pay ~170 ms for the node's modules.
       const [{ loadConfig }, { createLogger }, { deployExamples }, node_, { describeLayers }] =
         await Promise.all([
@@ -55,18 +77,20 @@ export function serveCommand(): Command {
       const config = loadConfig(input);
       const logger = createLogger(config.logLevel);
       const node = await ProcyonNode.start(config, logger);
-      const out = (line = ''): boolean => process.stdout.write(`${line}\n`);
-      out(`Procyon node listening on ${node.url} (data: ${config.dataDir})`);
-      out(
-        config.trusted
-          ? 'Sandboxes: isolate driver in TRUSTED mode (isolates inside the node process)'
-          : `Sandboxes: isolate driver, ${config.isolateHosts} isolate host process(es) + 1 low-priority host for CPU-heavy functions`,
-      );
-      out(`Sandboxes: ${describeLayers(node.processDriver.layers)}`);
-      if (node.adminKey) {
-        out(`Admin API key (shown once; saved to ${join(config.dataDir, ADMIN_KEY_FILE)}, mode 0600):`);
-        out(`  ${node.adminKey}`);
-      }
+      const summary: ServeSummary = {
+        url: node.url,
+        dataDir: config.dataDir,
+        isolateDriver: { trusted: config.trusted, hosts: config.trusted ? 1 : config.isolateHosts },
+        processDriver: {
+          available: node.processDriver.available,
+          layers: node.processDriver.layers,
+          description: describeLayers(node.processDriver.layers),
+        },
+        ...(node.adminKey
+          ? { adminKey: node.adminKey, adminKeyFile: join(config.dataDir, ADMIN_KEY_FILE) }
+          : {}),
+        functions: [],
+      };
       if (node.firstStart && config.examplesDir) {
         const { deployed, skipped } = await deployExamples(
           config.examplesDir,
@@ -74,17 +98,13 @@ export function serveCommand(): Command {
           node.functions,
           node.processDriver.available,
         );
-        out(`Deployed ${deployed.length} example function(s) from ${config.examplesDir}`);
-        if (skipped.length)
-          out(
-            `Skipped ${skipped.join(', ')}: the process driver is not available on this machine (see above)`,
-          );
+        summary.examples = { dir: config.examplesDir, deployed, skipped };
       }
-      const fns = node.functions.list(DEFAULT_NAMESPACE);
-      if (fns.length) {
-        out('Functions:');
-        for (const f of fns) out(`  ${f.name.padEnd(16)} ${f.urls.join('  ')}`);
-      }
+      summary.functions = node.functions.list(DEFAULT_NAMESPACE).map((f) => ({ name: f.name, urls: f.urls }));
+      const io = ioOf(cmd);
+      // One line, not pretty-printed: the node's own log lines share stdout (pino, one JSON each).
+      if (flags.json) io.stdout.write(`${JSON.stringify(summary)}\n`);
+      else printBanner(io, summary);
       if (config.readyFile) await writeReadyFile(config.readyFile, node.url);
 
       let signals = 0;
@@ -102,4 +122,32 @@ export function serveCommand(): Command {
       process.on('SIGTERM', onSignal);
       process.on('SIGINT', onSignal);
     });
+}
+
+/** The start-up summary as the lines a person reads. */
+function printBanner(io: CliIo, s: ServeSummary): void {
+  say(io, `Procyon node listening on ${s.url} (data: ${s.dataDir})`);
+  say(
+    io,
+    s.isolateDriver.trusted
+      ? 'Sandboxes: isolate driver in TRUSTED mode (isolates inside the node process)'
+      : `Sandboxes: isolate driver, ${s.isolateDriver.hosts} isolate host process(es) + 1 low-priority host for CPU-heavy functions`,
+  );
+  say(io, `Sandboxes: ${s.processDriver.description}`);
+  if (s.adminKey) {
+    say(io, `Admin API key (shown once; saved to ${s.adminKeyFile}, mode 0600):`);
+    say(io, `  ${s.adminKey}`);
+  }
+  if (s.examples) {
+    say(io, `Deployed ${s.examples.deployed.length} example function(s) from ${s.examples.dir}`);
+    if (s.examples.skipped.length)
+      say(
+        io,
+        `Skipped ${s.examples.skipped.join(', ')}: the process driver is not available on this machine (see above)`,
+      );
+  }
+  if (s.functions.length) {
+    say(io, 'Functions:');
+    for (const f of s.functions) say(io, `  ${f.name.padEnd(16)} ${f.urls.join('  ')}`);
+  }
 }

@@ -55,13 +55,16 @@ export type InvocationResult =
   | { activationId: string; kind: 'http'; response: HttpResponseData; body?: AsyncIterable<Uint8Array> }
   | { activationId: string; kind: 'event'; value: unknown };
 
-/** A failed call: the error plus the activation that records it. */
+/**
+ * A failed call: the error plus the activation that records it. Keeps the wrapped error's `cause`
+ * and `details` so clients still get e.g. `retryAfterSeconds` and logs still show the root cause.
+ */
 export class InvocationError extends ProcyonError {
   constructor(
     readonly activationId: string,
     error: ProcyonError,
   ) {
-    super(error.code, error.message);
+    super(error.code, error.message, { cause: error.cause, details: error.details });
   }
 }
 

@@ -109,5 +109,8 @@ describe('readManifest', () => {
     const syntax = dir();
     writeFileSync(join(syntax, 'procyon.toml'), 'main = ');
     await assert.rejects(readManifest(syntax), /procyon\.toml: /);
+    // Both kinds carry the code the CLI and `serve` report them with.
+    await assert.rejects(readManifest(bad), { code: 'PROCYON_CONFIG_INVALID' });
+    await assert.rejects(readManifest(syntax), { code: 'PROCYON_CONFIG_INVALID' });
   });
 });

@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { z } from 'zod';
+import { ProcyonError } from '../errors.js';
 import { CLASS_NAME_RE } from '../procs/names.js';
 
 const Name = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'use letters, digits and _');
@@ -76,7 +77,7 @@ export async function readManifest(
     try {
       raw = name.endsWith('.toml') ? parseToml(text) : JSON.parse(text);
     } catch (err) {
-      throw new Error(`${file}: ${(err as Error).message}`, { cause: err });
+      throw new ProcyonError('PROCYON_CONFIG_INVALID', `${file}: ${(err as Error).message}`, { cause: err });
     }
     // A list when it has `functions`, else one function: checked against that shape alone, so an
     // error names the field that is wrong rather than "matches neither".
@@ -84,7 +85,10 @@ export async function readManifest(
     const parsed = isList ? ManifestList.safeParse(raw) : FunctionManifest.safeParse(raw);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new Error(`${file}: ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`);
+      throw new ProcyonError(
+        'PROCYON_CONFIG_INVALID',
+        `${file}: ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`,
+      );
     }
     const data = parsed.data;
     return { file, functions: 'functions' in data ? data.functions : [data] };

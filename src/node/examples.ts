@@ -5,6 +5,7 @@
 import { basename, extname, join } from 'node:path';
 import { bundleEntry, formatBuildError } from '../build/index.js';
 import type { FunctionService } from '../control/functions.js';
+import { ProcyonError } from '../errors.js';
 import { readManifest } from '../manifest/index.js';
 import { packDirectory } from '../sandbox/process/artifacts.js';
 
@@ -19,7 +20,8 @@ export async function deployExamples(
   programs: boolean,
 ): Promise<{ deployed: string[]; skipped: string[] }> {
   const manifest = await readManifest(dir);
-  if (!manifest) throw new Error(`${dir} has no procyon.json or procyon.toml`);
+  if (!manifest)
+    throw new ProcyonError('PROCYON_CONFIG_INVALID', `${dir} has no procyon.json or procyon.toml`);
   const deployed: string[] = [];
   const skipped: string[] = [];
   for (const f of manifest.functions) {
@@ -35,7 +37,8 @@ export async function deployExamples(
       continue;
     }
     const built = await bundleEntry(join(dir, f.main));
-    if (!built.ok) throw new Error(`example ${name}: ${formatBuildError(built.error)}`);
+    if (!built.ok)
+      throw new ProcyonError('PROCYON_BUILD_FAILED', `example ${name}: ${formatBuildError(built.error)}`);
     const { main, name: _name, process, ...config } = f;
     await functions.deploy(namespace, {
       ...config,

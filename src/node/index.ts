@@ -109,7 +109,8 @@ export class ProcyonNode {
       heavyLimit: Math.max(1, Math.floor(availableParallelism() / 2)),
     });
     if (config.trusted && !nodeSnapshotDisabled())
-      throw new Error(
+      throw new ProcyonError(
+        'PROCYON_CONFIG_INVALID',
         'trusted mode runs isolated-vm in the node, which needs `node --no-node-snapshot` (or NODE_OPTIONS=--no-node-snapshot)',
       );
     // One budget for both drivers' procs: each used to get all of it (issue 11).

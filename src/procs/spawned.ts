@@ -136,6 +136,7 @@ export class SpawnedProcs {
         throw new ProcyonError(
           'PROCYON_INIT_FAILED',
           `proc "${name}" failed to start: ${(err as Error).message}`,
+          { cause: err },
         );
       }),
       timeoutMs,

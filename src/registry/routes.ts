@@ -129,7 +129,13 @@ export class RouteTable {
           table.#router.on(method, owner.route.path, () => undefined, owner);
         } catch (err) {
           // find-my-way refuses routes that shadow each other in ways it cannot order.
-          throw new ProcyonError('PROCYON_CONFLICT', `route "${owner.route.raw}": ${(err as Error).message}`);
+          throw new ProcyonError(
+            'PROCYON_CONFLICT',
+            `route "${owner.route.raw}": ${(err as Error).message}`,
+            {
+              cause: err,
+            },
+          );
         }
       }
     }

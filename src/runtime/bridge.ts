@@ -41,6 +41,7 @@ export function callToken(explicit?: number): number {
 }
 
 function ref(): HostCallRef {
+  // Cannot happen: the host attaches the bridge in init(), before any user code runs.
   if (!state.ref) throw new Error('the host bridge is not attached');
   return state.ref;
 }

@@ -68,6 +68,7 @@ export function createRuntime(sink: LogSink, calls: CallRegistry): ProcyonRuntim
 
   return {
     init(log: HostLog, options?: InitOptions, call?: HostCallRef): void {
+      // Host protocol invariants (init and bind run once per isolate), not user errors.
       if (sink.attached) throw new Error('init was already called');
       if (typeof log !== 'function') throw new TypeError('init needs the host log callback');
       sink.attach(log, options?.logLimitBytes ?? DEFAULT_LOG_LIMIT_BYTES);

@@ -15,6 +15,7 @@ import type { HttpRequestData } from '../sandbox/types.js';
 import type { Request } from './request.js';
 import { Response } from './response.js';
 
+/** Cannot happen: the stand-in handler calls nothing that reaches the host. */
 const refuse = (): never => {
   throw new Error('not reached while warming');
 };

@@ -8,6 +8,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ProcyonError } from '../errors.js';
 
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
@@ -23,13 +24,18 @@ export class SecretBox {
   static async open(dataDir: string, fromEnv?: string): Promise<SecretBox> {
     if (fromEnv) {
       const key = Buffer.from(fromEnv, 'base64');
-      if (key.byteLength !== 32) throw new Error('PROCYON_MASTER_KEY must be 32 bytes, base64-encoded');
+      if (key.byteLength !== 32)
+        throw new ProcyonError(
+          'PROCYON_CONFIG_INVALID',
+          'PROCYON_MASTER_KEY must be 32 bytes, base64-encoded',
+        );
       return new SecretBox(key);
     }
     const file = join(dataDir, KEY_FILE);
     try {
       const key = Buffer.from((await readFile(file, 'utf8')).trim(), 'base64');
-      if (key.byteLength !== 32) throw new Error(`${file} does not hold a 32-byte base64 key`);
+      if (key.byteLength !== 32)
+        throw new ProcyonError('PROCYON_CONFIG_INVALID', `${file} does not hold a 32-byte base64 key`);
       return new SecretBox(key);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;

@@ -85,6 +85,11 @@ describe('CLI: manifests, bindings and secrets', () => {
     assert.equal(piped.code, 0, piped.stderr);
     assert.equal((await cli(['kv', 'get', 'toml-store', 'greeting'])).stdout, 'hello kv');
     assert.equal((await cli(['kv', 'get', 'toml-store', 'bytes'])).stdout, 'from stdin');
+    assert.deepEqual(JSON.parse((await cli(['kv', 'get', 'toml-store', 'greeting', '--json'])).stdout), {
+      kv: 'toml-store',
+      key: 'greeting',
+      text: 'hello kv',
+    });
     // The counter the function wrote earlier in this file is there too.
     const list = JSON.parse((await cli(['kv', 'list', 'toml-store', '--json'])).stdout) as {
       keys: { name: string }[];

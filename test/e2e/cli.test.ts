@@ -167,6 +167,18 @@ void describe('procyon CLI', () => {
     const fromFile = join(work, 'event.json');
     writeFileSync(fromFile, '[1, 2, 3]');
     assert.deepEqual(JSON.parse(await ok(['invoke', 'echo', '--data-file', fromFile])), { echo: [1, 2, 3] });
+
+    // --json: the body plus what the terminal output leaves out (issue 18 item 5).
+    const wrapped = JSON.parse(await ok(['invoke', 'echo', '--data', '"j"', '--json'])) as {
+      activationId: string;
+      status: number;
+      contentType: string;
+      text: string;
+    };
+    assert.match(wrapped.activationId, /^\S+$/);
+    assert.equal(wrapped.status, 200);
+    assert.match(wrapped.contentType, /json/);
+    assert.deepEqual(JSON.parse(wrapped.text), { echo: 'j' });
   });
 
   void it('rejects invalid --data JSON before sending anything', async () => {

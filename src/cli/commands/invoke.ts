@@ -1,6 +1,7 @@
 /**
  * `procyon invoke <name>`: call a function synchronously with a JSON event and print what it
- * returned, byte for byte when piped (so `procyon invoke f | jq` works), pretty when on a terminal.
+ * returned, byte for byte when piped (so `procyon invoke f | jq` works), pretty when on a terminal;
+ * with `--json`, the activation id and status too, the body as `text` (or `base64` if binary).
  */
 import { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
@@ -8,6 +9,7 @@ import { seg } from '../client.js';
 import { contextFor, withCommonOptions } from '../context.js';
 import { CliError, usageError } from '../errors.js';
 import { note, processIo, type CliIo } from '../io.js';
+import { bytesJson, printJson } from '../output.js';
 import { resolve } from 'node:path';
 
 interface InvokeOptions {
@@ -42,6 +44,13 @@ export function invokeCommand(): Command {
       const activation = res.headers.get('x-procyon-activation-id');
       if (opts.verbose && activation) note(ctx.io, `activation ${activation}`);
       const body = Buffer.from(await res.arrayBuffer());
+      if (ctx.json)
+        return printJson(ctx.io, {
+          activationId: activation,
+          status: res.status,
+          contentType: res.headers.get('content-type'),
+          ...bytesJson(body),
+        });
       ctx.io.stdout.write(ctx.io.stdout.isTTY ? forTerminal(body, res.headers.get('content-type')) : body);
     });
 }

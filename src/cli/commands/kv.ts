@@ -1,11 +1,12 @@
 /**
  * `procyon kv list|get|put|delete`: the data in a KV namespace, as the functions bound to it see
- * it. `get` writes the raw value to stdout; `put` takes the value as an argument or from stdin.
+ * it. `get` writes the raw value to stdout (`--json`: as `text` or `base64`); `put` takes the value
+ * as an argument or from stdin.
  */
 import { Command } from 'commander';
 import { seg } from '../client.js';
 import { contextFor, withCommonOptions } from '../context.js';
-import { positiveInt, printJson, table } from '../output.js';
+import { bytesJson, positiveInt, printJson, table } from '../output.js';
 import { say, type CliIo } from '../io.js';
 
 interface KvKeys {
@@ -57,13 +58,15 @@ export function kvCommand(): Command {
 
   kv.addCommand(
     withCommonOptions(new Command('get'))
-      .description('print a value (raw bytes) to stdout')
+      .description('print a value (raw bytes) to stdout; with --json, {kv, key, text or base64}')
       .argument('<kv>', 'KV namespace')
       .argument('<key>', 'key')
       .action(async (store: string, key: string, _opts: unknown, cmd: Command) => {
         const ctx = contextFor(cmd);
         const res = await ctx.client.request('GET', `${path(ctx, store)}/values/${seg(key)}`);
-        ctx.io.stdout.write(Buffer.from(await res.arrayBuffer()));
+        const value = Buffer.from(await res.arrayBuffer());
+        if (ctx.json) return printJson(ctx.io, { kv: store, key, ...bytesJson(value) });
+        ctx.io.stdout.write(value);
       }),
   );
 

@@ -4,6 +4,7 @@
  * backend: it makes procs ahead of demand and disposes them on its command. A host that dies is
  * restarted; only its in-flight calls fail, with PROCYON_HOST_CRASHED, and its procs are forgotten.
  */
+import { ProcyonError } from '../../errors.js';
 import { Scheduler, type Lease } from '../../scheduler/scheduler.js';
 import type { ProcBackend, SchedulerOptions, SchedulerStats } from '../../scheduler/types.js';
 import type {
@@ -114,6 +115,7 @@ export class IsolateDriver implements SandboxDriver, ProcBackend {
 
   #host(index: number): HostHandle {
     const host = this.#hosts[index];
+    // Cannot happen: indexes come from the scheduler, which only knows hosts this driver made.
     if (!host) throw new Error(`isolate driver has no host ${index}`);
     return host;
   }
@@ -147,7 +149,7 @@ export class IsolateDriver implements SandboxDriver, ProcBackend {
       spec.timeoutMs,
       'the isolate host crashed while pre-warming a proc',
     )) as ValidateOutput;
-    if (!out.ok) throw new Error(out.error.message);
+    if (!out.ok) throw ProcyonError.fromWire(out.error);
   }
 
   evict(id: number, index: number, key: string, last: boolean): void {

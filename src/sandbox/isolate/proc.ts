@@ -159,6 +159,7 @@ export class IsolateProc {
       const mod = await iso.compileModule(load.code, { filename: `${load.fn}.js` });
       // Synchronous: linking a bundle that may import nothing is cheap, and saves a thread hop.
       mod.instantiateSync(s.context, (specifier) => {
+        // Plain: isolated-vm passes on only the message; loadError codes it PROCYON_BUILD_FAILED.
         throw new Error(`import of "${specifier}" is not allowed: dependencies are bundled at deploy`);
       });
       await mod.evaluate({ timeout: MODULE_EVAL_TIMEOUT_MS });

@@ -49,6 +49,7 @@ export async function createStem(
     const link: StemLink = { log: () => undefined, context: () => null };
     const context = await isolate.createContext();
     const rt = (await context.global.get('__procyon', { reference: true })) as ivm.Reference;
+    // This and the two checks below cannot happen unless the prelude build is broken.
     if (rt.typeof !== 'object') throw new Error('runtime prelude missing from snapshot');
     // User code must not reach the runtime's entry points; the host keeps the only reference.
     await context.eval('delete globalThis.__procyon');

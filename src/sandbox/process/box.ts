@@ -255,6 +255,7 @@ export class Box {
     logLimitBytes: number,
   ): Promise<BoxResult> {
     const spec = this.#spec;
+    // Cannot happen: the driver assigns a function before it invokes a box.
     if (!spec) throw new Error(`sandbox ${this.id} has no function`);
     const cpu0 = this.sandbox.usage().cpuMs;
     this.#output.begin(logLimitBytes);

@@ -178,6 +178,7 @@ export class ProcessDriver implements SandboxDriver, ProcBackend {
   /** A sandbox for `spec`: a pool one given the function when one is waiting, else a new one. */
   async #start(spec: ProcSpec): Promise<Box> {
     const runtime = spec.runtime;
+    // Cannot happen: the node routes only specs with a `runtime` to this driver.
     if (!runtime) throw new Error(`${spec.key} is not a process-driver function`);
     const artifact = await this.options.artifactDir(runtime.artifact);
     if (runtime.name !== 'custom') {

@@ -127,6 +127,7 @@ export class EgressProxy {
     let url: URL;
     try {
       url = new URL(req.url ?? '');
+      // Caught just below and answered with a 400; never leaves this method.
       if (url.protocol !== 'http:') throw new Error('scheme');
     } catch {
       return void res

@@ -16,6 +16,7 @@ import {
 import { connect } from 'node:net';
 import { chmod, readFile, rm } from 'node:fs/promises';
 import type { Duplex } from 'node:stream';
+import { ProcyonError } from '../../errors.js';
 import { HOP_BY_HOP_HEADERS } from '../egress/index.js';
 
 /** Inside a sandbox: where its procs proxy answers. */
@@ -52,7 +53,8 @@ export class Endpoints {
       if (await listening(pid, port)) return;
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
-    throw new Error(
+    throw new ProcyonError(
+      'PROCYON_INIT_FAILED',
       over
         ? `the proc exited before it listened on port ${port}`
         : `the proc did not listen on port ${port} within ${timeoutMs} ms`,

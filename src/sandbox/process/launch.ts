@@ -253,6 +253,7 @@ function signalName(n: number): NodeJS.Signals | null {
 /** Launches a sandbox as `options` describe it; resolves once its process is spawned. */
 export async function launchSandbox(options: LaunchOptions, layers: SandboxLayers): Promise<Sandbox> {
   const run = join(options.dir, 'run');
+  // Cannot happen: callers put every forwarded socket in the sandbox's run folder.
   for (const f of options.forwards)
     if (dirname(f.socket) !== run) throw new Error(`forwarded socket ${f.socket} is not in ${run}`);
   await mkdir(run, { recursive: true });

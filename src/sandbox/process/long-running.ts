@@ -63,6 +63,7 @@ const ENDPOINT_SOCKET = '/run/procyon/endpoint.sock';
  */
 function mainCommand(spec: ProcSpec, args: string[], main: string | undefined): string[] {
   const runtime = spec.runtime;
+  // Cannot happen: only specs with a `runtime` reach the process driver's long-running procs.
   if (!runtime) throw new Error(`${spec.key} is not a process-driver function`);
   const module = runtime.handler.slice(0, runtime.handler.lastIndexOf('.'));
   switch (runtime.name) {

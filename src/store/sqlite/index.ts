@@ -99,6 +99,7 @@ export class SqliteStore implements Store {
       .prepare('INSERT INTO namespaces (name, created_at) VALUES (?, ?) ON CONFLICT(name) DO NOTHING')
       .run(name, now);
     const ns = await this.getNamespace(name);
+    // Cannot happen: the row was just inserted and namespaces are never deleted concurrently.
     if (!ns) throw new Error(`namespace ${name} vanished`);
     return { namespace: ns, created: info.changes === 1 };
   }
