@@ -4,7 +4,7 @@
  * hosts, and in-process trusted mode), workerd and a plain Node `http` server; cold-start latency
  * and cold starts per second; memory per idle warm isolate; the noisy-neighbour p99.
  * Then stateful processes (bench/procs.ts): message round trip, the KV baseline, one hot instance,
- * swap-out / swap-in and revival. Then the process driver (bench/process-driver.ts): warm
+ * swap-out / swap-in and revival. Then the process driver (bench/native-driver.ts): warm
  * invocations, cold starts from the runtime pool and without it, cold starts per second.
  * Writes bench/results/{race,procs,process-driver}.json and prints the README's tables.
  * Knobs (env): BENCH_PARTS (default "race,procs,process"), BENCH_PROCESS_WARM_N,
@@ -19,7 +19,7 @@ import { coldLatency, coldRateAndMemory } from './cold.js';
 import { round } from './lib.js';
 import { noisyNeighbour } from './noisy.js';
 import { processBench, procsTable } from './procs.js';
-import { processDriverBench, processDriverTable } from './process-driver.js';
+import { nativeDriverBench, nativeDriverTable } from './native-driver.js';
 import { assess, table } from './report.js';
 import { warmRace } from './warm.js';
 
@@ -123,7 +123,7 @@ if (parts.has('process')) {
   const loadBefore = loadavg()[0] ?? 0;
   const t0 = performance.now();
   console.log(`process driver: warm, cold from the pool and without, ${settings.processRateN} starts...`);
-  const measured = await processDriverBench(settings);
+  const measured = await nativeDriverBench(settings);
   const result = {
     bench: 'process-driver',
     command: 'BENCH_PARTS=process npm run bench',
@@ -133,8 +133,8 @@ if (parts.has('process')) {
     settings,
     ...measured,
   };
-  writeFileSync('bench/results/process-driver.json', `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync('bench/results/native-driver.json', `${JSON.stringify(result, null, 2)}\n`);
   console.log(
-    `\n${processDriverTable(measured)}\nwritten: bench/results/process-driver.json (${result.durationS} s)`,
+    `\n${nativeDriverTable(measured)}\nwritten: bench/results/native-driver.json (${result.durationS} s)`,
   );
 }

@@ -1,5 +1,5 @@
 /**
- * The process driver (docs/process-driver.md), in one run on this machine:
+ * The process driver (docs/native-driver.md), in one run on this machine:
  * - warm: one invocation of a warm sandbox, per runtime (python3, nodejs, a sh+curl custom bootstrap);
  * - cold from the pool: the first invocation of a freshly deployed version while a booted runtime
  *   waits in the pool (SigmaOS's proc start is the yardstick: 7.7 ms; our target < 10 ms p50);
@@ -10,7 +10,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { packDirectory } from '../src/sandbox/process/artifacts.js';
+import { packDirectory } from '../src/sandbox/native/artifacts.js';
 import { quantiles, round, startNode, type NodeProcess, type Quantiles } from './lib.js';
 
 type Runtime = 'python3' | 'nodejs' | 'custom';
@@ -55,14 +55,14 @@ async function timedInvoke(node: NodeProcess, name: string): Promise<number> {
   return performance.now() - t0;
 }
 
-export interface ProcessDriverResults {
+export interface NativeDriverResults {
   warmMs: Record<Runtime, Quantiles>;
   coldFromPoolMs: Record<'python3' | 'nodejs', Quantiles>;
   coldNoPoolMs: Record<Runtime, Quantiles>;
   startsPerSecond: { functions: number; concurrency: number; perSecond: number; latencyMs: Quantiles };
 }
 
-export interface ProcessDriverSettings {
+export interface NativeDriverSettings {
   processWarmN: number;
   processColdN: number;
   processRateN: number;
@@ -86,7 +86,7 @@ async function coldStarts(
   return quantiles(times);
 }
 
-export async function processDriverBench(s: ProcessDriverSettings): Promise<ProcessDriverResults> {
+export async function nativeDriverBench(s: NativeDriverSettings): Promise<NativeDriverResults> {
   const runtimes: Runtime[] = ['python3', 'nodejs', 'custom'];
   const pooled = await startNode({ env: { PROCYON_PROCESS_POOL: '1', PROCYON_AUTOSCALE_TICK_MS: '100' } });
   const warmMs = {} as Record<Runtime, Quantiles>;
@@ -109,7 +109,7 @@ export async function processDriverBench(s: ProcessDriverSettings): Promise<Proc
   }
   const bare = await startNode({ env: { PROCYON_PROCESS_POOL: '0' } });
   const coldNoPoolMs = {} as Record<Runtime, Quantiles>;
-  let startsPerSecond: ProcessDriverResults['startsPerSecond'];
+  let startsPerSecond: NativeDriverResults['startsPerSecond'];
   try {
     for (const runtime of runtimes)
       coldNoPoolMs[runtime] = await coldStarts(bare, runtime, s.processColdN, 0);
@@ -135,7 +135,7 @@ export async function processDriverBench(s: ProcessDriverSettings): Promise<Proc
   return { warmMs, coldFromPoolMs, coldNoPoolMs, startsPerSecond };
 }
 
-export function processDriverTable(r: ProcessDriverResults): string {
+export function nativeDriverTable(r: NativeDriverResults): string {
   const q = (x: Quantiles | undefined): string => (x ? `p50 ${x.p50} / p99 ${x.p99} ms` : '-');
   const rows: [string, string][] = [];
   for (const rt of ['python3', 'nodejs', 'custom'] as const)

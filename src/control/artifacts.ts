@@ -9,7 +9,7 @@ import {
   detectFormat,
   hashArtifact,
   type ArtifactCache,
-} from '../sandbox/process/artifacts.js';
+} from '../sandbox/native/artifacts.js';
 import type { Store } from '../store/index.js';
 
 export class ArtifactService {

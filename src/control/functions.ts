@@ -44,7 +44,7 @@ export interface DeployInput {
   scaling?: ScalingConfig;
   /** Deploy the module's export `className` as a process class (docs/processes.md). */
   process?: { className: string };
-  /** A process-driver function (docs/process-driver.md): the runtime its artifact runs on. */
+  /** A process-driver function (docs/native-driver.md): the runtime its artifact runs on. */
   runtime?: RuntimeSpec['name'];
   /** `file.function` for the nodejs and python3 runtimes; optional for custom. */
   handler?: string;

@@ -42,7 +42,7 @@ const FunctionManifest = z
     /** Deploy this export of the module as a process class (docs/processes.md). */
     process: z.string().regex(CLASS_NAME_RE, 'a class name: a letter, then letters, digits or _').optional(),
     /**
-     * A process-driver function (docs/process-driver.md): `main` is then a directory, .zip or
+     * A process-driver function (docs/native-driver.md): `main` is then a directory, .zip or
      * .tar.gz, run on this runtime.
      */
     runtime: z.enum(['nodejs', 'python3', 'custom']).optional(),

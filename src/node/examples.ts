@@ -6,7 +6,7 @@ import { basename, extname, join } from 'node:path';
 import { bundleEntry, formatBuildError } from '../build/index.js';
 import type { FunctionService } from '../control/functions.js';
 import { readManifest } from '../manifest/index.js';
-import { packDirectory } from '../sandbox/process/artifacts.js';
+import { packDirectory } from '../sandbox/native/artifacts.js';
 
 /**
  * Deploys every example; programs for the process driver only where it can run them (`programs`),

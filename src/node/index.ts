@@ -15,8 +15,8 @@ import { ActivationRecorder, Admission, CpuGovernor, Invoker } from '../invoker/
 import type { Logger } from '../logger.js';
 import { DEFAULT_NAMESPACE, Registry } from '../registry/index.js';
 import { ArtifactService } from '../control/artifacts.js';
-import { ArtifactCache, IsolateDriver, SandboxRouter, type ProcessDriver } from '../sandbox/index.js';
-import { sandboxRoot, startProcessDriver } from './process-driver.js';
+import { ArtifactCache, IsolateDriver, SandboxRouter, type NativeDriver } from '../sandbox/index.js';
+import { sandboxRoot, startNativeDriver } from './native-driver.js';
 import { SqliteStore, StoreHealth, guardStore, type Store } from '../store/index.js';
 import { ProcyonError } from '../errors.js';
 import { lockDataDir } from './lock.js';
@@ -57,7 +57,7 @@ export class ProcyonNode {
     readonly logger: Logger,
     readonly store: Store,
     readonly driver: IsolateDriver,
-    readonly processDriver: ProcessDriver,
+    readonly processDriver: NativeDriver,
     readonly invoker: Invoker,
     readonly recorder: ActivationRecorder,
     readonly functions: FunctionService,
@@ -145,7 +145,7 @@ export class ProcyonNode {
       store,
       cache: new ArtifactCache({ dir: join(sandboxRoot(config), 'artifacts'), store }),
     });
-    const processDriver = await startProcessDriver(config, {
+    const processDriver = await startNativeDriver(config, {
       memoryBudget,
       artifactDir: (hash) => artifacts.path(hash),
       deployed: () => registry.list().map((f) => f.spec),

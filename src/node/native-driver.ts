@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { NodeConfig } from '../config.js';
 import { LIMITS } from '../control/functions.js';
 import type { Logger } from '../logger.js';
-import { detectLayers, ProcessDriver, type ProcSpec } from '../sandbox/index.js';
+import { detectLayers, NativeDriver, type ProcSpec } from '../sandbox/index.js';
 import type { MemoryBudget } from '../scheduler/budget.js';
 
 /** src/node/ (or dist/src/node/) -> the package's runtimes/ directory. */
@@ -31,7 +31,7 @@ export function sandboxRoot(config: NodeConfig): string {
   return join(tmpdir(), `procyon-sandboxes-${id}`);
 }
 
-export async function startProcessDriver(
+export async function startNativeDriver(
   config: NodeConfig,
   deps: {
     artifactDir: (hash: string) => Promise<string>;
@@ -40,9 +40,9 @@ export async function startProcessDriver(
     /** The node's one proc memory budget, shared with the isolate driver. */
     memoryBudget: MemoryBudget;
   },
-): Promise<ProcessDriver> {
+): Promise<NativeDriver> {
   const layers = await detectLayers({ unsafe: config.unsafeProcessSandbox });
-  return ProcessDriver.create({
+  return NativeDriver.create({
     ...deps,
     layers,
     sandboxesDir: join(sandboxRoot(config), 'boxes'),

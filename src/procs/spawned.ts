@@ -1,5 +1,5 @@
 /**
- * Long-running procs of a node (docs/process-driver.md, "Long-running procs"): spawned from a
+ * Long-running procs of a node (docs/native-driver.md, "Long-running procs"): spawned from a
  * process-driver function, named uniquely in their namespace, listed with state, uptime, memory
  * and CPU, and waited on, evicted or killed by name. Each one's run is one activation record,
  * written when it ends, with its exit status, the tail of its output, and its billed time.
@@ -13,7 +13,7 @@ import type {
   LongRunningProc,
   LongRunningState,
   SpawnRequest,
-} from '../sandbox/process/long-running.js';
+} from '../sandbox/native/long-running.js';
 import type { ActivationRecord } from '../store/index.js';
 import { checkInstanceName } from './names.js';
 

@@ -64,7 +64,7 @@ export interface ProcSpec {
   scaling: ScalingConfig;
   /** Set for a process class and its instances. */
   process?: ProcessSpec;
-  /** Set for a process-driver function: what runs in its OS sandbox (docs/process-driver.md). */
+  /** Set for a process-driver function: what runs in its OS sandbox (docs/native-driver.md). */
   runtime?: RuntimeSpec;
 }
 

@@ -181,7 +181,7 @@ export interface Store {
   readonly procs: ProcStore;
 
   /**
-   * A process-driver function's archive, by the SHA-256 of its bytes (docs/process-driver.md).
+   * A process-driver function's archive, by the SHA-256 of its bytes (docs/native-driver.md).
    * Idempotent: the same hash again stores nothing new.
    */
   putArtifact(hash: string, format: ArtifactFormat, bytes: Uint8Array): Promise<void>;

@@ -8,11 +8,11 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { packDirectory } from '../../src/sandbox/process/artifacts.js';
-import { sandboxRoot } from '../../src/node/process-driver.js';
+import { packDirectory } from '../../src/sandbox/native/artifacts.js';
+import { sandboxRoot } from '../../src/node/native-driver.js';
 import { loadConfig } from '../../src/config.js';
 import { nodeApi, startNode, type NodeProcess } from './harness.js';
-import { program, sandboxMissing } from './process-fixtures.js';
+import { program, sandboxMissing } from './native-fixtures.js';
 import { waitFor } from '../wait.js';
 
 const skip = sandboxMissing();

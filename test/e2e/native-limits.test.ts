@@ -13,10 +13,10 @@ import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { sandboxRoot } from '../../src/node/process-driver.js';
+import { sandboxRoot } from '../../src/node/native-driver.js';
 import { waitFor } from '../wait.js';
 import { startTestNode, type TestNode } from './node.js';
-import { deployProgram, invoke, sandboxMissing } from './process-fixtures.js';
+import { deployProgram, invoke, sandboxMissing } from './native-fixtures.js';
 
 const skip = sandboxMissing();
 

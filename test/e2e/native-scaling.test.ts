@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { startTestNode, type TestNode } from './node.js';
-import { deployProgram, invoke, sandboxMissing } from './process-fixtures.js';
+import { deployProgram, invoke, sandboxMissing } from './native-fixtures.js';
 import { waitFor } from '../wait.js';
 
 const skip = sandboxMissing();

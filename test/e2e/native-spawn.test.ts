@@ -1,5 +1,5 @@
 /**
- * Long-running procs end to end (docs/process-driver.md): spawn from a process-driver function,
+ * Long-running procs end to end (docs/native-driver.md): spawn from a process-driver function,
  * wait-start and wait-exit, ps with state, uptime, memory and CPU, the cooperative evict and the
  * kill, output as logs, one activation per run, and named endpoints reachable by name from the
  * same namespace only. Driven through the CLI, as a user would.
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { runCli } from './harness.js';
 import { startTestNode, type TestNode } from './node.js';
-import { deployProgram, invoke, program, sandboxMissing } from './process-fixtures.js';
+import { deployProgram, invoke, program, sandboxMissing } from './native-fixtures.js';
 import { waitFor } from '../wait.js';
 
 const skip = sandboxMissing();

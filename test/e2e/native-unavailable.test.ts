@@ -5,9 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { packDirectory } from '../../src/sandbox/process/artifacts.js';
+import { packDirectory } from '../../src/sandbox/native/artifacts.js';
 import { nodeApi, startNode, type NodeProcess } from './harness.js';
-import { program } from './process-fixtures.js';
+import { program } from './native-fixtures.js';
 
 const PY = { 'app.py': 'def handler(event, context):\n    return {"echo": event}\n' };
 /** No bwrap and no socat on this PATH: what a machine without the packages looks like. */

@@ -4,7 +4,7 @@
  * changes nothing); a .zip or .tar.gz is sent as it is. The node checks what the runtime needs.
  */
 import { readFile, stat } from 'node:fs/promises';
-import { packDirectory } from '../../sandbox/process/artifacts.js';
+import { packDirectory } from '../../sandbox/native/artifacts.js';
 import { CliError, usageError } from '../errors.js';
 
 export const RUNTIMES = ['nodejs', 'python3', 'custom'] as const;

@@ -1,6 +1,6 @@
 /**
  * `procyon proc spawn|ps|wait-start|wait-exit|kill|logs` (and `evict <name>`): long-running procs
- * of process-driver functions, the SigmaOS lifecycle (docs/process-driver.md). Waits are long polls
+ * of process-driver functions, the SigmaOS lifecycle (docs/native-driver.md). Waits are long polls
  * the CLI repeats until its own `--timeout`.
  */
 import { Command } from 'commander';

@@ -1,5 +1,5 @@
 /**
- * A long-running proc, the SigmaOS lifecycle (docs/process-driver.md): a process-driver function's
+ * A long-running proc, the SigmaOS lifecycle (docs/native-driver.md): a process-driver function's
  * program started as a process of its own rather than per invocation. It runs until it exits, is
  * evicted (SIGTERM, which it may watch, then SIGKILL after a grace period) or killed. Its output
  * is kept as logs (a bounded tail); it may publish an endpoint under its name in its namespace.
