@@ -4,9 +4,9 @@
  * hosts, and in-process trusted mode), workerd and a plain Node `http` server; cold-start latency
  * and cold starts per second; memory per idle warm isolate; the noisy-neighbour p99.
  * Then stateful processes (bench/procs.ts): message round trip, the KV baseline, one hot instance,
- * swap-out / swap-in and revival. Then the process driver (bench/native-driver.ts): warm
+ * swap-out / swap-in and revival. Then the native driver (bench/native-driver.ts): warm
  * invocations, cold starts from the runtime pool and without it, cold starts per second.
- * Writes bench/results/{race,procs,process-driver}.json and prints the README's tables.
+ * Writes bench/results/{race,procs,native-driver}.json and prints the README's tables.
  * Knobs (env): BENCH_PARTS (default "race,procs,process"), BENCH_PROCESS_WARM_N,
  * BENCH_PROCESS_COLD_N, BENCH_PROCESS_RATE_N, BENCH_SECONDS, BENCH_WARMUP_SECONDS,
  * BENCH_CONNECTIONS, BENCH_COLD_N, BENCH_COLD_RATE_N, BENCH_COLD_CONCURRENCY,
@@ -122,10 +122,10 @@ if (parts.has('process')) {
   const started = new Date().toISOString();
   const loadBefore = loadavg()[0] ?? 0;
   const t0 = performance.now();
-  console.log(`process driver: warm, cold from the pool and without, ${settings.processRateN} starts...`);
+  console.log(`native driver: warm, cold from the pool and without, ${settings.processRateN} starts...`);
   const measured = await nativeDriverBench(settings);
   const result = {
-    bench: 'process-driver',
+    bench: 'native-driver',
     command: 'BENCH_PARTS=process npm run bench',
     started,
     durationS: round((performance.now() - t0) / 1000, 1),

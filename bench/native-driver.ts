@@ -1,5 +1,5 @@
 /**
- * The process driver (docs/native-driver.md), in one run on this machine:
+ * The native driver (docs/native-driver.md), in one run on this machine:
  * - warm: one invocation of a warm sandbox, per runtime (python3, nodejs, a sh+curl custom bootstrap);
  * - cold from the pool: the first invocation of a freshly deployed version while a booted runtime
  *   waits in the pool (SigmaOS's proc start is the yardstick: 7.7 ms; our target < 10 ms p50);

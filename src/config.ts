@@ -182,7 +182,7 @@ export const ConfigSchema = z.object({
     .min(1)
     .default(32 * MB),
   /**
-   * Run process-driver functions as plain child processes when bubblewrap is missing: no
+   * Run native-driver functions as plain child processes when bubblewrap is missing: no
    * namespaces, full network, the node's files readable. For development on a machine without
    * bubblewrap, never for code you do not trust. @default false
    */
@@ -192,11 +192,11 @@ export const ConfigSchema = z.object({
     .default(false),
   /** Booted runtimes (nodejs, python3) kept waiting per runtime in use, for fast cold starts. 0 turns the pool off. @default 1 */
   processPool: z.coerce.number().int().min(0).max(16).default(1),
-  /** Processes and threads one process-driver sandbox may have. @default 64 */
+  /** Processes and threads one native-driver sandbox may have. @default 64 */
   processPids: z.coerce.number().int().min(4).max(4096).default(64),
-  /** CPU one process-driver sandbox may use, in cores. @default 1 */
+  /** CPU one native-driver sandbox may use, in cores. @default 1 */
   processCpus: z.coerce.number().min(0.01).max(64).default(1),
-  /** Size of a process-driver sandbox's private /tmp. @default 64 MiB (bytes) */
+  /** Size of a native-driver sandbox's private /tmp. @default 64 MiB (bytes) */
   processTmpBytes: z.coerce
     .number()
     .int()
@@ -204,7 +204,7 @@ export const ConfigSchema = z.object({
     .default(64 * MB),
   /** Long-running procs one namespace may run at once on this node. @default 64 */
   maxSpawnedPerNamespace: z.coerce.number().int().min(1).max(10_000).default(64),
-  /** How long a process-driver runtime may take to boot and ask for work. @default 10000 (ms) */
+  /** How long a native-driver runtime may take to boot and ask for work. @default 10000 (ms) */
   processStartTimeoutMs: z.coerce.number().int().min(100).default(10_000),
   /** A folder with a procyon.json listing functions to deploy on the first start. */
   examplesDir: z.string().optional(),

@@ -17,7 +17,7 @@ export interface FunctionInfo {
   style: 'fetch' | 'handler' | 'process';
   /** Set for a process class: the export its instances are made from. */
   process?: { className: string };
-  /** Set for a process-driver function (docs/native-driver.md). */
+  /** Set for a native-driver function (docs/native-driver.md). */
   runtime?: { name: 'nodejs' | 'python3' | 'custom'; handler: string; artifact: string; network: boolean };
   /** (MB) */
   memory: number;
@@ -86,7 +86,7 @@ export interface Activation {
 }
 
 export interface DeployBody {
-  /** The bundled module (isolate driver); absent for a process-driver function. */
+  /** The bundled module (isolate driver); absent for a native-driver function. */
   code?: string;
   filename?: string;
   memory?: number;
@@ -99,7 +99,7 @@ export interface DeployBody {
   scaling?: ScalingConfig;
   /** Deploy this export as a process class (docs/processes.md). */
   process?: { className: string };
-  /** A process-driver function (docs/native-driver.md): its runtime, handler and artifact (base64). */
+  /** A native-driver function (docs/native-driver.md): its runtime, handler and artifact (base64). */
   runtime?: 'nodejs' | 'python3' | 'custom';
   handler?: string;
   artifact?: string;

@@ -29,7 +29,7 @@ export function serveCommand(): Command {
     .option('--log-level <level>', 'node log level (env PROCYON_LOG_LEVEL)')
     .option(
       '--unsafe-process-sandbox',
-      'development only: without bubblewrap, run process-driver functions as plain, unisolated child processes (env PROCYON_UNSAFE_PROCESS_SANDBOX)',
+      'development only: without bubblewrap, run native-driver functions as plain, unisolated child processes (env PROCYON_UNSAFE_PROCESS_SANDBOX)',
     )
     .action(async (flags: ServeFlags) => {
       // Loaded here, not at the top: every other CLI command would pay ~170 ms for the node's modules.
@@ -77,7 +77,7 @@ export function serveCommand(): Command {
         out(`Deployed ${deployed.length} example function(s) from ${config.examplesDir}`);
         if (skipped.length)
           out(
-            `Skipped ${skipped.join(', ')}: the process driver is not available on this machine (see above)`,
+            `Skipped ${skipped.join(', ')}: the native driver is not available on this machine (see above)`,
           );
       }
       const fns = node.functions.list(DEFAULT_NAMESPACE);

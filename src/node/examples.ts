@@ -9,7 +9,7 @@ import { readManifest } from '../manifest/index.js';
 import { packDirectory } from '../sandbox/native/artifacts.js';
 
 /**
- * Deploys every example; programs for the process driver only where it can run them (`programs`),
+ * Deploys every example; programs for the native driver only where it can run them (`programs`),
  * the rest are returned as skipped.
  */
 export async function deployExamples(

@@ -149,7 +149,7 @@ export class ProcyonNode {
       memoryBudget,
       artifactDir: (hash) => artifacts.path(hash),
       deployed: () => registry.list().map((f) => f.spec),
-      logger: logger.child({ component: 'process-driver' }),
+      logger: logger.child({ component: 'native-driver' }),
     });
     const sandboxes = new SandboxRouter(driver, processDriver);
     const recorder = new ActivationRecorder(

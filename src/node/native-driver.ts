@@ -1,5 +1,5 @@
 /**
- * The node's process driver, from its config: which isolation layers this machine has (reported
+ * The node's native driver, from its config: which isolation layers this machine has (reported
  * in the start-up banner), the limits every sandbox gets, and where Procyon's bootstraps are.
  */
 import { createHash } from 'node:crypto';

@@ -1,6 +1,6 @@
 /**
  * Long-running procs of a node (docs/native-driver.md, "Long-running procs"): spawned from a
- * process-driver function, named uniquely in their namespace, listed with state, uptime, memory
+ * native-driver function, named uniquely in their namespace, listed with state, uptime, memory
  * and CPU, and waited on, evicted or killed by name. Each one's run is one activation record,
  * written when it ends, with its exit status, the tail of its output, and its billed time.
  */
@@ -78,7 +78,7 @@ export class SpawnedProcs {
     if (!deployed.spec.runtime)
       throw new ProcyonError(
         'PROCYON_BAD_REQUEST',
-        `"${fn}" runs in an isolate; only process-driver functions (deployed with a runtime) can be spawned`,
+        `"${fn}" runs in an isolate; only native-driver functions (deployed with a runtime) can be spawned`,
       );
     const name = checkInstanceName(options.name ?? `${fn}-${randomBytes(3).toString('hex')}`);
     const procs = this.#ns(namespace);

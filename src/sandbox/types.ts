@@ -1,7 +1,7 @@
 /**
  * The SandboxDriver boundary: how procs are made and called. The invoker speaks only this
  * interface; the isolate driver (isolate hosts running isolated-vm) is the first implementation,
- * the process driver (bubblewrap + Lambda Runtime API) comes later behind the same shape.
+ * the native driver (bubblewrap + Lambda Runtime API) comes later behind the same shape.
  */
 import type { WireError } from '../errors.js';
 
@@ -64,11 +64,11 @@ export interface ProcSpec {
   scaling: ScalingConfig;
   /** Set for a process class and its instances. */
   process?: ProcessSpec;
-  /** Set for a process-driver function: what runs in its OS sandbox (docs/native-driver.md). */
+  /** Set for a native-driver function: what runs in its OS sandbox (docs/native-driver.md). */
   runtime?: RuntimeSpec;
 }
 
-/** A process-driver function's program: a runtime, a handler and an unpacked artifact. */
+/** A native-driver function's program: a runtime, a handler and an unpacked artifact. */
 export interface RuntimeSpec {
   name: 'nodejs' | 'python3' | 'custom';
   /** `file.function` for nodejs and python3; passed as `_HANDLER` to custom bootstraps too. */

@@ -26,7 +26,7 @@ function running(marker: string): number {
   return out.split('\n').filter(Boolean).length;
 }
 
-describe('process driver: node SIGKILLed', { skip }, () => {
+describe('native driver: node SIGKILLed', { skip }, () => {
   const nodes: NodeProcess[] = [];
   after(async () => {
     for (const n of nodes) await n.stop();

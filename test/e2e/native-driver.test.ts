@@ -1,5 +1,5 @@
 /**
- * Process-driver functions end to end (docs/native-driver.md): the nodejs and python3 runtimes
+ * Native-driver functions end to end (docs/native-driver.md): the nodejs and python3 runtimes
  * Procyon ships, a custom bootstrap written as the Lambda docs show one (bash and curl), HTTP
  * routes, activations, warm reuse, and the failures a runtime can have: an init error, a throw, a
  * timeout, a crash. Limits and escape probes are in native-limits.test.ts.
@@ -36,7 +36,7 @@ while true; do
 done
 `;
 
-describe('process driver: functions', { skip }, () => {
+describe('native driver: functions', { skip }, () => {
   let node: TestNode;
 
   before(async () => {

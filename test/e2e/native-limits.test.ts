@@ -1,5 +1,5 @@
 /**
- * Process-driver limits and escape probes end to end (RELIABILITY.md cases 3-6 and 12): a memory
+ * Native-driver limits and escape probes end to end (RELIABILITY.md cases 3-6 and 12): a memory
  * bomb, a fork bomb, a flood of output, a full /tmp, and a program trying to reach what it must
  * not (the host's processes and files, the node's data, the metadata address, the node's services,
  * ptrace, mount, a nested user namespace). Each runs in a real sandbox; the node must come out of each unharmed.
@@ -49,7 +49,7 @@ const hostIp =
     .flat()
     .find((a) => a && a.family === 'IPv4' && !a.internal)?.address ?? '127.0.0.1';
 
-describe('process driver: limits and escape probes', { skip }, () => {
+describe('native driver: limits and escape probes', { skip }, () => {
   let node: TestNode;
   let target: Server;
   let targetPort = 0;

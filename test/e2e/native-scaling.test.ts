@@ -1,5 +1,5 @@
 /**
- * Process-driver procs under the shared scheduler: `minInstances` sandboxes are booted before any
+ * Native-driver procs under the shared scheduler: `minInstances` sandboxes are booted before any
  * call, an idle sandbox goes after its keep-alive (scale to zero, its processes and cgroup gone),
  * and the next call starts a new one.
  */
@@ -23,7 +23,7 @@ async function activation(node: TestNode, id: string | null): Promise<{ cold: bo
   return (await node.api('GET', `/api/v1/namespaces/default/activations/${id}`)).body as { cold: boolean };
 }
 
-describe('process driver: scaling', { skip }, () => {
+describe('native driver: scaling', { skip }, () => {
   let node: TestNode;
   before(async () => {
     node = await startTestNode({ processPool: 0, autoscaleTickMs: 100 });

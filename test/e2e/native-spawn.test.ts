@@ -1,5 +1,5 @@
 /**
- * Long-running procs end to end (docs/native-driver.md): spawn from a process-driver function,
+ * Long-running procs end to end (docs/native-driver.md): spawn from a native-driver function,
  * wait-start and wait-exit, ps with state, uptime, memory and CPU, the cooperative evict and the
  * kill, output as logs, one activation per run, and named endpoints reachable by name from the
  * same namespace only. Driven through the CLI, as a user would.
@@ -46,7 +46,7 @@ def handler(event, context):
         return {"error": str(e)}
 `;
 
-describe('process driver: long-running procs', { skip }, () => {
+describe('native driver: long-running procs', { skip }, () => {
   let node: TestNode;
   let work: string;
   const cli = (...args: string[]) =>
@@ -252,7 +252,7 @@ describe('process driver: long-running procs', { skip }, () => {
   test('bad input: unknown function, an isolate function, bad names, unknown procs', async () => {
     assert.match((await cli('proc', 'spawn', 'nope')).stderr, /not found/);
     await node.deploy('iso', 'export default { fetch: () => new Response("x") }');
-    assert.match((await cli('proc', 'spawn', 'iso')).stderr, /only process-driver functions/);
+    assert.match((await cli('proc', 'spawn', 'iso')).stderr, /only native-driver functions/);
     assert.match((await cli('proc', 'spawn', 'kv', '--name', 'bad name!')).stderr, /invalid/);
     const missing = await cli('proc', 'wait-exit', 'ghost');
     assert.equal(missing.code, 1);

@@ -1,6 +1,6 @@
 /**
  * A machine without bubblewrap (RELIABILITY: say which capabilities were found): the banner says
- * the process driver is unavailable and why, process-driver deploys get a clear 503, isolate
+ * the native driver is unavailable and why, native-driver deploys get a clear 503, isolate
  * functions are unaffected; with --unsafe-process-sandbox the same programs run unsandboxed.
  */
 import assert from 'node:assert/strict';
@@ -13,7 +13,7 @@ const PY = { 'app.py': 'def handler(event, context):\n    return {"echo": event}
 /** No bwrap and no socat on this PATH: what a machine without the packages looks like. */
 const BARE = { PATH: '/nonexistent' };
 
-describe('process driver on a machine without bubblewrap', () => {
+describe('native driver on a machine without bubblewrap', () => {
   const nodes: NodeProcess[] = [];
   after(async () => {
     for (const n of nodes) await n.stop();
@@ -24,7 +24,7 @@ describe('process driver on a machine without bubblewrap', () => {
     nodes.push(node);
     assert.match(
       node.output(),
-      /process driver: unavailable \(bubblewrap not found.*--unsafe-process-sandbox/,
+      /native driver: unavailable \(bubblewrap not found.*--unsafe-process-sandbox/,
     );
     const artifact = (await packDirectory(program(PY))).toString('base64');
     const res = await nodeApi(node, 'PUT', '/namespaces/default/functions/py', {
@@ -47,7 +47,7 @@ describe('process driver on a machine without bubblewrap', () => {
   test('--unsafe-process-sandbox runs them anyway, and says so loudly', async () => {
     const node = await startNode({ env: BARE, args: ['--unsafe-process-sandbox'] });
     nodes.push(node);
-    assert.match(node.output(), /process driver: UNSAFE development mode/);
+    assert.match(node.output(), /native driver: UNSAFE development mode/);
     const artifact = (await packDirectory(program(PY))).toString('base64');
     const res = await nodeApi(node, 'PUT', '/namespaces/default/functions/py', {
       runtime: 'python3',

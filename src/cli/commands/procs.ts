@@ -1,7 +1,7 @@
 /**
  * `procyon proc ls|get|evict|delete|call|send`: process instances (docs/processes.md). Messages are
  * JSON on the command line; `call` prints the instance's reply as JSON. Long-running procs of
- * process-driver functions have their commands in spawned.ts.
+ * native-driver functions have their commands in spawned.ts.
  */
 import { Command } from 'commander';
 import type { InstanceInfo } from '../../procs/types.js';

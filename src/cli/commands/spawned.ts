@@ -1,6 +1,6 @@
 /**
  * `procyon proc spawn|ps|wait-start|wait-exit|kill|logs` (and `evict <name>`): long-running procs
- * of process-driver functions, the SigmaOS lifecycle (docs/native-driver.md). Waits are long polls
+ * of native-driver functions, the SigmaOS lifecycle (docs/native-driver.md). Waits are long polls
  * the CLI repeats until its own `--timeout`.
  */
 import { Command } from 'commander';
@@ -76,7 +76,7 @@ async function wait(
 export function addSpawnedCommands(proc: Command): void {
   proc.addCommand(
     withCommonOptions(new Command('spawn'))
-      .description("start a process-driver function's program as a long-running proc")
+      .description("start a native-driver function's program as a long-running proc")
       .argument('<function>', 'a function deployed with --runtime')
       .argument('[args...]', 'arguments for the program (after --)')
       .option('--name <name>', 'its name in the namespace (default: <function>-<random>)')

@@ -1,5 +1,5 @@
 /**
- * A process-driver function's program (docs/native-driver.md): a directory the CLI packs as a
+ * A native-driver function's program (docs/native-driver.md): a directory the CLI packs as a
  * deterministic .tar.gz, or a .zip / .tar.gz as uploaded; stored by the SHA-256 of its bytes and
  * unpacked read-only once per node. Unpacking treats the archive as hostile: no path leaves the
  * tree, no link points out of it, no device files, and a bomb stops at the size and file caps

@@ -1,5 +1,5 @@
 /**
- * One process-driver proc: a sandbox (launch.ts), the Runtime API it polls (runtime-api.ts), its
+ * One native-driver proc: a sandbox (launch.ts), the Runtime API it polls (runtime-api.ts), its
  * egress proxy when the function may reach the network, and its output as logs. A box either
  * serves one function version from the start, or boots a runtime before it knows which function
  * it serves (the runtime pool) and is assigned one later.

@@ -1,5 +1,5 @@
 /**
- * The process driver: functions whose code is any Linux program, each proc an OS sandbox speaking
+ * The native driver: functions whose code is any Linux program, each proc an OS sandbox speaking
  * the Lambda Runtime API (docs/native-driver.md). Procs are scheduled as isolates are, by the
  * shared scheduler (keep-alive, scale to zero, concurrency, the memory budget), with one sandbox
  * per proc and one invocation at a time per sandbox. Runtimes Procyon ships (nodejs, python3) also
@@ -88,7 +88,7 @@ export class NativeDriver implements SandboxDriver, ProcBackend {
     return this.options.layers;
   }
 
-  /** Whether this node can run process-driver functions (bubblewrap, or the explicit unsafe flag). */
+  /** Whether this node can run native-driver functions (bubblewrap, or the explicit unsafe flag). */
   get available(): boolean {
     const { layers } = this.options;
     return layers.unsafe || (layers.bwrap !== null && layers.socat);
@@ -97,7 +97,7 @@ export class NativeDriver implements SandboxDriver, ProcBackend {
   #unavailable(): ProcyonError {
     return new ProcyonError(
       'PROCYON_SANDBOX_UNAVAILABLE',
-      `this node cannot run process-driver functions: ${describeLayers(this.options.layers)}`,
+      `this node cannot run native-driver functions: ${describeLayers(this.options.layers)}`,
     );
   }
 
@@ -178,7 +178,7 @@ export class NativeDriver implements SandboxDriver, ProcBackend {
   /** A sandbox for `spec`: a pool one given the function when one is waiting, else a new one. */
   async #start(spec: ProcSpec): Promise<Box> {
     const runtime = spec.runtime;
-    if (!runtime) throw new Error(`${spec.key} is not a process-driver function`);
+    if (!runtime) throw new Error(`${spec.key} is not a native-driver function`);
     const artifact = await this.options.artifactDir(runtime.artifact);
     if (runtime.name !== 'custom') {
       const box = this.#take(runtime.name);
@@ -247,7 +247,7 @@ export class NativeDriver implements SandboxDriver, ProcBackend {
     if (input.type !== 'event')
       throw new ProcyonError(
         'PROCYON_BAD_REQUEST',
-        `a process-driver function takes events, not ${input.type}`,
+        `a native-driver function takes events, not ${input.type}`,
       );
     const lease = await this.scheduler.acquire(spec, opts.nested);
     const base = { activationId: opts.activationId, cold: lease.cold };
