@@ -3,7 +3,7 @@
  * - warm: one invocation of a warm sandbox, per runtime (python3, nodejs, a sh+curl custom bootstrap);
  * - cold from the pool: the first invocation of a freshly deployed version while a booted runtime
  *   waits in the pool (SigmaOS's proc start is the yardstick: 7.7 ms; our target < 10 ms p50);
- * - cold without a pool: the same with PROCYON_PROCESS_POOL=0, so the sandbox and runtime boot;
+ * - cold without a pool: the same with PROCYON_NATIVE_POOL=0, so the sandbox and runtime boot;
  * - starts per second: N distinct functions, each called once by C concurrent clients.
  * Every figure is end to end through the node's invoke API, as a client sees it.
  */
@@ -88,7 +88,7 @@ async function coldStarts(
 
 export async function nativeDriverBench(s: NativeDriverSettings): Promise<NativeDriverResults> {
   const runtimes: Runtime[] = ['python3', 'nodejs', 'custom'];
-  const pooled = await startNode({ env: { PROCYON_PROCESS_POOL: '1', PROCYON_AUTOSCALE_TICK_MS: '100' } });
+  const pooled = await startNode({ env: { PROCYON_NATIVE_POOL: '1', PROCYON_AUTOSCALE_TICK_MS: '100' } });
   const warmMs = {} as Record<Runtime, Quantiles>;
   const coldFromPoolMs = {} as Record<'python3' | 'nodejs', Quantiles>;
   try {
@@ -107,7 +107,7 @@ export async function nativeDriverBench(s: NativeDriverSettings): Promise<Native
   } finally {
     await pooled.stop();
   }
-  const bare = await startNode({ env: { PROCYON_PROCESS_POOL: '0' } });
+  const bare = await startNode({ env: { PROCYON_NATIVE_POOL: '0' } });
   const coldNoPoolMs = {} as Record<Runtime, Quantiles>;
   let startsPerSecond: NativeDriverResults['startsPerSecond'];
   try {

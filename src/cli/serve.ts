@@ -2,7 +2,7 @@
  * `procyon serve`: runs a node in the foreground. SIGTERM/SIGINT drain it (exit 0); a second
  * signal exits at once.
  */
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { join } from 'node:path';
 import type { NodeConfigInput } from '../config.js';
 
@@ -14,6 +14,8 @@ interface ServeFlags {
   readyFile?: string;
   isolateHosts?: string;
   logLevel?: string;
+  unsafeNativeSandbox?: boolean;
+  /** The old spelling of --unsafe-native-sandbox, kept for one release. */
   unsafeProcessSandbox?: boolean;
 }
 
@@ -28,12 +30,13 @@ export function serveCommand(): Command {
     .option('--isolate-hosts <n>', 'isolate host processes (env PROCYON_ISOLATE_HOSTS)')
     .option('--log-level <level>', 'node log level (env PROCYON_LOG_LEVEL)')
     .option(
-      '--unsafe-process-sandbox',
-      'development only: without bubblewrap, run native-driver functions as plain, unisolated child processes (env PROCYON_UNSAFE_PROCESS_SANDBOX)',
+      '--unsafe-native-sandbox',
+      'development only: without bubblewrap, run native-driver functions as plain, unisolated child processes (env PROCYON_UNSAFE_NATIVE_SANDBOX)',
     )
+    .addOption(new Option('--unsafe-process-sandbox', 'deprecated: --unsafe-native-sandbox').hideHelp())
     .action(async (flags: ServeFlags) => {
       // Loaded here, not at the top: every other CLI command would pay ~170 ms for the node's modules.
-      const [{ loadConfig }, { createLogger }, { deployExamples }, node_, { describeLayers }] =
+      const [{ deprecatedEnvNotes, loadConfig }, { createLogger }, { deployExamples }, node_, { describeLayers }] =
         await Promise.all([
           import('../config.js'),
           import('../logger.js'),
@@ -49,9 +52,12 @@ export function serveCommand(): Command {
         isolateHosts: flags.isolateHosts,
         logLevel: flags.logLevel as NodeConfigInput['logLevel'],
         examplesDir: flags.examples,
-        ...(flags.unsafeProcessSandbox ? { unsafeProcessSandbox: true } : {}),
+        ...(flags.unsafeNativeSandbox || flags.unsafeProcessSandbox ? { unsafeNativeSandbox: true } : {}),
         readyFile: flags.readyFile,
       };
+      if (flags.unsafeProcessSandbox)
+        process.stderr.write('note: --unsafe-process-sandbox is deprecated; use --unsafe-native-sandbox\n');
+      for (const note of deprecatedEnvNotes()) process.stderr.write(`note: ${note}\n`);
       const config = loadConfig(input);
       const logger = createLogger(config.logLevel);
       const node = await ProcyonNode.start(config, logger);
@@ -62,7 +68,7 @@ export function serveCommand(): Command {
           ? 'Sandboxes: isolate driver in TRUSTED mode (isolates inside the node process)'
           : `Sandboxes: isolate driver, ${config.isolateHosts} isolate host process(es) + 1 low-priority host for CPU-heavy functions`,
       );
-      out(`Sandboxes: ${describeLayers(node.processDriver.layers)}`);
+      out(`Sandboxes: ${describeLayers(node.nativeDriver.layers)}`);
       if (node.adminKey) {
         out(`Admin API key (shown once; saved to ${join(config.dataDir, ADMIN_KEY_FILE)}, mode 0600):`);
         out(`  ${node.adminKey}`);
@@ -72,7 +78,7 @@ export function serveCommand(): Command {
           config.examplesDir,
           DEFAULT_NAMESPACE,
           node.functions,
-          node.processDriver.available,
+          node.nativeDriver.available,
         );
         out(`Deployed ${deployed.length} example function(s) from ${config.examplesDir}`);
         if (skipped.length)

@@ -57,7 +57,7 @@ export class ProcyonNode {
     readonly logger: Logger,
     readonly store: Store,
     readonly driver: IsolateDriver,
-    readonly processDriver: NativeDriver,
+    readonly nativeDriver: NativeDriver,
     readonly invoker: Invoker,
     readonly recorder: ActivationRecorder,
     readonly functions: FunctionService,
@@ -145,13 +145,13 @@ export class ProcyonNode {
       store,
       cache: new ArtifactCache({ dir: join(sandboxRoot(config), 'artifacts'), store }),
     });
-    const processDriver = await startNativeDriver(config, {
+    const nativeDriver = await startNativeDriver(config, {
       memoryBudget,
       artifactDir: (hash) => artifacts.path(hash),
       deployed: () => registry.list().map((f) => f.spec),
       logger: logger.child({ component: 'native-driver' }),
     });
-    const sandboxes = new SandboxRouter(driver, processDriver);
+    const sandboxes = new SandboxRouter(driver, nativeDriver);
     const recorder = new ActivationRecorder(
       store,
       logger.child({ component: 'recorder' }),
@@ -171,7 +171,7 @@ export class ProcyonNode {
       hostRestarts: () => driver.stats().hostRestarts,
       pendingActivationWrites: () => recorder.pendingCount,
       queueDepth: () => admission.queued,
-      procs: () => mergeStats(memoryBudget, [driver.scheduler.stats(), processDriver.scheduler.stats()]),
+      procs: () => mergeStats(memoryBudget, [driver.scheduler.stats(), nativeDriver.scheduler.stats()]),
       spawned: () => live.spawned?.counts() ?? {},
       hostRss: () => driver.stats().hostRssBytes,
       hostExternal: () => driver.stats().hostExternalBytes,
@@ -213,7 +213,7 @@ export class ProcyonNode {
     });
     const spawned = new SpawnedProcs({
       registry,
-      start: (request) => processDriver.longRunning(request),
+      start: (request) => nativeDriver.longRunning(request),
       record: (record) => {
         recorder.add(record);
         metrics.observe(record);
@@ -282,7 +282,7 @@ export class ProcyonNode {
       logger,
       store,
       driver,
-      processDriver,
+      nativeDriver,
       invoker,
       recorder,
       functions,
@@ -348,7 +348,7 @@ export class ProcyonNode {
     await this.spawned.close();
     await this.builds.close();
     await this.recorder.close();
-    await Promise.all([this.driver.close(), this.processDriver.close()]);
+    await Promise.all([this.driver.close(), this.nativeDriver.close()]);
     this.#storeHealth?.stop();
     await this.store.close();
     await this.#unlock();

@@ -41,13 +41,13 @@ export async function startNativeDriver(
     memoryBudget: MemoryBudget;
   },
 ): Promise<NativeDriver> {
-  const layers = await detectLayers({ unsafe: config.unsafeProcessSandbox });
+  const layers = await detectLayers({ unsafe: config.unsafeNativeSandbox });
   return NativeDriver.create({
     ...deps,
     layers,
     sandboxesDir: join(sandboxRoot(config), 'boxes'),
     runtimesDir: runtimesDir(),
-    limits: { pids: config.processPids, cpus: config.processCpus, tmpBytes: config.processTmpBytes },
+    limits: { pids: config.nativePids, cpus: config.nativeCpus, tmpBytes: config.nativeTmpBytes },
     denyEgress: [...config.denyEgress],
     egressTimeoutMs: config.fetchTimeoutMs,
     maxResponseBytes: config.maxPayloadBytes,
@@ -61,9 +61,9 @@ export async function startNativeDriver(
       // A sandbox's runtime is tens of MB until measured.
       procMemoryEstimateBytes: 32 * 1024 * 1024,
     },
-    poolSize: config.processPool,
+    poolSize: config.nativePool,
     poolMemoryMb: LIMITS.memory.default,
-    startTimeoutMs: config.processStartTimeoutMs,
+    startTimeoutMs: config.nativeStartTimeoutMs,
     tickMs: config.autoscaleTickMs,
   });
 }

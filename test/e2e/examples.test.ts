@@ -18,7 +18,7 @@ describe('examples', () => {
       EXAMPLES,
       'default',
       t.node.functions,
-      t.node.processDriver.available,
+      t.node.nativeDriver.available,
     );
     programs = skipped.length === 0;
   });

@@ -40,7 +40,7 @@ describe('native driver: functions', { skip }, () => {
   let node: TestNode;
 
   before(async () => {
-    node = await startTestNode({ processPool: 1 });
+    node = await startTestNode({ nativePool: 1 });
   });
   after(() => node.stop());
 

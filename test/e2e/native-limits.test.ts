@@ -58,7 +58,7 @@ describe('native driver: limits and escape probes', { skip }, () => {
 
   before(async () => {
     process.env[MARKER] = 'do-not-leak';
-    node = await startTestNode({ processPool: 0, processTmpBytes: 16 * 2 ** 20 });
+    node = await startTestNode({ nativePool: 0, nativeTmpBytes: 16 * 2 ** 20 });
     writeFileSync(join(node.node.config.dataDir, 'secret.txt'), 'node data');
     target = createServer((_req, res) => {
       hits++;
@@ -230,7 +230,7 @@ out["userns"] = [libc.unshare(0x10000000), ctypes.get_errno()]`);
     assert.equal((o.ptrace as number[])[0], -1);
     // bubblewrap here has --disable-userns (0.8+), so the node must use it: no nested user namespace.
     if (bwrapDisablesUserns()) {
-      assert.equal(node.node.processDriver.layers.noNestedUserns, true);
+      assert.equal(node.node.nativeDriver.layers.noNestedUserns, true);
       assert.notEqual(o.unshare, 0);
       assert.equal((o.userns as number[])[0], -1, JSON.stringify(o.userns));
     }

@@ -26,7 +26,7 @@ async function activation(node: TestNode, id: string | null): Promise<{ cold: bo
 describe('native driver: scaling', { skip }, () => {
   let node: TestNode;
   before(async () => {
-    node = await startTestNode({ processPool: 0, autoscaleTickMs: 100 });
+    node = await startTestNode({ nativePool: 0, autoscaleTickMs: 100 });
   });
   after(() => node.stop());
 
@@ -41,7 +41,7 @@ describe('native driver: scaling', { skip }, () => {
     assert.equal(r.status, 201, JSON.stringify(r.body));
     // Booted and ready (idle), not just started: only then is the first call warm.
     await waitFor(
-      () => (node.node.processDriver.scheduler.stats().versions.find((v) => v.fn === 'warm')?.idle ?? 0) >= 1,
+      () => (node.node.nativeDriver.scheduler.stats().versions.find((v) => v.fn === 'warm')?.idle ?? 0) >= 1,
       { what: 'a warm sandbox before any call', timeoutMs: 30_000 },
     );
     const out = await invoke(node, 'warm', {});

@@ -63,7 +63,7 @@ describe('native driver: long-running procs', { skip }, () => {
     });
 
   before(async () => {
-    node = await startTestNode({ processPool: 0 });
+    node = await startTestNode({ nativePool: 0 });
     work = mkdtempSync(join(tmpdir(), 'procyon-spawn-'));
     assert.equal(
       (

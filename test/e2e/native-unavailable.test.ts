@@ -1,7 +1,7 @@
 /**
  * A machine without bubblewrap (RELIABILITY: say which capabilities were found): the banner says
  * the native driver is unavailable and why, native-driver deploys get a clear 503, isolate
- * functions are unaffected; with --unsafe-process-sandbox the same programs run unsandboxed.
+ * functions are unaffected; with --unsafe-native-sandbox the same programs run unsandboxed.
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
@@ -24,7 +24,7 @@ describe('native driver on a machine without bubblewrap', () => {
     nodes.push(node);
     assert.match(
       node.output(),
-      /native driver: unavailable \(bubblewrap not found.*--unsafe-process-sandbox/,
+      /native driver: unavailable \(bubblewrap not found.*--unsafe-native-sandbox/,
     );
     const artifact = (await packDirectory(program(PY))).toString('base64');
     const res = await nodeApi(node, 'PUT', '/namespaces/default/functions/py', {
@@ -44,8 +44,8 @@ describe('native driver on a machine without bubblewrap', () => {
     assert.equal(await (await fetch(`${node.url}/fn/default/hi`)).text(), 'hi');
   });
 
-  test('--unsafe-process-sandbox runs them anyway, and says so loudly', async () => {
-    const node = await startNode({ env: BARE, args: ['--unsafe-process-sandbox'] });
+  test('--unsafe-native-sandbox runs them anyway, and says so loudly', async () => {
+    const node = await startNode({ env: BARE, args: ['--unsafe-native-sandbox'] });
     nodes.push(node);
     assert.match(node.output(), /native driver: UNSAFE development mode/);
     const artifact = (await packDirectory(program(PY))).toString('base64');

@@ -118,5 +118,5 @@ export function describeLayers(layers: SandboxLayers): string {
   const missing = [layers.problems?.bwrap, layers.problems?.socat].filter(Boolean).join('; ');
   if (layers.unsafe)
     return `native driver: UNSAFE development mode, programs run unsandboxed as plain child processes (${missing}); ${limits}`;
-  return `native driver: unavailable (${missing}); install the packages, or start with --unsafe-process-sandbox for development only`;
+  return `native driver: unavailable (${missing}); install the packages, or start with --unsafe-native-sandbox for development only`;
 }
