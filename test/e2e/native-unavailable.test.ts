@@ -22,10 +22,7 @@ describe('native driver on a machine without bubblewrap', () => {
   test('the banner says why; program deploys get 503 PROCYON_SANDBOX_UNAVAILABLE; isolates work', async () => {
     const node = await startNode({ env: BARE });
     nodes.push(node);
-    assert.match(
-      node.output(),
-      /native driver: unavailable \(bubblewrap not found.*--unsafe-native-sandbox/,
-    );
+    assert.match(node.output(), /native driver: unavailable \(bubblewrap not found.*--unsafe-native-sandbox/);
     const artifact = (await packDirectory(program(PY))).toString('base64');
     const res = await nodeApi(node, 'PUT', '/namespaces/default/functions/py', {
       runtime: 'python3',
