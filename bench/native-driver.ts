@@ -63,9 +63,9 @@ export interface NativeDriverResults {
 }
 
 export interface NativeDriverSettings {
-  processWarmN: number;
-  processColdN: number;
-  processRateN: number;
+  nativeWarmN: number;
+  nativeColdN: number;
+  nativeRateN: number;
   coldConcurrency: number;
 }
 
@@ -96,13 +96,13 @@ export async function nativeDriverBench(s: NativeDriverSettings): Promise<Native
       await deployProgram(pooled, `warm-${runtime}`, runtime, 'warm');
       await timedInvoke(pooled, `warm-${runtime}`);
       const times: number[] = [];
-      for (let i = 0; i < s.processWarmN; i++) times.push(await timedInvoke(pooled, `warm-${runtime}`));
+      for (let i = 0; i < s.nativeWarmN; i++) times.push(await timedInvoke(pooled, `warm-${runtime}`));
       warmMs[runtime] = quantiles(times);
     }
     for (const runtime of ['python3', 'nodejs'] as const) {
       await deployProgram(pooled, `cold-${runtime}`, runtime, 'prime');
       await timedInvoke(pooled, `cold-${runtime}`);
-      coldFromPoolMs[runtime] = await coldStarts(pooled, runtime, s.processColdN, 300);
+      coldFromPoolMs[runtime] = await coldStarts(pooled, runtime, s.nativeColdN, 300);
     }
   } finally {
     await pooled.stop();
@@ -111,22 +111,21 @@ export async function nativeDriverBench(s: NativeDriverSettings): Promise<Native
   const coldNoPoolMs = {} as Record<Runtime, Quantiles>;
   let startsPerSecond: NativeDriverResults['startsPerSecond'];
   try {
-    for (const runtime of runtimes)
-      coldNoPoolMs[runtime] = await coldStarts(bare, runtime, s.processColdN, 0);
-    for (let i = 0; i < s.processRateN; i++) await deployProgram(bare, `rate-${i}`, 'python3', `r${i}`);
+    for (const runtime of runtimes) coldNoPoolMs[runtime] = await coldStarts(bare, runtime, s.nativeColdN, 0);
+    for (let i = 0; i < s.nativeRateN; i++) await deployProgram(bare, `rate-${i}`, 'python3', `r${i}`);
     const latencies: number[] = [];
     let next = 0;
     const t0 = performance.now();
     await Promise.all(
       Array.from({ length: s.coldConcurrency }, async () => {
-        while (next < s.processRateN) latencies.push(await timedInvoke(bare, `rate-${next++}`));
+        while (next < s.nativeRateN) latencies.push(await timedInvoke(bare, `rate-${next++}`));
       }),
     );
     const elapsed = performance.now() - t0;
     startsPerSecond = {
-      functions: s.processRateN,
+      functions: s.nativeRateN,
       concurrency: s.coldConcurrency,
-      perSecond: round((s.processRateN / elapsed) * 1000, 1),
+      perSecond: round((s.nativeRateN / elapsed) * 1000, 1),
       latencyMs: quantiles(latencies),
     };
   } finally {
