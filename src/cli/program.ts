@@ -71,7 +71,7 @@ export async function run(program: Command, argv: string[]): Promise<number> {
   configure(program, io);
   try {
     await program.parseAsync(argv);
-    // A command may end with a status of its own (`proc wait-exit` exits with the proc's code).
+    // A command may end with a status of its own (`native wait-exit` exits with the proc's code).
     return io.exitCode ?? 0;
   } catch (err) {
     // commander has already printed its message (or the help) through configureOutput.
