@@ -4,11 +4,12 @@
  * hosts, and in-process trusted mode), workerd and a plain Node `http` server; cold-start latency
  * and cold starts per second; memory per idle warm isolate; the noisy-neighbour p99.
  * Then stateful processes (bench/procs.ts): message round trip, the KV baseline, one hot instance,
- * swap-out / swap-in and revival. Then the process driver (bench/process-driver.ts): warm
+ * swap-out / swap-in and revival. Then the native driver (bench/native-driver.ts): warm
  * invocations, cold starts from the runtime pool and without it, cold starts per second.
- * Writes bench/results/{race,procs,process-driver}.json and prints the README's tables.
- * Knobs (env): BENCH_PARTS (default "race,procs,process"), BENCH_PROCESS_WARM_N,
- * BENCH_PROCESS_COLD_N, BENCH_PROCESS_RATE_N, BENCH_SECONDS, BENCH_WARMUP_SECONDS,
+ * Writes bench/results/{race,procs,native-driver}.json and prints the README's tables.
+ * Knobs (env): BENCH_PARTS (default "race,procs,native"; "process" still means "native"),
+ * BENCH_NATIVE_WARM_N, BENCH_NATIVE_COLD_N, BENCH_NATIVE_RATE_N (old names BENCH_PROCESS_*
+ * still read), BENCH_SECONDS, BENCH_WARMUP_SECONDS,
  * BENCH_CONNECTIONS, BENCH_COLD_N, BENCH_COLD_RATE_N, BENCH_COLD_CONCURRENCY,
  * BENCH_NOISY_CONNECTIONS, BENCH_HOG_CLIENTS, BENCH_HOG_TIMEOUT_MS, BENCH_ROUNDS, BENCH_SWAPS.
  */
@@ -19,12 +20,13 @@ import { coldLatency, coldRateAndMemory } from './cold.js';
 import { round } from './lib.js';
 import { noisyNeighbour } from './noisy.js';
 import { processBench, procsTable } from './procs.js';
-import { processDriverBench, processDriverTable } from './process-driver.js';
+import { nativeDriverBench, nativeDriverTable } from './native-driver.js';
 import { assess, table } from './report.js';
 import { warmRace } from './warm.js';
 
-const knob = (name: string, fallback: number): number => {
-  const value = Number(process.env[name] ?? fallback);
+/** A numeric setting from the env; `old` is a deprecated name still read (the native driver's knobs were BENCH_PROCESS_*). */
+const knob = (name: string, fallback: number, old?: string): number => {
+  const value = Number(process.env[name] ?? (old === undefined ? undefined : process.env[old]) ?? fallback);
   if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number`);
   return value;
 };
@@ -41,12 +43,14 @@ const settings = {
   hogTimeoutMs: knob('BENCH_HOG_TIMEOUT_MS', 2_000),
   rounds: knob('BENCH_ROUNDS', 2_000),
   swapRepeats: knob('BENCH_SWAPS', 10),
-  processWarmN: knob('BENCH_PROCESS_WARM_N', 200),
-  processColdN: knob('BENCH_PROCESS_COLD_N', 30),
-  processRateN: knob('BENCH_PROCESS_RATE_N', 40),
+  nativeWarmN: knob('BENCH_NATIVE_WARM_N', 200, 'BENCH_PROCESS_WARM_N'),
+  nativeColdN: knob('BENCH_NATIVE_COLD_N', 30, 'BENCH_PROCESS_COLD_N'),
+  nativeRateN: knob('BENCH_NATIVE_RATE_N', 40, 'BENCH_PROCESS_RATE_N'),
   loadGenerator: 'autocannon in the bench process (shares the cores with the server under test)',
 };
-const parts = new Set((process.env.BENCH_PARTS ?? 'race,procs,process').split(','));
+const parts = new Set((process.env.BENCH_PARTS ?? 'race,procs,native').split(','));
+// "process" was the native driver's part before it was renamed; still accepted.
+if (parts.has('process')) parts.add('native');
 
 function machine(loadBefore: number) {
   return {
@@ -118,23 +122,23 @@ if (parts.has('procs')) {
   console.log(`\n${procsTable(procs)}\nwritten: bench/results/procs.json (${result.durationS} s)`);
 }
 
-if (parts.has('process')) {
+if (parts.has('native')) {
   const started = new Date().toISOString();
   const loadBefore = loadavg()[0] ?? 0;
   const t0 = performance.now();
-  console.log(`process driver: warm, cold from the pool and without, ${settings.processRateN} starts...`);
-  const measured = await processDriverBench(settings);
+  console.log(`native driver: warm, cold from the pool and without, ${settings.nativeRateN} starts...`);
+  const measured = await nativeDriverBench(settings);
   const result = {
-    bench: 'process-driver',
-    command: 'BENCH_PARTS=process npm run bench',
+    bench: 'native-driver',
+    command: 'BENCH_PARTS=native npm run bench',
     started,
     durationS: round((performance.now() - t0) / 1000, 1),
     machine: machine(loadBefore),
     settings,
     ...measured,
   };
-  writeFileSync('bench/results/process-driver.json', `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync('bench/results/native-driver.json', `${JSON.stringify(result, null, 2)}\n`);
   console.log(
-    `\n${processDriverTable(measured)}\nwritten: bench/results/process-driver.json (${result.durationS} s)`,
+    `\n${nativeDriverTable(measured)}\nwritten: bench/results/native-driver.json (${result.durationS} s)`,
   );
 }

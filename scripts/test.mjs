@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 /** Files of the heavy lane, by name under dist/test/e2e/. */
-const HEAVY = /^(process-[a-z-]+|cli-procs|limits|scheduler|lifecycle|build-budget)\.test\.js$/;
+const HEAVY =
+  /^(process-[a-z-]+|native-[a-z-]+|cli-procs|limits|scheduler|lifecycle|build-budget)\.test\.js$/;
 
 function walk(dir, out = []) {
   for (const name of readdirSync(dir)) {

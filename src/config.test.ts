@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { packageUrls, traceModules } from '../test/module-trace.js';
-import { loadConfig } from './config.js';
+import { deprecatedEnvNotes, loadConfig } from './config.js';
 import { ProcyonError } from './errors.js';
 
 describe('config: HTTP edge limits', () => {
@@ -57,5 +57,23 @@ describe('config: what loading it loads', () => {
       [],
       'a sandbox driver module was loaded',
     );
+  });
+});
+
+describe('config: native driver settings renamed from PROCYON_PROCESS_*', () => {
+  it('reads the new names', () => {
+    const c = loadConfig({}, { PROCYON_NATIVE_POOL: '3', PROCYON_UNSAFE_NATIVE_SANDBOX: '1' });
+    assert.deepEqual([c.nativePool, c.unsafeNativeSandbox], [3, true]);
+    assert.deepEqual(deprecatedEnvNotes({ PROCYON_NATIVE_POOL: '3' }), []);
+  });
+
+  it('still reads the old names, with a note each; the new name wins when both are set', () => {
+    const old = { PROCYON_PROCESS_PIDS: '32', PROCYON_PROCESS_POOL: '2' };
+    const c = loadConfig({}, { ...old, PROCYON_NATIVE_POOL: '4' });
+    assert.deepEqual([c.nativePids, c.nativePool], [32, 4]);
+    assert.deepEqual(deprecatedEnvNotes(old), [
+      'PROCYON_PROCESS_POOL is deprecated; use PROCYON_NATIVE_POOL',
+      'PROCYON_PROCESS_PIDS is deprecated; use PROCYON_NATIVE_PIDS',
+    ]);
   });
 });

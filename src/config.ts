@@ -183,30 +183,30 @@ export const ConfigSchema = z.object({
     .min(1)
     .default(32 * MB),
   /**
-   * Run process-driver functions as plain child processes when bubblewrap is missing: no
+   * Run native-driver functions as plain child processes when bubblewrap is missing: no
    * namespaces, full network, the node's files readable. For development on a machine without
    * bubblewrap, never for code you do not trust. @default false
    */
-  unsafeProcessSandbox: z
+  unsafeNativeSandbox: z
     .union([z.boolean(), z.enum(['true', 'false', '1', '0'])])
     .transform((v) => v === true || v === 'true' || v === '1')
     .default(false),
   /** Booted runtimes (nodejs, python3) kept waiting per runtime in use, for fast cold starts. 0 turns the pool off. @default 1 */
-  processPool: z.coerce.number().int().min(0).max(16).default(1),
-  /** Processes and threads one process-driver sandbox may have. @default 64 */
-  processPids: z.coerce.number().int().min(4).max(4096).default(64),
-  /** CPU one process-driver sandbox may use, in cores. @default 1 */
-  processCpus: z.coerce.number().min(0.01).max(64).default(1),
-  /** Size of a process-driver sandbox's private /tmp. @default 64 MiB (bytes) */
-  processTmpBytes: z.coerce
+  nativePool: z.coerce.number().int().min(0).max(16).default(1),
+  /** Processes and threads one native-driver sandbox may have. @default 64 */
+  nativePids: z.coerce.number().int().min(4).max(4096).default(64),
+  /** CPU one native-driver sandbox may use, in cores. @default 1 */
+  nativeCpus: z.coerce.number().min(0.01).max(64).default(1),
+  /** Size of a native-driver sandbox's private /tmp. @default 64 MiB (bytes) */
+  nativeTmpBytes: z.coerce
     .number()
     .int()
     .min(MB)
     .default(64 * MB),
   /** Long-running procs one namespace may run at once on this node. @default 64 */
   maxSpawnedPerNamespace: z.coerce.number().int().min(1).max(10_000).default(64),
-  /** How long a process-driver runtime may take to boot and ask for work. @default 10000 (ms) */
-  processStartTimeoutMs: z.coerce.number().int().min(100).default(10_000),
+  /** How long a native-driver runtime may take to boot and ask for work. @default 10000 (ms) */
+  nativeStartTimeoutMs: z.coerce.number().int().min(100).default(10_000),
   /** A folder with a procyon.json listing functions to deploy on the first start. */
   examplesDir: z.string().optional(),
   /** Written with `{ url, pid }` once the node listens (for scripts and tests). */
@@ -251,22 +251,43 @@ export const ENV: Partial<Record<keyof NodeConfigInput, string>> = {
   fetchTimeoutMs: 'PROCYON_FETCH_TIMEOUT_MS',
   fetchMaxResponseBytes: 'PROCYON_FETCH_MAX_RESPONSE_BYTES',
   masterKey: 'PROCYON_MASTER_KEY',
-  unsafeProcessSandbox: 'PROCYON_UNSAFE_PROCESS_SANDBOX',
-  processPool: 'PROCYON_PROCESS_POOL',
-  processPids: 'PROCYON_PROCESS_PIDS',
-  processCpus: 'PROCYON_PROCESS_CPUS',
-  processTmpBytes: 'PROCYON_PROCESS_TMP_BYTES',
-  processStartTimeoutMs: 'PROCYON_PROCESS_START_TIMEOUT_MS',
+  unsafeNativeSandbox: 'PROCYON_UNSAFE_NATIVE_SANDBOX',
+  nativePool: 'PROCYON_NATIVE_POOL',
+  nativePids: 'PROCYON_NATIVE_PIDS',
+  nativeCpus: 'PROCYON_NATIVE_CPUS',
+  nativeTmpBytes: 'PROCYON_NATIVE_TMP_BYTES',
+  nativeStartTimeoutMs: 'PROCYON_NATIVE_START_TIMEOUT_MS',
   maxSpawnedPerNamespace: 'PROCYON_MAX_SPAWNED_PER_NAMESPACE',
 };
 
-/** Flags win over environment variables, which win over defaults. */
+/**
+ * Old spellings of environment variables, still read for one release (docs/native-driver.md,
+ * "Renamed"): the native driver's settings were named after "process", the word that now means
+ * only stateful instances. The new name wins when both are set.
+ */
+export const DEPRECATED_ENV: Partial<Record<keyof NodeConfigInput, string>> = {
+  unsafeNativeSandbox: 'PROCYON_UNSAFE_PROCESS_SANDBOX',
+  nativePool: 'PROCYON_PROCESS_POOL',
+  nativePids: 'PROCYON_PROCESS_PIDS',
+  nativeCpus: 'PROCYON_PROCESS_CPUS',
+  nativeTmpBytes: 'PROCYON_PROCESS_TMP_BYTES',
+  nativeStartTimeoutMs: 'PROCYON_PROCESS_START_TIMEOUT_MS',
+};
+
+/** One note per deprecated environment variable set in `env`, naming its replacement. */
+export function deprecatedEnvNotes(env: NodeJS.ProcessEnv = process.env): string[] {
+  return Object.entries(DEPRECATED_ENV)
+    .filter(([, old]) => env[old] !== undefined && env[old] !== '')
+    .map(([key, old]) => `${old} is deprecated; use ${ENV[key as keyof NodeConfigInput] ?? key}`);
+}
+
+/** Flags win over environment variables (new spellings over deprecated ones), which win over defaults. */
 export function loadConfig(
   flags: Partial<NodeConfigInput>,
   env: NodeJS.ProcessEnv = process.env,
 ): NodeConfig {
   const merged: Record<string, unknown> = {};
-  for (const [key, name] of Object.entries(ENV)) {
+  for (const [key, name] of [...Object.entries(DEPRECATED_ENV), ...Object.entries(ENV)]) {
     const value = env[name];
     if (value !== undefined && value !== '') merged[key] = value;
   }

@@ -1,4 +1,4 @@
-"""A Python function on the process driver: counts the words of the request body.
+"""A Python function on the native driver: counts the words of the request body.
 
 Deployed by `npm start` from examples/procyon.json:
   curl -X POST --data 'to be or not to be' http://127.0.0.1:8080/wordcount

@@ -1,4 +1,4 @@
-// Procyon's nodejs runtime: a Lambda Runtime API client (docs/process-driver.md). Polls
+// Procyon's nodejs runtime: a Lambda Runtime API client (docs/native-driver.md). Polls
 // AWS_LAMBDA_RUNTIME_API for invocations, calls the handler named by _HANDLER ("file.function",
 // the file under LAMBDA_TASK_ROOT as .js, .mjs or .cjs) with the event and a Lambda-style context
 // (async, or with a callback), and posts its JSON result or its error. Booted before it knows its

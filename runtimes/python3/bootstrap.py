@@ -1,4 +1,4 @@
-"""Procyon's python3 runtime: a Lambda Runtime API client (docs/process-driver.md).
+"""Procyon's python3 runtime: a Lambda Runtime API client (docs/native-driver.md).
 
 Polls AWS_LAMBDA_RUNTIME_API for invocations, calls the handler named by _HANDLER
 ("module.function", the module a path under LAMBDA_TASK_ROOT) with the event and a Lambda-style

@@ -48,7 +48,7 @@ export interface ApiOptions {
   maxJsonDepth: number;
   baseUrl: () => string;
   procs: ProcessManager;
-  /** Long-running procs of process-driver functions. */
+  /** Long-running procs of native-driver functions. */
   spawned: SpawnedProcs;
 }
 

@@ -34,9 +34,9 @@ const BindingMap = Type.Optional(
 );
 
 const DeployFields = {
-  /** The module, for the isolate driver. A process-driver function sends `artifact` instead. */
+  /** The module, for the isolate driver. A native-driver function sends `artifact` instead. */
   code: Type.Optional(Type.String({ minLength: 1 })),
-  /** A process-driver function (docs/process-driver.md): the runtime its artifact runs on. */
+  /** A native-driver function (docs/native-driver.md): the runtime its artifact runs on. */
   runtime: Type.Optional(
     Type.Union([Type.Literal('nodejs'), Type.Literal('python3'), Type.Literal('custom')]),
   ),

@@ -1,5 +1,5 @@
 /**
- * Long-running procs in the control API (docs/process-driver.md): spawn from a process-driver
+ * Long-running procs in the control API (docs/native-driver.md): spawn from a native-driver
  * function, `ps`, wait for start or exit (long polls of at most a minute; clients ask again),
  * evict (SIGTERM, then SIGKILL after the grace period), kill, and the tail of their output. The
  * API plugin's hooks have already checked the key and the namespace.

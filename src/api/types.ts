@@ -45,7 +45,7 @@ export interface Activation {
 }
 
 export interface DeployBody {
-  /** The bundled module (isolate driver); absent for a process-driver function. */
+  /** The bundled module (isolate driver); absent for a native-driver function. */
   code?: string;
   filename?: string;
   memory?: number;
@@ -58,7 +58,7 @@ export interface DeployBody {
   scaling?: ScalingConfig;
   /** Deploy this export as a process class (docs/processes.md). */
   process?: { className: string };
-  /** A process-driver function (docs/process-driver.md): its runtime, handler and artifact (base64). */
+  /** A native-driver function (docs/native-driver.md): its runtime, handler and artifact (base64). */
   runtime?: 'nodejs' | 'python3' | 'custom';
   handler?: string;
   artifact?: string;

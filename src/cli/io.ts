@@ -11,7 +11,7 @@ export interface CliIo {
   stdin: NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?: (raw: boolean) => unknown };
   env: NodeJS.ProcessEnv;
   cwd: string;
-  /** A command's own exit status (`proc wait-exit` exits with the proc's code); `run` returns it. */
+  /** A command's own exit status (`native wait-exit` exits with the proc's code); `run` returns it. */
   exitCode?: number;
 }
 

@@ -16,6 +16,7 @@ import { logsCommand } from './commands/logs.js';
 import { secretCommand } from './commands/secret.js';
 import { kvCommand } from './commands/kv.js';
 import { procCommand } from './commands/procs.js';
+import { nativeCommand } from './commands/spawned.js';
 import { keyCommand, namespaceCommand } from './commands/access.js';
 import { topCommand } from './commands/top.js';
 import { CLI_ENV } from './config.js';
@@ -53,6 +54,7 @@ Run "procyon <command> --help" for a command's options.`,
     secretCommand(),
     kvCommand(),
     procCommand(),
+    nativeCommand(),
     namespaceCommand(),
     keyCommand(),
     topCommand(),
@@ -69,7 +71,7 @@ export async function run(program: Command, argv: string[]): Promise<number> {
   configure(program, io);
   try {
     await program.parseAsync(argv);
-    // A command may end with a status of its own (`proc wait-exit` exits with the proc's code).
+    // A command may end with a status of its own (`native wait-exit` exits with the proc's code).
     return io.exitCode ?? 0;
   } catch (err) {
     // commander has already printed its message (or the help) through configureOutput.

@@ -3,7 +3,7 @@
  * signal exits at once. Its start-up summary is printed as lines, or with `--json` as one JSON
  * object, so scripts need not scrape the banner.
  */
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { join } from 'node:path';
 import type { NodeConfigInput } from '../config.js';
 import type { SandboxLayers } from '../sandbox/index.js';
@@ -17,6 +17,8 @@ interface ServeFlags {
   readyFile?: string;
   isolateHosts?: string;
   logLevel?: string;
+  unsafeNativeSandbox?: boolean;
+  /** The old spelling of --unsafe-native-sandbox, kept for one release. */
   unsafeProcessSandbox?: boolean;
   json?: boolean;
 }
@@ -26,8 +28,8 @@ export interface ServeSummary {
   url: string;
   dataDir: string;
   isolateDriver: { trusted: boolean; hosts: number };
-  /** The process driver's sandbox layers found on this machine, and what is missing. */
-  processDriver: { available: boolean; layers: SandboxLayers; description: string };
+  /** The native driver's sandbox layers found on this machine, and what is missing. */
+  nativeDriver: { available: boolean; layers: SandboxLayers; description: string };
   /** Only on the node's first start; it is also saved to `adminKeyFile`. */
   adminKey?: string;
   adminKeyFile?: string;
@@ -46,23 +48,29 @@ export function serveCommand(): Command {
     .option('--isolate-hosts <n>', 'isolate host processes (env PROCYON_ISOLATE_HOSTS)')
     .option('--log-level <level>', 'node log level (env PROCYON_LOG_LEVEL)')
     .option(
-      '--unsafe-process-sandbox',
-      'development only: without bubblewrap, run process-driver functions as plain, unisolated child processes (env PROCYON_UNSAFE_PROCESS_SANDBOX)',
+      '--unsafe-native-sandbox',
+      'development only: without bubblewrap, run native-driver functions as plain, unisolated child processes (env PROCYON_UNSAFE_NATIVE_SANDBOX)',
     )
     .option(
       '--json',
       'print the start-up summary as one JSON object (the node log stays pino JSON lines on stdout)',
     )
+    .addOption(new Option('--unsafe-process-sandbox', 'deprecated: --unsafe-native-sandbox').hideHelp())
     .action(async (flags: ServeFlags, cmd: Command) => {
       // Loaded here, not at the top: every other CLI command would pay ~170 ms for the node's modules.
-      const [{ loadConfig }, { createLogger }, { deployExamples }, node_, { describeLayers }] =
-        await Promise.all([
-          import('../config.js'),
-          import('../logger.js'),
-          import('../node/examples.js'),
-          import('../node/index.js'),
-          import('../sandbox/index.js'),
-        ]);
+      const [
+        { deprecatedEnvNotes, loadConfig },
+        { createLogger },
+        { deployExamples },
+        node_,
+        { describeLayers },
+      ] = await Promise.all([
+        import('../config.js'),
+        import('../logger.js'),
+        import('../node/examples.js'),
+        import('../node/index.js'),
+        import('../sandbox/index.js'),
+      ]);
       const { ADMIN_KEY_FILE, DEFAULT_NAMESPACE, ProcyonNode, writeReadyFile } = node_;
       const input: Partial<NodeConfigInput> = {
         host: flags.host,
@@ -71,9 +79,12 @@ export function serveCommand(): Command {
         isolateHosts: flags.isolateHosts,
         logLevel: flags.logLevel as NodeConfigInput['logLevel'],
         examplesDir: flags.examples,
-        ...(flags.unsafeProcessSandbox ? { unsafeProcessSandbox: true } : {}),
+        ...(flags.unsafeNativeSandbox || flags.unsafeProcessSandbox ? { unsafeNativeSandbox: true } : {}),
         readyFile: flags.readyFile,
       };
+      if (flags.unsafeProcessSandbox)
+        process.stderr.write('note: --unsafe-process-sandbox is deprecated; use --unsafe-native-sandbox\n');
+      for (const note of deprecatedEnvNotes()) process.stderr.write(`note: ${note}\n`);
       const config = loadConfig(input);
       const logger = createLogger(config.logLevel);
       const node = await ProcyonNode.start(config, logger);
@@ -81,10 +92,10 @@ export function serveCommand(): Command {
         url: node.url,
         dataDir: config.dataDir,
         isolateDriver: { trusted: config.trusted, hosts: config.trusted ? 1 : config.isolateHosts },
-        processDriver: {
-          available: node.processDriver.available,
-          layers: node.processDriver.layers,
-          description: describeLayers(node.processDriver.layers),
+        nativeDriver: {
+          available: node.nativeDriver.available,
+          layers: node.nativeDriver.layers,
+          description: describeLayers(node.nativeDriver.layers),
         },
         ...(node.adminKey
           ? { adminKey: node.adminKey, adminKeyFile: join(config.dataDir, ADMIN_KEY_FILE) }
@@ -96,7 +107,7 @@ export function serveCommand(): Command {
           config.examplesDir,
           DEFAULT_NAMESPACE,
           node.functions,
-          node.processDriver.available,
+          node.nativeDriver.available,
         );
         summary.examples = { dir: config.examplesDir, deployed, skipped };
       }
@@ -133,7 +144,7 @@ function printBanner(io: CliIo, s: ServeSummary): void {
       ? 'Sandboxes: isolate driver in TRUSTED mode (isolates inside the node process)'
       : `Sandboxes: isolate driver, ${s.isolateDriver.hosts} isolate host process(es) + 1 low-priority host for CPU-heavy functions`,
   );
-  say(io, `Sandboxes: ${s.processDriver.description}`);
+  say(io, `Sandboxes: ${s.nativeDriver.description}`);
   if (s.adminKey) {
     say(io, `Admin API key (shown once; saved to ${s.adminKeyFile}, mode 0600):`);
     say(io, `  ${s.adminKey}`);
@@ -143,7 +154,7 @@ function printBanner(io: CliIo, s: ServeSummary): void {
     if (s.examples.skipped.length)
       say(
         io,
-        `Skipped ${s.examples.skipped.join(', ')}: the process driver is not available on this machine (see above)`,
+        `Skipped ${s.examples.skipped.join(', ')}: the native driver is not available on this machine (see above)`,
       );
   }
   if (s.functions.length) {

@@ -1,5 +1,5 @@
 /**
- * A process-driver function's artifact at deploy: stored by content hash (the store keeps it for
+ * A native-driver function's artifact at deploy: stored by content hash (the store keeps it for
  * every node), unpacked once on this node, and checked to hold what its runtime needs (a
  * `bootstrap`, or the handler's file) before any sandbox is started for it.
  */
@@ -9,7 +9,7 @@ import {
   detectFormat,
   hashArtifact,
   type ArtifactCache,
-} from '../sandbox/process/artifacts.js';
+} from '../sandbox/native/artifacts.js';
 import type { Store } from '../store/index.js';
 
 export class ArtifactService {

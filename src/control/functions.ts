@@ -27,7 +27,7 @@ export const LIMITS = {
 
 export interface DeployInput {
   name: string;
-  /** TypeScript or JavaScript for the isolate driver; absent for a process-driver function. */
+  /** TypeScript or JavaScript for the isolate driver; absent for a native-driver function. */
   code?: string;
   filename?: string;
   memory?: number;
@@ -44,7 +44,7 @@ export interface DeployInput {
   scaling?: ScalingConfig;
   /** Deploy the module's export `className` as a process class (docs/processes.md). */
   process?: { className: string };
-  /** A process-driver function (docs/process-driver.md): the runtime its artifact runs on. */
+  /** A native-driver function (docs/native-driver.md): the runtime its artifact runs on. */
   runtime?: RuntimeSpec['name'];
   /** `file.function` for the nodejs and python3 runtimes; optional for custom. */
   handler?: string;

@@ -73,7 +73,7 @@ describe('checkStyle', () => {
   });
 });
 
-describe('process-driver functions', () => {
+describe('native-driver functions', () => {
   const artifact = new Uint8Array([1, 2, 3]);
   const base = { name: 'py', runtime: 'python3', handler: 'app.handler', artifact };
 

@@ -40,7 +40,7 @@ const HANDLER = /^[A-Za-z0-9_][A-Za-z0-9_./-]{0,254}\.[A-Za-z_$][A-Za-z0-9_$]{0,
 
 /**
  * A function has a lowercase name; a process class is named like its class, with no routes. A
- * process-driver function (`runtime` set) is a program, not a module: an artifact in place of
+ * native-driver function (`runtime` set) is a program, not a module: an artifact in place of
  * code, a handler, no bindings (they are isolate globals), one invocation per sandbox at a time.
  */
 export function checkKind(input: KindInput): void {
@@ -78,11 +78,11 @@ function checkProgram(input: KindInput): void {
     fail(`invalid handler "${input.handler.slice(0, 80)}": use file.function, e.g. "index.handler"`);
   if (Object.keys(input.kv ?? {}).length || Object.keys(input.services ?? {}).length)
     fail(
-      'KV and service bindings are isolate globals; a process-driver function reaches the node over HTTP instead',
+      'KV and service bindings are isolate globals; a native-driver function reaches the node over HTTP instead',
     );
   if ((input.scaling?.concurrency ?? 1) !== 1)
     fail(
-      'a process-driver sandbox runs one invocation at a time (the Lambda Runtime API): concurrency must be 1',
+      'a native-driver sandbox runs one invocation at a time (the Lambda Runtime API): concurrency must be 1',
     );
 }
 

@@ -13,7 +13,7 @@ export interface FunctionInfo {
   style: 'fetch' | 'handler' | 'process';
   /** Set for a process class: the export its instances are made from. */
   process?: { className: string };
-  /** Set for a process-driver function (docs/process-driver.md). */
+  /** Set for a native-driver function (docs/native-driver.md). */
   runtime?: { name: 'nodejs' | 'python3' | 'custom'; handler: string; artifact: string; network: boolean };
   /** (MB) */
   memory: number;

@@ -43,13 +43,13 @@ const FunctionManifest = z
     /** Deploy this export of the module as a process class (docs/processes.md). */
     process: z.string().regex(CLASS_NAME_RE, 'a class name: a letter, then letters, digits or _').optional(),
     /**
-     * A process-driver function (docs/process-driver.md): `main` is then a directory, .zip or
+     * A native-driver function (docs/native-driver.md): `main` is then a directory, .zip or
      * .tar.gz, run on this runtime.
      */
     runtime: z.enum(['nodejs', 'python3', 'custom']).optional(),
     /** `file.function`, for the nodejs and python3 runtimes. */
     handler: z.string().optional(),
-    /** Let a process-driver function's sandbox reach the network, through the egress policy. */
+    /** Let a native-driver function's sandbox reach the network, through the egress policy. */
     network: z.boolean().optional(),
   })
   .strict();

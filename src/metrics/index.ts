@@ -25,7 +25,7 @@ export interface NodeGauges {
   hostExternal(): number[];
   /** Procs disposed for going past their memory limit, by reason (heap, external, wasm). */
   memoryKills(): Record<string, number>;
-  /** Long-running procs of process-driver functions, by state. */
+  /** Long-running procs of native-driver functions, by state. */
   spawned(): Record<string, number>;
 }
 
@@ -109,7 +109,7 @@ export class Metrics {
     gauge('procyon_queue_depth', 'Calls waiting for an admission slot', gauges.queueDepth);
     new Gauge({
       name: 'procyon_spawned_procs',
-      help: 'Long-running procs of process-driver functions, by state: starting, running, stopping, exited',
+      help: 'Long-running procs of native-driver functions, by state: starting, running, stopping, exited',
       labelNames: ['state'],
       registers,
       collect() {

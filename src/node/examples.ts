@@ -7,10 +7,10 @@ import { bundleEntry, formatBuildError } from '../build/index.js';
 import type { FunctionService } from '../control/functions.js';
 import { ProcyonError } from '../errors.js';
 import { readManifest } from '../manifest/index.js';
-import { packDirectory } from '../sandbox/process/artifacts.js';
+import { packDirectory } from '../sandbox/native/artifacts.js';
 
 /**
- * Deploys every example; programs for the process driver only where it can run them (`programs`),
+ * Deploys every example; programs for the native driver only where it can run them (`programs`),
  * the rest are returned as skipped.
  */
 export async function deployExamples(

@@ -15,8 +15,8 @@ import { ActivationRecorder, Admission, CpuGovernor, Invoker } from '../invoker/
 import type { Logger } from '../logger.js';
 import { DEFAULT_NAMESPACE, Registry } from '../registry/index.js';
 import { ArtifactService } from '../control/artifacts.js';
-import { ArtifactCache, IsolateDriver, SandboxRouter, type ProcessDriver } from '../sandbox/index.js';
-import { sandboxRoot, startProcessDriver } from './process-driver.js';
+import { ArtifactCache, IsolateDriver, SandboxRouter, type NativeDriver } from '../sandbox/index.js';
+import { sandboxRoot, startNativeDriver } from './native-driver.js';
 import { SqliteStore, StoreHealth, guardStore, type Store } from '../store/index.js';
 import { ProcyonError } from '../errors.js';
 import { lockDataDir } from './lock.js';
@@ -57,7 +57,7 @@ export class ProcyonNode {
     readonly logger: Logger,
     readonly store: Store,
     readonly driver: IsolateDriver,
-    readonly processDriver: ProcessDriver,
+    readonly nativeDriver: NativeDriver,
     readonly invoker: Invoker,
     readonly recorder: ActivationRecorder,
     readonly functions: FunctionService,
@@ -146,13 +146,13 @@ export class ProcyonNode {
       store,
       cache: new ArtifactCache({ dir: join(sandboxRoot(config), 'artifacts'), store }),
     });
-    const processDriver = await startProcessDriver(config, {
+    const nativeDriver = await startNativeDriver(config, {
       memoryBudget,
       artifactDir: (hash) => artifacts.path(hash),
       deployed: () => registry.list().map((f) => f.spec),
-      logger: logger.child({ component: 'process-driver' }),
+      logger: logger.child({ component: 'native-driver' }),
     });
-    const sandboxes = new SandboxRouter(driver, processDriver);
+    const sandboxes = new SandboxRouter(driver, nativeDriver);
     const recorder = new ActivationRecorder(
       store,
       logger.child({ component: 'recorder' }),
@@ -172,7 +172,7 @@ export class ProcyonNode {
       hostRestarts: () => driver.stats().hostRestarts,
       pendingActivationWrites: () => recorder.pendingCount,
       queueDepth: () => admission.queued,
-      procs: () => mergeStats(memoryBudget, [driver.scheduler.stats(), processDriver.scheduler.stats()]),
+      procs: () => mergeStats(memoryBudget, [driver.scheduler.stats(), nativeDriver.scheduler.stats()]),
       spawned: () => live.spawned?.counts() ?? {},
       hostRss: () => driver.stats().hostRssBytes,
       hostExternal: () => driver.stats().hostExternalBytes,
@@ -214,7 +214,7 @@ export class ProcyonNode {
     });
     const spawned = new SpawnedProcs({
       registry,
-      start: (request) => processDriver.longRunning(request),
+      start: (request) => nativeDriver.longRunning(request),
       record: (record) => {
         recorder.add(record);
         metrics.observe(record);
@@ -283,7 +283,7 @@ export class ProcyonNode {
       logger,
       store,
       driver,
-      processDriver,
+      nativeDriver,
       invoker,
       recorder,
       functions,
@@ -349,7 +349,7 @@ export class ProcyonNode {
     await this.spawned.close();
     await this.builds.close();
     await this.recorder.close();
-    await Promise.all([this.driver.close(), this.processDriver.close()]);
+    await Promise.all([this.driver.close(), this.nativeDriver.close()]);
     this.#storeHealth?.stop();
     await this.store.close();
     await this.#unlock();

@@ -8,7 +8,7 @@ import type {
   LongRunningProc,
   LongRunningState,
   SpawnRequest,
-} from '../sandbox/process/long-running.js';
+} from '../sandbox/native/long-running.js';
 import type { ProcSpec } from '../sandbox/types.js';
 import type { ActivationRecord } from '../store/index.js';
 import { SpawnedProcs } from './spawned.js';

@@ -1,6 +1,6 @@
 /**
- * Long-running procs of a node (docs/process-driver.md, "Long-running procs"): spawned from a
- * process-driver function, named uniquely in their namespace, listed with state, uptime, memory
+ * Long-running procs of a node (docs/native-driver.md, "Long-running procs"): spawned from a
+ * native-driver function, named uniquely in their namespace, listed with state, uptime, memory
  * and CPU, and waited on, evicted or killed by name. Each one's run is one activation record,
  * written when it ends, with its exit status, the tail of its output, and its billed time.
  */
@@ -13,7 +13,7 @@ import type {
   LongRunningProc,
   LongRunningState,
   SpawnRequest,
-} from '../sandbox/process/long-running.js';
+} from '../sandbox/native/long-running.js';
 import type { ActivationRecord } from '../store/index.js';
 import { checkInstanceName } from './names.js';
 
@@ -78,7 +78,7 @@ export class SpawnedProcs {
     if (!deployed.spec.runtime)
       throw new ProcyonError(
         'PROCYON_BAD_REQUEST',
-        `"${fn}" runs in an isolate; only process-driver functions (deployed with a runtime) can be spawned`,
+        `"${fn}" runs in an isolate; only native-driver functions (deployed with a runtime) can be spawned`,
       );
     const name = checkInstanceName(options.name ?? `${fn}-${randomBytes(3).toString('hex')}`);
     const procs = this.#ns(namespace);

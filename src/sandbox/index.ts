@@ -2,7 +2,7 @@
 export type * from './types.js';
 export { IsolateDriver, type IsolateDriverOptions } from './isolate/driver.js';
 export { SandboxRouter } from './router.js';
-export { ProcessDriver, type ProcessDriverOptions } from './process/driver.js';
-export { ArtifactCache } from './process/artifacts.js';
-export { describeLayers, detectLayers } from './process/capabilities.js';
-export type { SandboxLayers } from './process/types.js';
+export { NativeDriver, type NativeDriverOptions } from './native/driver.js';
+export { ArtifactCache } from './native/artifacts.js';
+export { describeLayers, detectLayers } from './native/capabilities.js';
+export type { SandboxLayers } from './native/types.js';

@@ -2,7 +2,7 @@
  * A sandbox's side of a function's output, for both drivers: one buffer per call in flight (and
  * one for output while none is), each under a hard cap, with the function's secrets masked. In an
  * isolate the prelude charges each line to a call and caps it first (src/runtime/logs.ts,
- * calls.ts), so the isolate host's cap is there in case the prelude is bypassed; a process
+ * calls.ts), so the isolate host's cap is there in case the prelude is bypassed; a native
  * sandbox's stdout and stderr have only this cap.
  */
 import type { LogLine } from './types.js';

@@ -1,5 +1,5 @@
 /**
- * The node's one SandboxDriver: a version with a `runtime` (a Linux program) goes to the process
+ * The node's one SandboxDriver: a version with a `runtime` (a Linux program) goes to the native
  * driver, everything else to the isolate driver. Callers (the invoker, the control plane) never
  * see which one runs a function.
  */
@@ -18,11 +18,11 @@ export class SandboxRouter implements SandboxDriver {
 
   constructor(
     readonly isolate: SandboxDriver,
-    readonly process: SandboxDriver,
+    readonly native: SandboxDriver,
   ) {}
 
   #for(spec: ProcSpec): SandboxDriver {
-    return spec.runtime ? this.process : this.isolate;
+    return spec.runtime ? this.native : this.isolate;
   }
 
   validate(spec: ProcSpec): Promise<ValidateOutput> {
@@ -39,16 +39,16 @@ export class SandboxRouter implements SandboxDriver {
 
   retire(namespace: string, fn: string, version?: string): void {
     this.isolate.retire(namespace, fn, version);
-    this.process.retire(namespace, fn, version);
+    this.native.retire(namespace, fn, version);
   }
 
   stats(): DriverStats {
     const a = this.isolate.stats();
-    const b = this.process.stats();
+    const b = this.native.stats();
     return { hosts: a.hosts, hostRestarts: a.hostRestarts, inFlight: a.inFlight + b.inFlight };
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.isolate.close(), this.process.close()]);
+    await Promise.all([this.isolate.close(), this.native.close()]);
   }
 }

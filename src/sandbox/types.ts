@@ -1,7 +1,7 @@
 /**
  * The SandboxDriver boundary: how procs are made and called. The invoker speaks only this
  * interface; the isolate driver (isolate hosts running isolated-vm) is the first implementation,
- * the process driver (bubblewrap + Lambda Runtime API) comes later behind the same shape.
+ * the native driver (bubblewrap + Lambda Runtime API) comes later behind the same shape.
  */
 import type { WireError } from '../errors.js';
 import type { RuntimeSpec, ScalingConfig } from '../store/function-config.js';
@@ -68,7 +68,7 @@ export interface ProcSpec {
   scaling: ScalingConfig;
   /** Set for a process class and its instances. */
   process?: ProcessSpec;
-  /** Set for a process-driver function: what runs in its OS sandbox (docs/process-driver.md). */
+  /** Set for a native-driver function: what runs in its OS sandbox (docs/native-driver.md). */
   runtime?: RuntimeSpec;
 }
 

@@ -8,7 +8,7 @@ import type { ProcBackend } from './types.js';
 
 const MB = 1024 * 1024;
 
-/** Two schedulers (as the isolate and process drivers have) on one budget, one clock. */
+/** Two schedulers (as the isolate and native drivers have) on one budget, one clock. */
 function twoDrivers(budgetBytes: number) {
   let now = 1_000_000;
   const budget = new MemoryBudget(budgetBytes);

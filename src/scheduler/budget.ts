@@ -1,6 +1,6 @@
 /**
  * The node's one memory budget for procs (`PROCYON_MEMORY_BUDGET_MB`), shared by every scheduler
- * that joins it: the isolate driver's and the process driver's. When each scheduler had the whole
+ * that joins it: the isolate driver's and the native driver's. When each scheduler had the whole
  * budget to itself the node could commit twice its budget and `/metrics` reported the sum. Now a
  * new proc fits only if every member's procs together leave room for it, and room is made by
  * evicting idle procs of any member, least recently used first, whichever driver holds them.

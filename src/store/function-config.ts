@@ -6,7 +6,7 @@
  * sandbox/types.ts).
  */
 
-/** A process-driver function's program: a runtime, a handler and an unpacked artifact. */
+/** A native-driver function's program: a runtime, a handler and an unpacked artifact. */
 export interface RuntimeSpec {
   name: 'nodejs' | 'python3' | 'custom';
   /** `file.function` for nodejs and python3; passed as `_HANDLER` to custom bootstraps too. */

@@ -24,7 +24,7 @@ export interface FunctionConfig {
   scaling?: ScalingConfig;
   /** Set when the version is a process class: the module's export that is the class. */
   process?: { className: string };
-  /** Set for a process-driver function: its runtime, handler and artifact hash. */
+  /** Set for a native-driver function: its runtime, handler and artifact hash. */
   runtime?: RuntimeSpec;
 }
 
@@ -181,7 +181,7 @@ export interface Store {
   readonly procs: ProcStore;
 
   /**
-   * A process-driver function's archive, by the SHA-256 of its bytes (docs/process-driver.md).
+   * A native-driver function's archive, by the SHA-256 of its bytes (docs/native-driver.md).
    * Idempotent: the same hash again stores nothing new.
    */
   putArtifact(hash: string, format: ArtifactFormat, bytes: Uint8Array): Promise<void>;

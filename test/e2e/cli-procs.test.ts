@@ -99,4 +99,33 @@ describe('CLI: process classes and instances', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /Deployed Tally/);
   });
+
+  it('names each concept once: `proc` for instances, `native` for long-running procs', async () => {
+    const help = (await cli('proc', '--help')).stdout;
+    assert.doesNotMatch(help, /\b(spawn|ps|wait-exit)\b/);
+    assert.match(
+      (await cli('native', '--help')).stdout,
+      /spawn[\s\S]*ps[\s\S]*wait-exit[\s\S]*evict[\s\S]*kill/,
+    );
+    const ps = await cli('native', 'ps', '--json');
+    assert.equal(ps.code, 0, ps.stderr);
+    assert.deepEqual(JSON.parse(ps.stdout), { procs: [] });
+    assert.equal(ps.stderr, '');
+  });
+
+  it('keeps the old spellings for one release, with a one-line note on stderr only', async () => {
+    const ps = await cli('proc', 'ps', '--json');
+    assert.equal(ps.code, 0, ps.stderr);
+    assert.deepEqual(JSON.parse(ps.stdout), { procs: [] });
+    assert.equal(ps.stderr, 'procyon: note: "procyon proc ps" is deprecated; use "procyon native ps"\n');
+    // One argument: the old `proc evict <long-running proc>`, which goes to the long-running procs' API.
+    const evict = await cli('proc', 'evict', 'ghost', '--grace', '1s');
+    assert.equal(evict.code, 1);
+    const lines = evict.stderr.trim().split('\n');
+    assert.equal(
+      lines[0],
+      'procyon: note: "procyon proc evict <proc>" is deprecated; use "procyon native evict <proc>"',
+    );
+    assert.match(lines[1] ?? '', /PROCYON_PROC_NOT_FOUND: no long-running proc "ghost"/);
+  });
 });

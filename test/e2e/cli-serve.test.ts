@@ -17,12 +17,12 @@ void describe('procyon serve --json', () => {
   void it('prints the start-up summary as one JSON object instead of the banner', () => {
     const output = node.output();
     assert.doesNotMatch(output, /Procyon node listening/);
-    // The node's pino log lines share stdout; the summary is the one line with `processDriver`.
+    // The node's pino log lines share stdout; the summary is the one line with `nativeDriver`.
     const summaries = output
       .split('\n')
       .filter((line) => line.startsWith('{'))
       .map((line) => JSON.parse(line) as Partial<ServeSummary>)
-      .filter((o) => o.processDriver !== undefined);
+      .filter((o) => o.nativeDriver !== undefined);
     assert.equal(summaries.length, 1, output);
     const s = summaries[0] as ServeSummary;
     assert.equal(s.url, node.url);
@@ -31,9 +31,9 @@ void describe('procyon serve --json', () => {
     assert.match(s.adminKeyFile ?? '', /admin\.key$/);
     assert.equal(s.isolateDriver.trusted, false);
     assert.ok(s.isolateDriver.hosts >= 1);
-    assert.equal(typeof s.processDriver.available, 'boolean');
-    assert.equal(typeof s.processDriver.layers.socat, 'boolean');
-    assert.match(s.processDriver.description, /^process driver: /);
+    assert.equal(typeof s.nativeDriver.available, 'boolean');
+    assert.equal(typeof s.nativeDriver.layers.socat, 'boolean');
+    assert.match(s.nativeDriver.description, /^native driver: /);
     assert.deepEqual(s.functions, []);
   });
 });

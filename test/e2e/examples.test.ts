@@ -10,7 +10,7 @@ const EXAMPLES = fileURLToPath(new URL('../../../examples', import.meta.url));
 
 describe('examples', () => {
   let t: TestNode;
-  /** Whether the process-driver examples were deployed (bubblewrap and socat are here). */
+  /** Whether the native-driver examples were deployed (bubblewrap and socat are here). */
   let programs = false;
   before(async () => {
     t = await startTestNode();
@@ -18,7 +18,7 @@ describe('examples', () => {
       EXAMPLES,
       'default',
       t.node.functions,
-      t.node.processDriver.available,
+      t.node.nativeDriver.available,
     );
     programs = skipped.length === 0;
   });
@@ -164,8 +164,8 @@ describe('examples', () => {
     assert.equal((await get('/p/default/Ping/t1/call?rounds=0')).status, 400);
   });
 
-  it('process driver: the Python word count and the sh custom runtime answer over HTTP', async (ctx) => {
-    if (!programs) return ctx.skip('the process driver is not available here (needs bubblewrap and socat)');
+  it('native driver: the Python word count and the sh custom runtime answer over HTTP', async (ctx) => {
+    if (!programs) return ctx.skip('the native driver is not available here (needs bubblewrap and socat)');
     const counted = await json(await get('/wordcount', { method: 'POST', body: 'to be or not to be' }));
     assert.deepEqual(counted, {
       words: 6,

@@ -1,5 +1,5 @@
 /**
- * `procyon deploy <dir|archive> --runtime ...`: a process-driver function's program. A directory is
+ * `procyon deploy <dir|archive> --runtime ...`: a native-driver function's program. A directory is
  * packed here as a deterministic .tar.gz (the same tree gives the same artifact, so redeploying it
  * changes nothing); a .zip or .tar.gz is sent as it is. The node checks what the runtime needs.
  * The packer (and its tar-stream and yauzl) is loaded only when a directory is packed: every CLI
@@ -27,7 +27,7 @@ export async function readProgram(path: string): Promise<string> {
     throw usageError(`${path}: no such file or directory`);
   }
   if (info.isDirectory()) {
-    const { packDirectory } = await import('../../sandbox/process/artifacts.js');
+    const { packDirectory } = await import('../../sandbox/native/artifacts.js');
     try {
       return (await packDirectory(path)).toString('base64');
     } catch (err) {
@@ -35,6 +35,6 @@ export async function readProgram(path: string): Promise<string> {
     }
   }
   if (!ARCHIVE.test(path))
-    throw usageError(`${path}: a process-driver function is a directory, a .zip or a .tar.gz`);
+    throw usageError(`${path}: a native-driver function is a directory, a .zip or a .tar.gz`);
   return (await readFile(path)).toString('base64');
 }

@@ -101,11 +101,11 @@ export function deployCommand(): Command {
     )
     .option(
       '--runtime <runtime>',
-      'run a directory, .zip or .tar.gz as a process-driver function: nodejs, python3 or custom (its own ./bootstrap)',
+      'run a directory, .zip or .tar.gz as a native-driver function: nodejs, python3 or custom (its own ./bootstrap)',
       parseRuntime,
     )
     .option('--handler <file.function>', 'the handler of a nodejs or python3 function, e.g. index.handler')
-    .option('--network', "let a process-driver function's sandbox reach the network (egress policy applies)")
+    .option('--network', "let a native-driver function's sandbox reach the network (egress policy applies)")
     .option(
       '--no-check',
       'deploy without type-checking a TypeScript entry (the check uses the nearest tsconfig.json, else strict ES2022 + WebWorker types)',

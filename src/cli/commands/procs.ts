@@ -1,15 +1,16 @@
 /**
- * `procyon proc ls|get|evict|delete|call|send`: process instances (docs/processes.md). Messages are
- * JSON on the command line; `call` prints the instance's reply as JSON. Long-running procs of
- * process-driver functions have their commands in spawned.ts.
+ * `procyon proc ls|get|evict|delete|call|send`: process instances (docs/processes.md), and only
+ * them. Messages are JSON on the command line; `call` prints the instance's reply as JSON.
+ * Long-running procs of native-driver functions are `procyon native` (spawned.ts); their old
+ * spellings here (`proc spawn`, `proc ps`, `proc evict <name>`, ...) still work, with a note.
  */
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import type { InstanceInfo } from '../../procs/types.js';
 import { seg } from '../client.js';
 import { contextFor, withCommonOptions } from '../context.js';
 import { usageError } from '../errors.js';
 import { bytes, durationOption, isoTime, keyValues, printJson, table } from '../output.js';
-import { addSpawnedCommands, evictSpawned } from './spawned.js';
+import { addDeprecatedSpawnedCommands, deprecationNote, evictSpawned } from './spawned.js';
 import { say } from '../io.js';
 
 const instancePath = (ctx: { nsPath: string }, className: string, name: string): string =>
@@ -48,9 +49,9 @@ function onInstance(name: string, description: string): Command {
 
 export function procCommand(): Command {
   const proc = new Command('proc').description(
-    'stateful process instances (list, inspect, message, evict, delete) and long-running procs (spawn, ps, wait, evict, kill, logs)',
+    'stateful process instances: list, inspect, message, evict, delete (long-running procs: procyon native)',
   );
-  addSpawnedCommands(proc);
+  addDeprecatedSpawnedCommands(proc);
 
   proc.addCommand(
     withCommonOptions(new Command('ls'))
@@ -91,19 +92,21 @@ export function procCommand(): Command {
 
   proc.addCommand(
     withCommonOptions(new Command('evict'))
-      .description(
-        'swap a process instance out now (its storage stays), or stop a long-running proc (SIGTERM, then SIGKILL after --grace)',
-      )
-      .argument('<Class|proc>', 'process class, or the name of a long-running proc')
-      .argument('[name]', 'instance name (for a process class)')
-      .option(
-        '--grace <duration>',
-        'a long-running proc: time between SIGTERM and SIGKILL (default 10s)',
-        durationOption('--grace'),
+      .description('swap a process instance out now (its storage stays)')
+      .argument('<Class>', 'process class')
+      // Optional only for the deprecated one-argument form, `proc evict <long-running proc>`.
+      .argument('[name]', 'instance name')
+      .addOption(
+        new Option('--grace <duration>', 'deprecated form only')
+          .argParser(durationOption('--grace'))
+          .hideHelp(),
       )
       .action(async (className: string, name: string | undefined, opts: { grace?: number }, cmd: Command) => {
         const ctx = contextFor(cmd);
-        if (name === undefined) return evictSpawned(ctx, className, opts.grace);
+        if (name === undefined) {
+          deprecationNote(cmd, 'proc evict <proc>', 'native evict <proc>');
+          return evictSpawned(ctx, className, opts.grace);
+        }
         const { data } = await ctx.client.json<{ evicted: boolean }>(
           'POST',
           `${instancePath(ctx, className, name)}/evict`,

@@ -1,7 +1,8 @@
 /**
- * `procyon proc spawn|ps|wait-start|wait-exit|kill|logs` (and `evict <name>`): long-running procs
- * of process-driver functions, the SigmaOS lifecycle (docs/process-driver.md). Waits are long polls
- * the CLI repeats until its own `--timeout`.
+ * `procyon native spawn|ps|wait-start|wait-exit|logs|evict|kill`: long-running procs of
+ * native-driver functions, the SigmaOS lifecycle (docs/native-driver.md). Waits are long polls the
+ * CLI repeats until its own `--timeout`. Their old spellings under `procyon proc` (where "proc"
+ * also meant a process instance) still work for one release, hidden, with a note on stderr.
  */
 import { Command } from 'commander';
 import type { SpawnedInfo } from '../../procs/spawned.js';
@@ -18,7 +19,7 @@ import {
   printJson,
   table,
 } from '../output.js';
-import { say, type CliIo } from '../io.js';
+import { ioOf, note, say, type CliIo } from '../io.js';
 
 /** One long poll; the API caps it at a minute. (ms) */
 const POLL_MS = 30_000;
@@ -73,10 +74,12 @@ async function wait(
   }
 }
 
-export function addSpawnedCommands(proc: Command): void {
-  proc.addCommand(
+/** The commands of `procyon native`, each built anew so that two trees can hold them. */
+function spawnedCommands(): Command[] {
+  const commands: Command[] = [];
+  commands.push(
     withCommonOptions(new Command('spawn'))
-      .description("start a process-driver function's program as a long-running proc")
+      .description("start a native-driver function's program as a long-running proc")
       .argument('<function>', 'a function deployed with --runtime')
       .argument('[args...]', 'arguments for the program (after --)')
       .option('--name <name>', 'its name in the namespace (default: <function>-<random>)')
@@ -113,7 +116,7 @@ export function addSpawnedCommands(proc: Command): void {
       ),
   );
 
-  proc.addCommand(
+  commands.push(
     withCommonOptions(new Command('ps'))
       .description('list long-running procs: state, uptime, memory, CPU, exit')
       .option('--function <function>', 'only procs of this function')
@@ -143,7 +146,7 @@ export function addSpawnedCommands(proc: Command): void {
   );
 
   for (const what of ['wait-start', 'wait-exit'] as const) {
-    proc.addCommand(
+    commands.push(
       withCommonOptions(new Command(what))
         .description(
           what === 'wait-start'
@@ -166,7 +169,7 @@ export function addSpawnedCommands(proc: Command): void {
     );
   }
 
-  proc.addCommand(
+  commands.push(
     withCommonOptions(new Command('kill'))
       .description('SIGKILL a long-running proc and everything it started')
       .argument('<name>', 'proc name')
@@ -180,7 +183,7 @@ export function addSpawnedCommands(proc: Command): void {
       }),
   );
 
-  proc.addCommand(
+  commands.push(
     withCommonOptions(new Command('logs'))
       .description("the tail of a long-running proc's stdout and stderr")
       .argument('<name>', 'proc name')
@@ -195,9 +198,49 @@ export function addSpawnedCommands(proc: Command): void {
         for (const l of data.lines) say(ctx.io, `${isoTime(l.ts)} ${l.level.padEnd(5)} ${l.msg}`);
       }),
   );
+  commands.push(
+    withCommonOptions(new Command('evict'))
+      .description('stop a long-running proc: SIGTERM, then SIGKILL after --grace')
+      .argument('<name>', 'proc name')
+      .option(
+        '--grace <duration>',
+        'time between SIGTERM and SIGKILL (default 10s)',
+        durationOption('--grace'),
+      )
+      .action(async (name: string, opts: { grace?: number }, cmd: Command) =>
+        evictSpawned(contextFor(cmd), name, opts.grace),
+      ),
+  );
+  return commands;
 }
 
-/** `procyon proc evict <name> [--grace]`: the cooperative stop of a long-running proc. */
+/** `procyon native ...`: long-running procs of native-driver functions. */
+export function nativeCommand(): Command {
+  const native = new Command('native').description(
+    'long-running procs of native-driver functions (spawn, ps, wait-start, wait-exit, logs, evict, kill)',
+  );
+  for (const cmd of spawnedCommands()) native.addCommand(cmd);
+  return native;
+}
+
+/** Writes the one-line note an old spelling prints, on stderr so that `--json` output stays clean. */
+export function deprecationNote(cmd: Command, old: string, now: string): void {
+  note(ioOf(cmd), `procyon: note: "procyon ${old}" is deprecated; use "procyon ${now}"`);
+}
+
+/**
+ * The old spellings `procyon proc spawn|ps|...`, kept for one release: hidden from `proc --help`,
+ * each notes its new name before it runs. (`proc evict <name>` is handled by `proc evict` itself.)
+ */
+export function addDeprecatedSpawnedCommands(proc: Command): void {
+  for (const cmd of spawnedCommands()) {
+    if (cmd.name() === 'evict') continue;
+    cmd.hook('preAction', () => deprecationNote(cmd, `proc ${cmd.name()}`, `native ${cmd.name()}`));
+    proc.addCommand(cmd, { hidden: true });
+  }
+}
+
+/** `procyon native evict <name> [--grace]`: the cooperative stop of a long-running proc. */
 export async function evictSpawned(ctx: Context, name: string, graceMs: number | undefined): Promise<void> {
   const { data } = await ctx.client.json<SpawnedInfo>('POST', `${psPath(ctx, name)}/evict`, {
     body: graceMs === undefined ? {} : { graceMs },

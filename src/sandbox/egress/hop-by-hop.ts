@@ -1,7 +1,7 @@
 /**
  * The one list of hop-by-hop headers: what describes a single connection rather than the message,
  * so whoever relays a message does not pass it on. Four places relay: the egress proxy and the
- * procs proxy (process driver), isolate `fetch` (its request goes out on the host's connection)
+ * procs proxy (native driver), isolate `fetch` (its request goes out on the host's connection)
  * and the node's reply to a client (a function's response headers). They used to keep drifted
  * copies of this list, so a header one of them dropped leaked through another.
  *

@@ -10,7 +10,7 @@
  * subdomain), `api.example.com`, an IPv4 address or CIDR (`10.1.0.0/16`), or an IPv6 address or
  * CIDR in brackets (`[fd00::1]`, `[fd00::]/8`); PORT is a number or `*`, and absent means any.
  *
- * The process driver's egress proxy applies the same policy to a sandbox's connections, which is
+ * The native driver's egress proxy applies the same policy to a sandbox's connections, which is
  * why it lives here, below both drivers (see index.ts).
  */
 import { BlockList, isIPv4, isIPv6 } from 'node:net';

@@ -98,7 +98,7 @@ export const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX proc_alarms_by_time ON proc_alarms (at);
    ALTER TABLE activations ADD COLUMN instance TEXT;`,
-  // Process-driver artifacts (docs/process-driver.md): archives by content hash, shared by every
+  // Native-driver artifacts (docs/native-driver.md): archives by content hash, shared by every
   // version (and function) that has the same bytes.
   `CREATE TABLE artifacts (
      hash TEXT PRIMARY KEY,

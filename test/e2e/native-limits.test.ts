@@ -1,5 +1,5 @@
 /**
- * Process-driver limits and escape probes end to end (RELIABILITY.md cases 3-6 and 12): a memory
+ * Native-driver limits and escape probes end to end (RELIABILITY.md cases 3-6 and 12): a memory
  * bomb, a fork bomb, a flood of output, a full /tmp, and a program trying to reach what it must
  * not (the host's processes and files, the node's data, the metadata address, the node's services,
  * ptrace, mount, a nested user namespace). Each runs in a real sandbox; the node must come out of each unharmed.
@@ -13,10 +13,10 @@ import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { sandboxRoot } from '../../src/node/process-driver.js';
+import { sandboxRoot } from '../../src/node/native-driver.js';
 import { waitFor } from '../wait.js';
 import { startTestNode, type TestNode } from './node.js';
-import { deployProgram, invoke, sandboxMissing } from './process-fixtures.js';
+import { deployProgram, invoke, sandboxMissing } from './native-fixtures.js';
 
 const skip = sandboxMissing();
 
@@ -49,7 +49,7 @@ const hostIp =
     .flat()
     .find((a) => a && a.family === 'IPv4' && !a.internal)?.address ?? '127.0.0.1';
 
-describe('process driver: limits and escape probes', { skip }, () => {
+describe('native driver: limits and escape probes', { skip }, () => {
   let node: TestNode;
   let target: Server;
   let targetPort = 0;
@@ -58,7 +58,7 @@ describe('process driver: limits and escape probes', { skip }, () => {
 
   before(async () => {
     process.env[MARKER] = 'do-not-leak';
-    node = await startTestNode({ processPool: 0, processTmpBytes: 16 * 2 ** 20 });
+    node = await startTestNode({ nativePool: 0, nativeTmpBytes: 16 * 2 ** 20 });
     writeFileSync(join(node.node.config.dataDir, 'secret.txt'), 'node data');
     target = createServer((_req, res) => {
       hits++;
@@ -230,7 +230,7 @@ out["userns"] = [libc.unshare(0x10000000), ctypes.get_errno()]`);
     assert.equal((o.ptrace as number[])[0], -1);
     // bubblewrap here has --disable-userns (0.8+), so the node must use it: no nested user namespace.
     if (bwrapDisablesUserns()) {
-      assert.equal(node.node.processDriver.layers.noNestedUserns, true);
+      assert.equal(node.node.nativeDriver.layers.noNestedUserns, true);
       assert.notEqual(o.unshare, 0);
       assert.equal((o.userns as number[])[0], -1, JSON.stringify(o.userns));
     }

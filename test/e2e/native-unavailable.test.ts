@@ -1,19 +1,19 @@
 /**
  * A machine without bubblewrap (RELIABILITY: say which capabilities were found): the banner says
- * the process driver is unavailable and why, process-driver deploys get a clear 503, isolate
- * functions are unaffected; with --unsafe-process-sandbox the same programs run unsandboxed.
+ * the native driver is unavailable and why, native-driver deploys get a clear 503, isolate
+ * functions are unaffected; with --unsafe-native-sandbox the same programs run unsandboxed.
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { packDirectory } from '../../src/sandbox/process/artifacts.js';
+import { packDirectory } from '../../src/sandbox/native/artifacts.js';
 import { nodeApi, startNode, type NodeProcess } from './harness.js';
-import { program } from './process-fixtures.js';
+import { program } from './native-fixtures.js';
 
 const PY = { 'app.py': 'def handler(event, context):\n    return {"echo": event}\n' };
 /** No bwrap and no socat on this PATH: what a machine without the packages looks like. */
 const BARE = { PATH: '/nonexistent' };
 
-describe('process driver on a machine without bubblewrap', () => {
+describe('native driver on a machine without bubblewrap', () => {
   const nodes: NodeProcess[] = [];
   after(async () => {
     for (const n of nodes) await n.stop();
@@ -22,10 +22,7 @@ describe('process driver on a machine without bubblewrap', () => {
   test('the banner says why; program deploys get 503 PROCYON_SANDBOX_UNAVAILABLE; isolates work', async () => {
     const node = await startNode({ env: BARE });
     nodes.push(node);
-    assert.match(
-      node.output(),
-      /process driver: unavailable \(bubblewrap not found.*--unsafe-process-sandbox/,
-    );
+    assert.match(node.output(), /native driver: unavailable \(bubblewrap not found.*--unsafe-native-sandbox/);
     const artifact = (await packDirectory(program(PY))).toString('base64');
     const res = await nodeApi(node, 'PUT', '/namespaces/default/functions/py', {
       runtime: 'python3',
@@ -44,10 +41,10 @@ describe('process driver on a machine without bubblewrap', () => {
     assert.equal(await (await fetch(`${node.url}/fn/default/hi`)).text(), 'hi');
   });
 
-  test('--unsafe-process-sandbox runs them anyway, and says so loudly', async () => {
-    const node = await startNode({ env: BARE, args: ['--unsafe-process-sandbox'] });
+  test('--unsafe-native-sandbox runs them anyway, and says so loudly', async () => {
+    const node = await startNode({ env: BARE, args: ['--unsafe-native-sandbox'] });
     nodes.push(node);
-    assert.match(node.output(), /process driver: UNSAFE development mode/);
+    assert.match(node.output(), /native driver: UNSAFE development mode/);
     const artifact = (await packDirectory(program(PY))).toString('base64');
     const res = await nodeApi(node, 'PUT', '/namespaces/default/functions/py', {
       runtime: 'python3',

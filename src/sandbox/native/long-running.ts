@@ -1,5 +1,5 @@
 /**
- * A long-running proc, the SigmaOS lifecycle (docs/process-driver.md): a process-driver function's
+ * A long-running proc, the SigmaOS lifecycle (docs/native-driver.md): a native-driver function's
  * program started as a process of its own rather than per invocation. It runs until it exits, is
  * evicted (SIGTERM, which it may watch, then SIGKILL after a grace period) or killed. Its output
  * is kept as logs (a bounded tail); it may publish an endpoint under its name in its namespace.
@@ -63,8 +63,8 @@ const ENDPOINT_SOCKET = '/run/procyon/endpoint.sock';
  */
 function mainCommand(spec: ProcSpec, args: string[], main: string | undefined): string[] {
   const runtime = spec.runtime;
-  // Cannot happen: only specs with a `runtime` reach the process driver's long-running procs.
-  if (!runtime) throw new Error(`${spec.key} is not a process-driver function`);
+  // Cannot happen: only specs with a `runtime` reach the native driver's long-running procs.
+  if (!runtime) throw new Error(`${spec.key} is not a native-driver function`);
   const module = runtime.handler.slice(0, runtime.handler.lastIndexOf('.'));
   switch (runtime.name) {
     case 'custom':

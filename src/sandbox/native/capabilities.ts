@@ -1,5 +1,5 @@
 /**
- * Which isolation layers this machine gives the process driver, found once at start-up and
+ * Which isolation layers this machine gives the native driver, found once at start-up and
  * printed in the node's banner: bubblewrap (tried, not just looked for: a kernel without
  * unprivileged user namespaces has the binary but cannot use it), socat, and cgroup v2 or v1 with
  * the memory, pids and CPU controllers the sandboxes get.
@@ -106,7 +106,7 @@ export async function detectLayers(options: { unsafe: boolean }): Promise<Sandbo
   return layers;
 }
 
-/** One line for the start-up banner: what the process driver has, or why it is off. */
+/** One line for the start-up banner: what the native driver has, or why it is off. */
 export function describeLayers(layers: SandboxLayers): string {
   const cg = layers.cgroup;
   const limits = cg
@@ -114,9 +114,9 @@ export function describeLayers(layers: SandboxLayers): string {
     : `no cgroup limits: ${layers.problems?.cgroup ?? 'unavailable'}`;
   const userns = layers.noNestedUserns ? 'nested user namespaces blocked' : 'nested user namespaces allowed';
   if (layers.bwrap && layers.socat)
-    return `process driver: bubblewrap ${layers.bwrap} (${userns}), socat, ${limits}`;
+    return `native driver: bubblewrap ${layers.bwrap} (${userns}), socat, ${limits}`;
   const missing = [layers.problems?.bwrap, layers.problems?.socat].filter(Boolean).join('; ');
   if (layers.unsafe)
-    return `process driver: UNSAFE development mode, programs run unsandboxed as plain child processes (${missing}); ${limits}`;
-  return `process driver: unavailable (${missing}); install the packages, or start with --unsafe-process-sandbox for development only`;
+    return `native driver: UNSAFE development mode, programs run unsandboxed as plain child processes (${missing}); ${limits}`;
+  return `native driver: unavailable (${missing}); install the packages, or start with --unsafe-native-sandbox for development only`;
 }

@@ -1,5 +1,5 @@
 /**
- * Process-driver procs under the shared scheduler: `minInstances` sandboxes are booted before any
+ * Native-driver procs under the shared scheduler: `minInstances` sandboxes are booted before any
  * call, an idle sandbox goes after its keep-alive (scale to zero, its processes and cgroup gone),
  * and the next call starts a new one.
  */
@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { startTestNode, type TestNode } from './node.js';
-import { deployProgram, invoke, sandboxMissing } from './process-fixtures.js';
+import { deployProgram, invoke, sandboxMissing } from './native-fixtures.js';
 import { waitFor } from '../wait.js';
 
 const skip = sandboxMissing();
@@ -23,10 +23,10 @@ async function activation(node: TestNode, id: string | null): Promise<{ cold: bo
   return (await node.api('GET', `/api/v1/namespaces/default/activations/${id}`)).body as { cold: boolean };
 }
 
-describe('process driver: scaling', { skip }, () => {
+describe('native driver: scaling', { skip }, () => {
   let node: TestNode;
   before(async () => {
-    node = await startTestNode({ processPool: 0, autoscaleTickMs: 100 });
+    node = await startTestNode({ nativePool: 0, autoscaleTickMs: 100 });
   });
   after(() => node.stop());
 
@@ -41,7 +41,7 @@ describe('process driver: scaling', { skip }, () => {
     assert.equal(r.status, 201, JSON.stringify(r.body));
     // Booted and ready (idle), not just started: only then is the first call warm.
     await waitFor(
-      () => (node.node.processDriver.scheduler.stats().versions.find((v) => v.fn === 'warm')?.idle ?? 0) >= 1,
+      () => (node.node.nativeDriver.scheduler.stats().versions.find((v) => v.fn === 'warm')?.idle ?? 0) >= 1,
       { what: 'a warm sandbox before any call', timeoutMs: 30_000 },
     );
     const out = await invoke(node, 'warm', {});

@@ -1,13 +1,13 @@
 /**
- * Process-driver functions end to end (docs/process-driver.md): the nodejs and python3 runtimes
+ * Native-driver functions end to end (docs/native-driver.md): the nodejs and python3 runtimes
  * Procyon ships, a custom bootstrap written as the Lambda docs show one (bash and curl), HTTP
  * routes, activations, warm reuse, and the failures a runtime can have: an init error, a throw, a
- * timeout, a crash. Limits and escape probes are in process-limits.test.ts.
+ * timeout, a crash. Limits and escape probes are in native-limits.test.ts.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startTestNode, type TestNode } from './node.js';
-import { deployProgram, invoke, sandboxMissing } from './process-fixtures.js';
+import { deployProgram, invoke, sandboxMissing } from './native-fixtures.js';
 
 const skip = sandboxMissing();
 
@@ -36,11 +36,11 @@ while true; do
 done
 `;
 
-describe('process driver: functions', { skip }, () => {
+describe('native driver: functions', { skip }, () => {
   let node: TestNode;
 
   before(async () => {
-    node = await startTestNode({ processPool: 1 });
+    node = await startTestNode({ nativePool: 1 });
   });
   after(() => node.stop());
 

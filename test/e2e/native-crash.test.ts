@@ -8,11 +8,11 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { packDirectory } from '../../src/sandbox/process/artifacts.js';
-import { sandboxRoot } from '../../src/node/process-driver.js';
+import { packDirectory } from '../../src/sandbox/native/artifacts.js';
+import { sandboxRoot } from '../../src/node/native-driver.js';
 import { loadConfig } from '../../src/config.js';
 import { nodeApi, startNode, type NodeProcess } from './harness.js';
-import { program, sandboxMissing } from './process-fixtures.js';
+import { program, sandboxMissing } from './native-fixtures.js';
 import { waitFor } from '../wait.js';
 
 const skip = sandboxMissing();
@@ -26,7 +26,7 @@ function running(marker: string): number {
   return out.split('\n').filter(Boolean).length;
 }
 
-describe('process driver: node SIGKILLed', { skip }, () => {
+describe('native driver: node SIGKILLed', { skip }, () => {
   const nodes: NodeProcess[] = [];
   after(async () => {
     for (const n of nodes) await n.stop();

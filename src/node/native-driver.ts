@@ -1,5 +1,5 @@
 /**
- * The node's process driver, from its config: which isolation layers this machine has (reported
+ * The node's native driver, from its config: which isolation layers this machine has (reported
  * in the start-up banner), the limits every sandbox gets, and where Procyon's bootstraps are.
  */
 import { createHash } from 'node:crypto';
@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { NodeConfig } from '../config.js';
 import { LIMITS } from '../control/functions.js';
 import type { Logger } from '../logger.js';
-import { detectLayers, ProcessDriver, type ProcSpec } from '../sandbox/index.js';
+import { detectLayers, NativeDriver, type ProcSpec } from '../sandbox/index.js';
 import type { MemoryBudget } from '../scheduler/budget.js';
 
 /** src/node/ (or dist/src/node/) -> the package's runtimes/ directory. */
@@ -31,7 +31,7 @@ export function sandboxRoot(config: NodeConfig): string {
   return join(tmpdir(), `procyon-sandboxes-${id}`);
 }
 
-export async function startProcessDriver(
+export async function startNativeDriver(
   config: NodeConfig,
   deps: {
     artifactDir: (hash: string) => Promise<string>;
@@ -40,14 +40,14 @@ export async function startProcessDriver(
     /** The node's one proc memory budget, shared with the isolate driver. */
     memoryBudget: MemoryBudget;
   },
-): Promise<ProcessDriver> {
-  const layers = await detectLayers({ unsafe: config.unsafeProcessSandbox });
-  return ProcessDriver.create({
+): Promise<NativeDriver> {
+  const layers = await detectLayers({ unsafe: config.unsafeNativeSandbox });
+  return NativeDriver.create({
     ...deps,
     layers,
     sandboxesDir: join(sandboxRoot(config), 'boxes'),
     runtimesDir: runtimesDir(),
-    limits: { pids: config.processPids, cpus: config.processCpus, tmpBytes: config.processTmpBytes },
+    limits: { pids: config.nativePids, cpus: config.nativeCpus, tmpBytes: config.nativeTmpBytes },
     denyEgress: [...config.denyEgress],
     egressTimeoutMs: config.fetchTimeoutMs,
     maxResponseBytes: config.maxPayloadBytes,
@@ -61,9 +61,9 @@ export async function startProcessDriver(
       // A sandbox's runtime is tens of MB until measured.
       procMemoryEstimateBytes: 32 * 1024 * 1024,
     },
-    poolSize: config.processPool,
+    poolSize: config.nativePool,
     poolMemoryMb: LIMITS.memory.default,
-    startTimeoutMs: config.processStartTimeoutMs,
+    startTimeoutMs: config.nativeStartTimeoutMs,
     tickMs: config.autoscaleTickMs,
   });
 }

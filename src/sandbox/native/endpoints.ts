@@ -1,5 +1,5 @@
 /**
- * Named endpoints (docs/process-driver.md): a long-running proc with a port is published under its
+ * Named endpoints (docs/native-driver.md): a long-running proc with a port is published under its
  * name in its namespace. Every sandbox of that namespace reaches it through its own "procs proxy"
  * at 127.0.0.1:9003, an HTTP proxy the node serves on a socket in the sandbox's run directory:
  * `CONNECT <name>:<any port>` opens a byte stream to the proc, and an absolute-form request

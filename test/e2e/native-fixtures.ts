@@ -1,12 +1,12 @@
 /**
- * Shared pieces of the process-driver e2e tests: whether this machine can run them (bubblewrap
+ * Shared pieces of the native-driver e2e tests: whether this machine can run them (bubblewrap
  * and socat, which .ci/run installs), and deploying a directory of files as a function.
  */
 import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { packDirectory } from '../../src/sandbox/process/artifacts.js';
+import { packDirectory } from '../../src/sandbox/native/artifacts.js';
 import type { ApiBody, TestNode } from './node.js';
 
 /** The one-line reason these tests skip, or false when they run. */
@@ -29,7 +29,7 @@ export function program(files: Record<string, string>): string {
   return dir;
 }
 
-/** Deploys `files` as a process-driver function through the API. */
+/** Deploys `files` as a native-driver function through the API. */
 export async function deployProgram(
   node: TestNode,
   name: string,

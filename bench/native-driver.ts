@@ -1,16 +1,16 @@
 /**
- * The process driver (docs/process-driver.md), in one run on this machine:
+ * The native driver (docs/native-driver.md), in one run on this machine:
  * - warm: one invocation of a warm sandbox, per runtime (python3, nodejs, a sh+curl custom bootstrap);
  * - cold from the pool: the first invocation of a freshly deployed version while a booted runtime
  *   waits in the pool (SigmaOS's proc start is the yardstick: 7.7 ms; our target < 10 ms p50);
- * - cold without a pool: the same with PROCYON_PROCESS_POOL=0, so the sandbox and runtime boot;
+ * - cold without a pool: the same with PROCYON_NATIVE_POOL=0, so the sandbox and runtime boot;
  * - starts per second: N distinct functions, each called once by C concurrent clients.
  * Every figure is end to end through the node's invoke API, as a client sees it.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { packDirectory } from '../src/sandbox/process/artifacts.js';
+import { packDirectory } from '../src/sandbox/native/artifacts.js';
 import { quantiles, round, startNode, type NodeProcess, type Quantiles } from './lib.js';
 
 type Runtime = 'python3' | 'nodejs' | 'custom';
@@ -55,17 +55,17 @@ async function timedInvoke(node: NodeProcess, name: string): Promise<number> {
   return performance.now() - t0;
 }
 
-export interface ProcessDriverResults {
+export interface NativeDriverResults {
   warmMs: Record<Runtime, Quantiles>;
   coldFromPoolMs: Record<'python3' | 'nodejs', Quantiles>;
   coldNoPoolMs: Record<Runtime, Quantiles>;
   startsPerSecond: { functions: number; concurrency: number; perSecond: number; latencyMs: Quantiles };
 }
 
-export interface ProcessDriverSettings {
-  processWarmN: number;
-  processColdN: number;
-  processRateN: number;
+export interface NativeDriverSettings {
+  nativeWarmN: number;
+  nativeColdN: number;
+  nativeRateN: number;
   coldConcurrency: number;
 }
 
@@ -86,9 +86,9 @@ async function coldStarts(
   return quantiles(times);
 }
 
-export async function processDriverBench(s: ProcessDriverSettings): Promise<ProcessDriverResults> {
+export async function nativeDriverBench(s: NativeDriverSettings): Promise<NativeDriverResults> {
   const runtimes: Runtime[] = ['python3', 'nodejs', 'custom'];
-  const pooled = await startNode({ env: { PROCYON_PROCESS_POOL: '1', PROCYON_AUTOSCALE_TICK_MS: '100' } });
+  const pooled = await startNode({ env: { PROCYON_NATIVE_POOL: '1', PROCYON_AUTOSCALE_TICK_MS: '100' } });
   const warmMs = {} as Record<Runtime, Quantiles>;
   const coldFromPoolMs = {} as Record<'python3' | 'nodejs', Quantiles>;
   try {
@@ -96,37 +96,36 @@ export async function processDriverBench(s: ProcessDriverSettings): Promise<Proc
       await deployProgram(pooled, `warm-${runtime}`, runtime, 'warm');
       await timedInvoke(pooled, `warm-${runtime}`);
       const times: number[] = [];
-      for (let i = 0; i < s.processWarmN; i++) times.push(await timedInvoke(pooled, `warm-${runtime}`));
+      for (let i = 0; i < s.nativeWarmN; i++) times.push(await timedInvoke(pooled, `warm-${runtime}`));
       warmMs[runtime] = quantiles(times);
     }
     for (const runtime of ['python3', 'nodejs'] as const) {
       await deployProgram(pooled, `cold-${runtime}`, runtime, 'prime');
       await timedInvoke(pooled, `cold-${runtime}`);
-      coldFromPoolMs[runtime] = await coldStarts(pooled, runtime, s.processColdN, 300);
+      coldFromPoolMs[runtime] = await coldStarts(pooled, runtime, s.nativeColdN, 300);
     }
   } finally {
     await pooled.stop();
   }
-  const bare = await startNode({ env: { PROCYON_PROCESS_POOL: '0' } });
+  const bare = await startNode({ env: { PROCYON_NATIVE_POOL: '0' } });
   const coldNoPoolMs = {} as Record<Runtime, Quantiles>;
-  let startsPerSecond: ProcessDriverResults['startsPerSecond'];
+  let startsPerSecond: NativeDriverResults['startsPerSecond'];
   try {
-    for (const runtime of runtimes)
-      coldNoPoolMs[runtime] = await coldStarts(bare, runtime, s.processColdN, 0);
-    for (let i = 0; i < s.processRateN; i++) await deployProgram(bare, `rate-${i}`, 'python3', `r${i}`);
+    for (const runtime of runtimes) coldNoPoolMs[runtime] = await coldStarts(bare, runtime, s.nativeColdN, 0);
+    for (let i = 0; i < s.nativeRateN; i++) await deployProgram(bare, `rate-${i}`, 'python3', `r${i}`);
     const latencies: number[] = [];
     let next = 0;
     const t0 = performance.now();
     await Promise.all(
       Array.from({ length: s.coldConcurrency }, async () => {
-        while (next < s.processRateN) latencies.push(await timedInvoke(bare, `rate-${next++}`));
+        while (next < s.nativeRateN) latencies.push(await timedInvoke(bare, `rate-${next++}`));
       }),
     );
     const elapsed = performance.now() - t0;
     startsPerSecond = {
-      functions: s.processRateN,
+      functions: s.nativeRateN,
       concurrency: s.coldConcurrency,
-      perSecond: round((s.processRateN / elapsed) * 1000, 1),
+      perSecond: round((s.nativeRateN / elapsed) * 1000, 1),
       latencyMs: quantiles(latencies),
     };
   } finally {
@@ -135,7 +134,7 @@ export async function processDriverBench(s: ProcessDriverSettings): Promise<Proc
   return { warmMs, coldFromPoolMs, coldNoPoolMs, startsPerSecond };
 }
 
-export function processDriverTable(r: ProcessDriverResults): string {
+export function nativeDriverTable(r: NativeDriverResults): string {
   const q = (x: Quantiles | undefined): string => (x ? `p50 ${x.p50} / p99 ${x.p99} ms` : '-');
   const rows: [string, string][] = [];
   for (const rt of ['python3', 'nodejs', 'custom'] as const)

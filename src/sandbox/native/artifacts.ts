@@ -1,5 +1,5 @@
 /**
- * A process-driver function's program (docs/process-driver.md): a directory the CLI packs as a
+ * A native-driver function's program (docs/native-driver.md): a directory the CLI packs as a
  * deterministic .tar.gz, or a .zip / .tar.gz as uploaded; stored by the SHA-256 of its bytes and
  * unpacked read-only once per node. Unpacking treats the archive as hostile: no path leaves the
  * tree, no link points out of it, no device files, and a bomb stops at the size and file caps
@@ -28,7 +28,7 @@ import tar from 'tar-stream';
 import yauzl from 'yauzl';
 import { ProcyonError } from '../../errors.js';
 import type { ArtifactFormat } from '../../store/types.js';
-import type { ProcessRuntime } from './types.js';
+import type { NativeRuntime } from './types.js';
 
 export type { ArtifactFormat };
 
@@ -344,7 +344,7 @@ async function chmodTree(dir: string): Promise<void> {
 /** What the runtime needs from the artifact: a `bootstrap` program, or the handler's file. */
 export async function checkArtifact(
   dir: string,
-  runtime: ProcessRuntime,
+  runtime: NativeRuntime,
   handler: string | undefined,
 ): Promise<void> {
   const isFile = async (rel: string, executable = false): Promise<boolean> => {

@@ -1,5 +1,5 @@
 /**
- * Starts one sandbox (docs/process-driver.md): a cgroup first, then a shell that puts itself in
+ * Starts one sandbox (docs/native-driver.md): a cgroup first, then a shell that puts itself in
  * it and execs bubblewrap, so every process the program ever makes is counted and limited. When
  * the node runs as root, bubblewrap runs as the unprivileged sandbox user (setpriv), so even a
  * process that broke out of its namespaces would hold no privilege on the host. Inside, a shell

@@ -1,5 +1,5 @@
 /**
- * A process-driver sandbox's only way to the network (docs/process-driver.md): an HTTP proxy the
+ * A native-driver sandbox's only way to the network (docs/native-driver.md): an HTTP proxy the
  * node serves on a socket in the sandbox's run directory, reached inside as 127.0.0.1:9002 through
  * HTTP_PROXY / HTTPS_PROXY. It applies the isolates' egress policy (src/sandbox/egress) to every
  * address a name resolves to, connects only to an allowed one, and refuses the rest with 403.

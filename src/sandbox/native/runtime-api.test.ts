@@ -14,7 +14,7 @@ import { after, describe, test } from 'node:test';
 import { RuntimeApi } from './runtime-api.js';
 import type { Invocation } from './types.js';
 
-/** dist/src/sandbox/process/ -> the package's runtimes/ */
+/** dist/src/sandbox/native/ -> the package's runtimes/ */
 const RUNTIMES = fileURLToPath(new URL('../../../../runtimes/', import.meta.url));
 
 const inv = (id: string, event: unknown, headers?: Record<string, string>): Invocation => ({

@@ -1,5 +1,5 @@
 /**
- * The process driver's inner boundaries (docs/process-driver.md): a sandbox is one OS process tree
+ * The native driver's inner boundaries (docs/native-driver.md): a sandbox is one OS process tree
  * under bubblewrap and a cgroup (launch.ts, cgroup.ts); the Lambda Runtime API (runtime-api.ts) is
  * how the node hands it invocations. The driver (driver.ts) composes them behind SandboxDriver.
  */
@@ -7,10 +7,10 @@ import type { Readable } from 'node:stream';
 
 import type { RuntimeSpec } from '../types.js';
 
-/** Runtimes a process-driver function can declare (`custom`: the artifact's own `bootstrap`). */
-export type ProcessRuntime = RuntimeSpec['name'];
+/** Runtimes a native-driver function can declare (`custom`: the artifact's own `bootstrap`). */
+export type NativeRuntime = RuntimeSpec['name'];
 
-export const PROCESS_RUNTIMES: readonly ProcessRuntime[] = ['nodejs', 'python3', 'custom'];
+export const NATIVE_RUNTIMES: readonly NativeRuntime[] = ['nodejs', 'python3', 'custom'];
 
 export interface SandboxLimits {
   /** cgroup memory limit (RSS + page cache + tmpfs). (bytes) */

@@ -1,5 +1,5 @@
 /**
- * Long-running procs end to end (docs/process-driver.md): spawn from a process-driver function,
+ * Long-running procs end to end (docs/native-driver.md): spawn from a native-driver function,
  * wait-start and wait-exit, ps with state, uptime, memory and CPU, the cooperative evict and the
  * kill, output as logs, one activation per run, and named endpoints reachable by name from the
  * same namespace only. Driven through the CLI, as a user would.
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { runCli } from './harness.js';
 import { startTestNode, type TestNode } from './node.js';
-import { deployProgram, invoke, program, sandboxMissing } from './process-fixtures.js';
+import { deployProgram, invoke, program, sandboxMissing } from './native-fixtures.js';
 import { waitFor } from '../wait.js';
 
 const skip = sandboxMissing();
@@ -46,7 +46,7 @@ def handler(event, context):
         return {"error": str(e)}
 `;
 
-describe('process driver: long-running procs', { skip }, () => {
+describe('native driver: long-running procs', { skip }, () => {
   let node: TestNode;
   let work: string;
   const cli = (...args: string[]) =>
@@ -63,7 +63,7 @@ describe('process driver: long-running procs', { skip }, () => {
     });
 
   before(async () => {
-    node = await startTestNode({ processPool: 0 });
+    node = await startTestNode({ nativePool: 0 });
     work = mkdtempSync(join(tmpdir(), 'procyon-spawn-'));
     assert.equal(
       (
@@ -85,7 +85,7 @@ describe('process driver: long-running procs', { skip }, () => {
 
   test('spawn --wait with a port; ps shows it running; a function reaches it by name; another namespace cannot', async () => {
     const spawned = await cli(
-      'proc',
+      'native',
       'spawn',
       'kv',
       '--name',
@@ -101,7 +101,7 @@ describe('process driver: long-running procs', { skip }, () => {
     );
     assert.equal(spawned.code, 0, spawned.stderr);
     assert.match(spawned.stdout, /Spawned kv1 \(running\)/);
-    const ps = await cli('proc', 'ps');
+    const ps = await cli('native', 'ps');
     assert.match(ps.stdout, /kv1\s+kv\s+running/);
     const info = await node.api('GET', '/api/v1/namespaces/default/ps/kv1');
     assert.equal(info.body.state, 'running');
@@ -114,15 +114,15 @@ describe('process driver: long-running procs', { skip }, () => {
     });
     const elsewhere = await invoke(node, 'client', { to: 'kv1' }, 'other');
     assert.match(String(elsewhere.body.error), /404|Not Found/);
-    const dup = await cli('proc', 'spawn', 'kv', '--name', 'kv1', '--main', 'server.py', '--port', '8080');
+    const dup = await cli('native', 'spawn', 'kv', '--name', 'kv1', '--main', 'server.py', '--port', '8080');
     assert.equal(dup.code, 1);
     assert.match(dup.stderr, /already running/);
   });
 
   test('evict is cooperative: SIGTERM, the proc leaves by itself, wait-exit reports it, logs and the activation show it', async () => {
-    const evict = await cli('proc', 'evict', 'kv1', '--grace', '5s');
+    const evict = await cli('native', 'evict', 'kv1', '--grace', '5s');
     assert.equal(evict.code, 0, evict.stderr);
-    const waited = await cli('proc', 'wait-exit', 'kv1', '--json');
+    const waited = await cli('native', 'wait-exit', 'kv1', '--json');
     assert.equal(waited.code, 0, waited.stderr);
     const info = JSON.parse(waited.stdout) as {
       state: string;
@@ -132,7 +132,7 @@ describe('process driver: long-running procs', { skip }, () => {
     assert.equal(info.state, 'exited');
     assert.equal(info.exit.reason, 'evicted');
     assert.equal(info.exit.code, 0);
-    const logs = await cli('proc', 'logs', 'kv1');
+    const logs = await cli('native', 'logs', 'kv1');
     assert.match(logs.stdout, /listening/);
     assert.match(logs.stdout, /got SIGTERM/);
     const gone = await invoke(node, 'client', { to: 'kv1' });
@@ -152,15 +152,15 @@ describe('process driver: long-running procs', { skip }, () => {
     const stubborn = `import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nprint("stubborn", flush=True)\ntime.sleep(600)\n`;
     // A program that never asks for work deploys (the boot check gives up waiting, not failing).
     assert.equal((await deployProgram(node, 'stub', 'python3', { 'app.py': stubborn })).status, 201);
-    assert.equal((await cli('proc', 'spawn', 'stub', '--name', 's1', '--wait')).code, 0);
-    assert.equal((await cli('proc', 'spawn', 'stub', '--name', 's2', '--wait')).code, 0);
+    assert.equal((await cli('native', 'spawn', 'stub', '--name', 's1', '--wait')).code, 0);
+    assert.equal((await cli('native', 'spawn', 'stub', '--name', 's2', '--wait')).code, 0);
     // Running is not yet ignoring SIGTERM: a slow Python start would die of it. It prints once it does.
-    await waitFor(async () => (await cli('proc', 'logs', 's1')).stdout.includes('stubborn'), {
+    await waitFor(async () => (await cli('native', 'logs', 's1')).stdout.includes('stubborn'), {
       what: 's1 to ignore SIGTERM',
     });
     const t0 = Date.now();
-    await cli('proc', 'evict', 's1', '--grace', '500');
-    const waited = await cli('proc', 'wait-exit', 's1', '--json');
+    await cli('native', 'evict', 's1', '--grace', '500');
+    const waited = await cli('native', 'wait-exit', 's1', '--json');
     assert.ok(waited.stdout, waited.stderr);
     const exit1 = JSON.parse(waited.stdout) as {
       exit: { reason: string; signal: string };
@@ -168,8 +168,8 @@ describe('process driver: long-running procs', { skip }, () => {
     assert.equal(exit1.exit.reason, 'evicted');
     assert.equal(exit1.exit.signal, 'SIGKILL');
     assert.ok(Date.now() - t0 < 10_000);
-    await cli('proc', 'kill', 's2');
-    const exit2 = await cli('proc', 'wait-exit', 's2', '--json');
+    await cli('native', 'kill', 's2');
+    const exit2 = await cli('native', 'wait-exit', 's2', '--json');
     assert.equal(JSON.parse(exit2.stdout).exit.reason, 'killed');
     assert.notEqual(exit2.code, 0);
   });
@@ -181,8 +181,8 @@ describe('process driver: long-running procs', { skip }, () => {
       'job.py': 'import sys\nprint("working")\nsys.exit(5)\n',
     };
     assert.equal((await deployProgram(node, 'job', 'python3', job)).status, 201);
-    assert.equal((await cli('proc', 'spawn', 'job', '--name', 'j1', '--main', 'job.py')).code, 0);
-    const r = await cli('proc', 'wait-exit', 'j1');
+    assert.equal((await cli('native', 'spawn', 'job', '--name', 'j1', '--main', 'job.py')).code, 0);
+    const r = await cli('native', 'wait-exit', 'j1');
     assert.equal(r.code, 5);
     assert.match(r.stdout, /exited \(code 5\)/);
   });
@@ -250,11 +250,11 @@ describe('process driver: long-running procs', { skip }, () => {
   });
 
   test('bad input: unknown function, an isolate function, bad names, unknown procs', async () => {
-    assert.match((await cli('proc', 'spawn', 'nope')).stderr, /not found/);
+    assert.match((await cli('native', 'spawn', 'nope')).stderr, /not found/);
     await node.deploy('iso', 'export default { fetch: () => new Response("x") }');
-    assert.match((await cli('proc', 'spawn', 'iso')).stderr, /only process-driver functions/);
-    assert.match((await cli('proc', 'spawn', 'kv', '--name', 'bad name!')).stderr, /invalid/);
-    const missing = await cli('proc', 'wait-exit', 'ghost');
+    assert.match((await cli('native', 'spawn', 'iso')).stderr, /only native-driver functions/);
+    assert.match((await cli('native', 'spawn', 'kv', '--name', 'bad name!')).stderr, /invalid/);
+    const missing = await cli('native', 'wait-exit', 'ghost');
     assert.equal(missing.code, 1);
     assert.match(missing.stderr, /no long-running proc "ghost"/);
   });

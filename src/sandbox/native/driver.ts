@@ -1,6 +1,6 @@
 /**
- * The process driver: functions whose code is any Linux program, each proc an OS sandbox speaking
- * the Lambda Runtime API (docs/process-driver.md). Procs are scheduled as isolates are, by the
+ * The native driver: functions whose code is any Linux program, each proc an OS sandbox speaking
+ * the Lambda Runtime API (docs/native-driver.md). Procs are scheduled as isolates are, by the
  * shared scheduler (keep-alive, scale to zero, concurrency, the memory budget), with one sandbox
  * per proc and one invocation at a time per sandbox. Runtimes Procyon ships (nodejs, python3) also
  * keep a small pool of sandboxes booted before they know their function, so a cold start of such a
@@ -25,9 +25,9 @@ import { Box, type BoxDeps } from './box.js';
 import { Endpoints } from './endpoints.js';
 import { LongRunning, type SpawnRequest } from './long-running.js';
 import { describeLayers } from './capabilities.js';
-import type { ProcessRuntime, SandboxLayers } from './types.js';
+import type { NativeRuntime, SandboxLayers } from './types.js';
 
-export interface ProcessDriverOptions extends Omit<BoxDeps, 'endpoints'> {
+export interface NativeDriverOptions extends Omit<BoxDeps, 'endpoints'> {
   /** Where an artifact is unpacked on this node (artifacts.ts). */
   artifactDir: (hash: string) => Promise<string>;
   scheduler: Omit<SchedulerOptions, 'homeHost' | 'heavy'>;
@@ -43,13 +43,13 @@ export interface ProcessDriverOptions extends Omit<BoxDeps, 'endpoints'> {
   logger: Logger;
 }
 
-type Pooled = Exclude<ProcessRuntime, 'custom'>;
+type Pooled = Exclude<NativeRuntime, 'custom'>;
 
 /** How long a deploy's boot check waits for a runtime's first poll. (ms) */
 const VALIDATE_WINDOW_MS = 3_000;
 
-export class ProcessDriver implements SandboxDriver, ProcBackend {
-  readonly name = 'process';
+export class NativeDriver implements SandboxDriver, ProcBackend {
+  readonly name = 'native';
   readonly hostCount = 1;
   readonly scheduler: Scheduler;
   /** Each proc's sandbox by proc id, as it starts; `#live` holds those that started. */
@@ -64,13 +64,13 @@ export class ProcessDriver implements SandboxDriver, ProcBackend {
   #restarts = 0;
   #closed = false;
 
-  private constructor(private readonly options: ProcessDriverOptions) {
+  private constructor(private readonly options: NativeDriverOptions) {
     this.#deps = { ...options, endpoints: this.endpoints };
     this.scheduler = new Scheduler(this, options.scheduler);
   }
 
-  static async create(options: ProcessDriverOptions): Promise<ProcessDriver> {
-    const driver = new ProcessDriver(options);
+  static async create(options: NativeDriverOptions): Promise<NativeDriver> {
+    const driver = new NativeDriver(options);
     // Directories of a previous run's sandboxes (their processes died with it: --die-with-parent).
     await rm(driver.#deps.sandboxesDir, { recursive: true, force: true });
     await mkdir(driver.#deps.sandboxesDir, { recursive: true, mode: 0o711 });
@@ -88,7 +88,7 @@ export class ProcessDriver implements SandboxDriver, ProcBackend {
     return this.options.layers;
   }
 
-  /** Whether this node can run process-driver functions (bubblewrap, or the explicit unsafe flag). */
+  /** Whether this node can run native-driver functions (bubblewrap, or the explicit unsafe flag). */
   get available(): boolean {
     const { layers } = this.options;
     return layers.unsafe || (layers.bwrap !== null && layers.socat);
@@ -97,7 +97,7 @@ export class ProcessDriver implements SandboxDriver, ProcBackend {
   #unavailable(): ProcyonError {
     return new ProcyonError(
       'PROCYON_SANDBOX_UNAVAILABLE',
-      `this node cannot run process-driver functions: ${describeLayers(this.options.layers)}`,
+      `this node cannot run native-driver functions: ${describeLayers(this.options.layers)}`,
     );
   }
 
@@ -179,7 +179,7 @@ export class ProcessDriver implements SandboxDriver, ProcBackend {
   async #start(spec: ProcSpec): Promise<Box> {
     const runtime = spec.runtime;
     // Cannot happen: the node routes only specs with a `runtime` to this driver.
-    if (!runtime) throw new Error(`${spec.key} is not a process-driver function`);
+    if (!runtime) throw new Error(`${spec.key} is not a native-driver function`);
     const artifact = await this.options.artifactDir(runtime.artifact);
     if (runtime.name !== 'custom') {
       const box = this.#take(runtime.name);
@@ -248,7 +248,7 @@ export class ProcessDriver implements SandboxDriver, ProcBackend {
     if (input.type !== 'event')
       throw new ProcyonError(
         'PROCYON_BAD_REQUEST',
-        `a process-driver function takes events, not ${input.type}`,
+        `a native-driver function takes events, not ${input.type}`,
       );
     const lease = await this.scheduler.acquire(spec, opts.nested);
     const base = { activationId: opts.activationId, cold: lease.cold };

@@ -1,4 +1,4 @@
-/** The start-up banner line for the process driver's isolation layers. */
+/** The start-up banner line for the native driver's isolation layers. */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { describeLayers } from './capabilities.js';
@@ -16,7 +16,7 @@ describe('describeLayers', () => {
   test('the banner says whether nested user namespaces are blocked', () => {
     assert.equal(
       describeLayers(layers),
-      'process driver: bubblewrap 0.8.0 (nested user namespaces blocked), socat, cgroup v2 (memory, pids)',
+      'native driver: bubblewrap 0.8.0 (nested user namespaces blocked), socat, cgroup v2 (memory, pids)',
     );
     assert.match(describeLayers({ ...layers, noNestedUserns: false }), /nested user namespaces allowed/);
   });
@@ -28,7 +28,7 @@ describe('describeLayers', () => {
       noNestedUserns: false,
       problems: { bwrap: 'bubblewrap not found' },
     };
-    assert.match(describeLayers(none), /^process driver: unavailable \(bubblewrap not found\)/);
-    assert.match(describeLayers({ ...none, unsafe: true }), /^process driver: UNSAFE development mode/);
+    assert.match(describeLayers(none), /^native driver: unavailable \(bubblewrap not found\)/);
+    assert.match(describeLayers({ ...none, unsafe: true }), /^native driver: UNSAFE development mode/);
   });
 });

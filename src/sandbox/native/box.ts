@@ -1,5 +1,5 @@
 /**
- * One process-driver proc: a sandbox (launch.ts), the Runtime API it polls (runtime-api.ts), its
+ * One native-driver proc: a sandbox (launch.ts), the Runtime API it polls (runtime-api.ts), its
  * egress proxy when the function may reach the network, and its output as logs. A box either
  * serves one function version from the start, or boots a runtime before it knows which function
  * it serves (the runtime pool) and is assigned one later.
@@ -17,7 +17,7 @@ import { SandboxOutput } from './output.js';
 import { RuntimeApi } from './runtime-api.js';
 import type {
   Invocation,
-  ProcessRuntime,
+  NativeRuntime,
   Sandbox,
   SandboxExit,
   SandboxLayers,
@@ -46,7 +46,7 @@ export interface BoxDeps {
 }
 
 export interface BoxPlan {
-  runtime: ProcessRuntime;
+  runtime: NativeRuntime;
   /** The version it serves from boot; absent for a runtime-pool box, assigned later. */
   spec?: ProcSpec;
   /** The unpacked artifact, read-only at /var/task; absent for a pool box: an empty directory of its own. */
@@ -61,7 +61,7 @@ export type BoxResult = ({ ok: true; body: Buffer } | { ok: false; error: WireEr
 let serial = 0;
 
 /** The command each runtime boots with. */
-function command(runtime: ProcessRuntime): string[] {
+function command(runtime: NativeRuntime): string[] {
   switch (runtime) {
     case 'nodejs':
       return [process.execPath, '/opt/procyon/nodejs/bootstrap.mjs'];
@@ -102,7 +102,7 @@ export class Box {
 
   private constructor(
     private readonly deps: BoxDeps,
-    readonly runtime: ProcessRuntime,
+    readonly runtime: NativeRuntime,
     readonly dir: string,
     readonly taskDir: string,
     readonly sandbox: Sandbox,

@@ -1,5 +1,5 @@
 /**
- * The AWS Lambda Runtime API for one sandbox (docs/process-driver.md), served by the node on a
+ * The AWS Lambda Runtime API for one sandbox (docs/native-driver.md), served by the node on a
  * Unix socket in the sandbox's run directory (in unsafe mode, on a loopback port). The runtime
  * long-polls `invocation/next`, then posts the response or the error of that invocation; one
  * invocation is handed out at a time, as Lambda does. Bodies are read under a cap, never whole.
