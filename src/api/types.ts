@@ -2,7 +2,7 @@
  * The control API's wire shapes, as docs/API.md defines them: the server builds them, the CLI
  * reads them (and stays tolerant of extra fields).
  */
-import type { ScalingConfig } from '../sandbox/types.js';
+import type { ScalingConfig } from '../sandbox/index.js';
 
 export interface NamespaceInfo {
   name: string;

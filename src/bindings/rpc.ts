@@ -9,7 +9,7 @@ import type { RpcRouter } from '../node/rpc.js';
 import type { HttpRequestData, HttpResponseData } from '../sandbox/index.js';
 import type { Store, VersionRecord } from '../store/index.js';
 import type { Registry } from '../registry/index.js';
-import type { KvListOptions, KvPutOptions, KvService } from './kv.js';
+import type { KvService } from './kv.js';
 
 /** Service bindings may chain this deep (A → B → ...), then calls fail instead of recursing forever. */
 export const MAX_SERVICE_DEPTH = 16;
@@ -51,11 +51,11 @@ export function registerBindingOps(deps: BindingDeps): void {
   const { router, kv } = deps;
   router.register('kv.get', async ({ key }, [binding, k]) => kv.get(await kvTarget(key, binding), k));
   router.register('kv.put', async ({ key }, [binding, k, value, opts]) =>
-    kv.put(await kvTarget(key, binding), k, value, (opts ?? {}) as KvPutOptions),
+    kv.put(await kvTarget(key, binding), k, value, opts ?? {}),
   );
   router.register('kv.delete', async ({ key }, [binding, k]) => kv.delete(await kvTarget(key, binding), k));
   router.register('kv.list', async ({ key }, [binding, opts]) =>
-    kv.list(await kvTarget(key, binding), (opts ?? {}) as KvListOptions),
+    kv.list(await kvTarget(key, binding), opts ?? {}),
   );
 
   router.register('service.fetch', async ({ key, activationId }, [binding, request]) => {

@@ -4,7 +4,7 @@
  * process-driver functions have their commands in spawned.ts.
  */
 import { Command } from 'commander';
-import type { InstanceInfo } from '../../procs/types.js';
+import type { InstanceInfo } from '../../procs/index.js';
 import { seg } from '../client.js';
 import { contextFor, withCommonOptions } from '../context.js';
 import { usageError } from '../errors.js';

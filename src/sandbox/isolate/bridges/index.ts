@@ -35,8 +35,7 @@ export function runBridge(
   if (!ctx) return { ok: false, error: { name: 'Error', message: 'the invocation has ended' } };
   try {
     const value = handler(ctx, Array.isArray(args) ? args : []);
-    if (value instanceof Promise)
-      return value.then((v: unknown) => ({ ok: true, value: v }) as BridgeReply, errorReply);
+    if (value instanceof Promise) return value.then((v: unknown) => ({ ok: true, value: v }), errorReply);
     return { ok: true, value };
   } catch (err) {
     return errorReply(err);
