@@ -66,7 +66,7 @@ const indexRules = [0, 1, 2, 3].map((depth) => ({
     path: `^(src/${'[^/]+/'.repeat(depth)})([^/]+)`,
     // A folder's own index.ts is its public face: it gathers what its subfolders export.
     // The prelude is held to types only by its own rule below.
-    pathNot: [...TESTS, '/index\\.ts$', '^src/runtime/'],
+    pathNot: [...TESTS, `^src/${'[^/]+/'.repeat(depth)}index\\.ts$`, '^src/runtime/'],
   },
   // runtime/contract.ts is the prelude's face to the host (types); runtime/index.ts is the bundle entry.
   to: { path: '^$1[^/]+/', pathNot: ['^$1$2/', '^$1[^/]+/index\\.ts$', '^src/runtime/contract\\.ts$'] },
