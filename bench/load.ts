@@ -27,7 +27,9 @@ export async function load(url: string, seconds: number, connections: number): P
   let instance!: autocannon.Instance;
   const finished = new Promise<autocannon.Result>((resolve, reject) => {
     instance = autocannon({ url, duration: seconds, connections, pipelining: 1 }, (err: unknown, result) =>
-      err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(result),
+      err
+        ? reject(err instanceof Error ? err : new Error('autocannon failed', { cause: err }))
+        : resolve(result),
     );
   });
   // The instance's own event (client, status, bytes, ms), not the per-client one @types describes.

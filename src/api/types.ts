@@ -4,7 +4,7 @@
  * src/control/types.ts, where FunctionService builds them.
  */
 import type { FunctionInfo, VersionInfo } from '../control/types.js';
-import type { ScalingConfig } from '../sandbox/types.js';
+import type { ScalingConfig } from '../sandbox/index.js';
 
 export type { FunctionInfo, VersionInfo };
 

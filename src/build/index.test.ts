@@ -13,7 +13,7 @@ import {
 
 function expectError(r: BuildResult) {
   assert.equal(r.ok, false, r.ok ? `expected a build error, got code:\n${r.code}` : '');
-  return (r as Extract<BuildResult, { ok: false }>).error;
+  return r.error;
 }
 
 function expectCode(r: BuildResult): string {

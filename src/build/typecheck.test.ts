@@ -7,7 +7,7 @@ import { formatBuildError, typecheckEntry, typecheckSource, type TypecheckResult
 
 function expectError(r: TypecheckResult) {
   assert.equal(r.ok, false, 'expected a type error');
-  return r as Extract<TypecheckResult, { ok: false }>;
+  return r;
 }
 
 function expectOk(r: TypecheckResult): void {

@@ -11,22 +11,23 @@ const DURATION_BUCKETS = [
   0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900,
 ];
 
+// Function properties, not methods: the metrics read them as unbound callbacks.
 export interface NodeGauges {
-  inFlight(): number;
-  isolateHosts(): number;
-  hostRestarts(): number;
-  pendingActivationWrites(): number;
+  inFlight: () => number;
+  isolateHosts: () => number;
+  hostRestarts: () => number;
+  pendingActivationWrites: () => number;
   /** Calls waiting in admission for a slot. */
-  queueDepth(): number;
-  procs(): SchedulerStats;
+  queueDepth: () => number;
+  procs: () => SchedulerStats;
   /** Resident memory of each isolate host, as last reported. (bytes) */
-  hostRss(): number[];
+  hostRss: () => number[];
   /** ArrayBuffers and WebAssembly memories of each isolate host's procs, as last reported. (bytes) */
-  hostExternal(): number[];
+  hostExternal: () => number[];
   /** Procs disposed for going past their memory limit, by reason (heap, external, wasm). */
-  memoryKills(): Record<string, number>;
+  memoryKills: () => Record<string, number>;
   /** Long-running procs of native-driver functions, by state. */
-  spawned(): Record<string, number>;
+  spawned: () => Record<string, number>;
 }
 
 export class Metrics {

@@ -177,7 +177,7 @@ export class SpawnedProcs {
 
   #ns(namespace: string): Map<string, Entry> {
     let procs = this.#procs.get(namespace);
-    if (!procs) this.#procs.set(namespace, (procs = new Map()));
+    if (!procs) this.#procs.set(namespace, (procs = new Map<string, Entry>()));
     return procs;
   }
 

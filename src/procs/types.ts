@@ -3,7 +3,7 @@
  * endpoints and the bindings' `procs.*` operations ask of the node about process instances.
  * Instances are addressed by (namespace, class, name); the class is a deployed process class.
  */
-import type { HttpRequestData, HttpResponseData, MessageFrom } from '../sandbox/types.js';
+import type { HttpRequestData, HttpResponseData, MessageFrom } from '../sandbox/index.js';
 
 export interface InstanceAddress {
   namespace: string;

@@ -119,7 +119,7 @@ export class Blob {
   }
 
   async arrayBuffer(): Promise<ArrayBuffer> {
-    return this.#bytes.slice().buffer as ArrayBuffer;
+    return this.#bytes.slice().buffer;
   }
 
   async bytes(): Promise<Uint8Array> {

@@ -149,7 +149,7 @@ export abstract class Body {
   }
 
   async arrayBuffer(): Promise<ArrayBuffer> {
-    return (await this.#consume('.arrayBuffer')).slice().buffer as ArrayBuffer;
+    return (await this.#consume('.arrayBuffer')).slice().buffer;
   }
 
   async bytes(): Promise<Uint8Array> {

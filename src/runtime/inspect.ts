@@ -60,7 +60,7 @@ function formatValue(ctx: Ctx, value: unknown, level: number, nested: boolean): 
     case 'symbol':
       return value.toString();
     default:
-      return formatObject(ctx, value as object, level);
+      return formatObject(ctx, value, level);
   }
 }
 

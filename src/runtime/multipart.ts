@@ -180,6 +180,7 @@ export const parseMultipart = (bytes: Uint8Array, boundary: string): FormData =>
 /** Parses an application/x-www-form-urlencoded body (URL standard), as FormData. */
 export const parseUrlencoded = (bytes: Uint8Array): FormData => {
   const form = new FormData();
-  for (const [name, value] of new (urlModule().URLSearchParams)(utf8Decode(bytes))) form.append(name, value);
+  // forEach, not for-of: the library's iterator type is missing from its declarations (any).
+  new (urlModule().URLSearchParams)(utf8Decode(bytes)).forEach((value, name) => form.append(name, value));
   return form;
 };

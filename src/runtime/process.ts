@@ -15,7 +15,6 @@
  *
  * Snapshot rule (see index.ts): this module's top level runs while the snapshot is made.
  */
-import type { MessageFrom } from '../sandbox/types.js';
 import { fetchResult, requestFromWire, type CallScope } from './adapters.js';
 import { envFactory } from './bindings.js';
 import { ProcsBinding, withProcs } from './procs.js';
@@ -173,7 +172,7 @@ class MissingMethod extends TypeError {
 
 function argsOf(input: Exclude<DispatchInput, { type: 'event' }>): unknown[] {
   if (input.type === 'fetch') return [requestFromWire(input.request)];
-  if (input.type === 'message') return [input.from as MessageFrom, input.message];
+  if (input.type === 'message') return [input.from, input.message];
   return [{ retryCount: input.retryCount }];
 }
 

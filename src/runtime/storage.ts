@@ -198,7 +198,7 @@ export class ProcStorage {
   /** The promise handed to user code for a write of the unsent batch, watched (see Watched). */
   #hand<T>(result: Promise<T>): Promise<T> {
     const handed = watch(result);
-    this.#unsent?.handed.push(handed as Watched<unknown>);
+    this.#unsent?.handed.push(handed);
     return handed;
   }
 

@@ -89,7 +89,7 @@ export function isUsable(stream: ReadableStream): boolean {
 
 /** A byte stream with one chunk, a copy of `bytes` (the caller keeps its own array unchanged). */
 export function streamFromBytes(bytes: Uint8Array): ReadableStream<Uint8Array> {
-  const stream = new (streamsModule().ReadableStream)({
+  const stream = new (streamsModule().ReadableStream<Uint8Array>)({
     type: 'bytes',
     start(controller) {
       if (bytes.byteLength > 0) controller.enqueue(bytes.slice());

@@ -85,7 +85,7 @@ function bytesOf(data: unknown, what: string): Uint8Array {
 
 function toArrayBuffer(value: unknown): ArrayBuffer {
   if (value instanceof ArrayBuffer) return value;
-  if (ArrayBuffer.isView(value)) return toBytes(value, 'crypto').slice().buffer as ArrayBuffer;
+  if (ArrayBuffer.isView(value)) return toBytes(value, 'crypto').slice().buffer;
   throw new DOMException('the host returned no data', 'OperationError');
 }
 
@@ -126,7 +126,7 @@ export class CryptoKey {
     keyOf = (value, what) => {
       if (typeof value !== 'object' || value === null || !(#record in value))
         throw new TypeError(`${what}: the key must be a CryptoKey`);
-      return value as CryptoKey;
+      return value;
     };
     internals = (key) => ({ record: key.#record, extractable: key.#extractable });
   }

@@ -239,7 +239,7 @@ describe('admission', () => {
     assert.deepEqual(statuses, [200, 429, 429]);
     const limited = results.find((r) => r.status === 429);
     assert.equal(limited?.headers.get('retry-after'), '1');
-    assert.equal((await json(limited as Response)).error.code, 'PROCYON_TOO_MANY_REQUESTS');
+    assert.equal((await json(limited)).error.code, 'PROCYON_TOO_MANY_REQUESTS');
     await t.node.recorder.flush();
     const acts = await t.api('GET', '/api/v1/namespaces/default/activations?fn=busy');
     assert.equal(

@@ -49,7 +49,7 @@ describe('web bridges end to end', () => {
     init?: object,
   ): Promise<{ status: number; body: ApiBody }> => {
     const query = new URLSearchParams({ url, ...(init ? { init: JSON.stringify(init) } : {}) });
-    const res = await fetch(`${t.url}/fn/default/${fn}?${query}`);
+    const res = await fetch(`${t.url}/fn/default/${fn}?${query.toString()}`);
     return { status: res.status, body: await json(res) };
   };
 

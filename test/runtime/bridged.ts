@@ -66,9 +66,9 @@ export async function evalBridged<T = unknown>(
   const current: { ctx: BridgeContext | null } = { ctx };
   try {
     const context = await isolate.createContext();
-    const rt = (await context.global.get('__procyon', { reference: true })) as ivm.Reference;
+    const rt = await context.global.get('__procyon', { reference: true });
     await context.eval('delete globalThis.__procyon');
-    const init = (await rt.get('init', { reference: true })) as ivm.Reference;
+    const init = await rt.get('init', { reference: true });
     const log = new ivm.Callback((level: string, msg: string, call: number) => {
       logs.push({ level, msg, call });
     });

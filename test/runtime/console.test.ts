@@ -47,7 +47,8 @@ describe('console formatting', () => {
     ];
     const logs = await logsOf(cases.map((c) => `console.log(${c});`).join('\n'));
     // The same argument lists, evaluated here and formatted by Node as the reference.
-    const expected = cases.map((c) => format(...(new Function(`return [${c}]`)() as unknown[])));
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- evaluates this test's own literal cases, like the isolate does
+    const expected = cases.map((c) => format(...(new Function(`return [${c}]`) as () => unknown[])()));
     assert.deepEqual(msgs(logs), expected);
   });
 

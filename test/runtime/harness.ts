@@ -106,9 +106,9 @@ export class TestProc {
     const logs: LogEntry[] = [];
     try {
       const context = isolate.createContextSync();
-      const rt = context.global.getSync('__procyon', { reference: true }) as ivm.Reference;
+      const rt = context.global.getSync('__procyon', { reference: true });
       context.global.deleteSync('__procyon');
-      const init = rt.getSync('init', { reference: true }) as ivm.Reference;
+      const init = rt.getSync('init', { reference: true });
       const log = new ivm.Callback((level: string, msg: string, call: number) => {
         logs.push({ level, msg, call });
       });
@@ -144,11 +144,11 @@ export class TestProc {
         ...(options.bindings ? { bindings: options.bindings } : {}),
         ...(options.process ? { process: options.process } : {}),
       };
-      const bind = rt.getSync('bind', { reference: true }) as ivm.Reference;
+      const bind = rt.getSync('bind', { reference: true });
       const style = (await bind.apply(undefined, [mod.namespace.derefInto(), meta], {
         arguments: { copy: true },
       })) as string;
-      const entry = (name: string): ivm.Reference => rt.getSync(name, { reference: true }) as ivm.Reference;
+      const entry = (name: string): ivm.Reference => rt.getSync(name, { reference: true });
       const entries = {
         dispatch: entry('dispatch'),
         pull: entry('pull'),

@@ -10,7 +10,7 @@ import { basename, dirname, extname, join, relative, resolve } from 'node:path';
 import { readManifest, type FunctionManifest } from '../../manifest/index.js';
 import { bundleEntry, formatBuildError, typecheckEntry, type BuildError } from '../../build/index.js';
 import type { DeployBody, DeployResponse } from '../../api/types.js';
-import type { ScalingConfig } from '../../sandbox/types.js';
+import type { ScalingConfig } from '../../sandbox/index.js';
 import { seg } from '../client.js';
 import { CLASS_NAME_RE } from '../../procs/names.js';
 import { contextFor, withCommonOptions } from '../context.js';

@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { createInterface } from 'node:readline/promises';
 import type { FunctionInfo, VersionInfo } from '../../api/types.js';
-import type { ScalingConfig } from '../../sandbox/types.js';
+import type { ScalingConfig } from '../../sandbox/index.js';
 import { seg } from '../client.js';
 import { contextFor, withCommonOptions } from '../context.js';
 import { CliError, usageError } from '../errors.js';

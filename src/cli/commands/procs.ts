@@ -5,7 +5,7 @@
  * spellings here (`proc spawn`, `proc ps`, `proc evict <name>`, ...) still work, with a note.
  */
 import { Command, Option } from 'commander';
-import type { InstanceInfo } from '../../procs/types.js';
+import type { InstanceInfo } from '../../procs/index.js';
 import { seg } from '../client.js';
 import { contextFor, withCommonOptions } from '../context.js';
 import { usageError } from '../errors.js';

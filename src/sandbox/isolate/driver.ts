@@ -130,25 +130,25 @@ export class IsolateDriver implements SandboxDriver, ProcBackend {
   async validate(spec: ProcSpec): Promise<ValidateOutput> {
     const host = this.#host(hash(spec.namespace) % this.#normalHosts);
     await host.ready();
-    return (await this.#request(
+    return await this.#request(
       host,
       (id) => ({ t: 'validate', id, load: loadSpec(spec), timeoutMs: spec.timeoutMs }),
       'validate',
       spec.timeoutMs,
       'the isolate host crashed while loading the module',
-    )) as ValidateOutput;
+    );
   }
 
   async spawn(id: number, index: number, spec: ProcSpec): Promise<void> {
     const host = this.#host(index);
     await host.ready();
-    const out = (await this.#request(
+    const out = await this.#request(
       host,
       (rid) => ({ t: 'spawn', id: rid, proc: id, key: spec.key, ...this.#code(host, spec) }),
       'spawn',
       spec.timeoutMs,
       'the isolate host crashed while pre-warming a proc',
-    )) as ValidateOutput;
+    );
     if (!out.ok) throw ProcyonError.fromWire(out.error);
   }
 
@@ -205,7 +205,7 @@ export class IsolateDriver implements SandboxDriver, ProcBackend {
     if (!procGone && !result.ok && result.error.code === 'PROCYON_FUNCTION_ERROR' && spec.process?.instance)
       this.scheduler.discard(lease);
     else if (!result.tail) this.scheduler.release(lease, procGone);
-    else this.#releaseAfter(lease, result.tail.done as Promise<TailMeta>);
+    else this.#releaseAfter(lease, result.tail.done);
     return result;
   }
 

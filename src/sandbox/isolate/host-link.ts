@@ -23,9 +23,10 @@ export interface HostLink {
   close(): Promise<void>;
 }
 
+// Function properties, not methods: the link hands them to stream listeners unbound.
 export interface LinkEvents {
-  message(msg: FromHost): void;
-  exit(code: number | null, signal: NodeJS.Signals | null): void;
+  message: (msg: FromHost) => void;
+  exit: (code: number | null, signal: NodeJS.Signals | null) => void;
 }
 
 /**

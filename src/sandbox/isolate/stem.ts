@@ -48,13 +48,13 @@ export async function createStem(
   try {
     const link: StemLink = { log: () => undefined, context: () => null };
     const context = await isolate.createContext();
-    const rt = (await context.global.get('__procyon', { reference: true })) as ivm.Reference;
+    const rt = await context.global.get('__procyon', { reference: true });
     // This and the two checks below cannot happen unless the prelude build is broken.
     if (rt.typeof !== 'object') throw new Error('runtime prelude missing from snapshot');
     // User code must not reach the runtime's entry points; the host keeps the only reference.
     await context.eval('delete globalThis.__procyon');
     const entry = async (name: string): Promise<ivm.Reference> => {
-      const ref = (await rt.get(name, { reference: true })) as ivm.Reference;
+      const ref = await rt.get(name, { reference: true });
       if (ref.typeof !== 'function') throw new Error(`runtime prelude has no ${name}`);
       return ref;
     };

@@ -138,9 +138,9 @@ describe('artifacts', () => {
     const [a, b] = await Promise.all([cache.path(hash), cache.path(hash)]);
     assert.equal(a, b);
     assert.equal(reads, 1);
-    assert.equal(statSync(a as string).mode & 0o222, 0);
-    assert.equal(statSync(join(a as string, 'app.py')).mode & 0o777, 0o444);
-    assert.equal(statSync(join(a as string, 'bootstrap')).mode & 0o777, 0o555);
+    assert.equal(statSync(a).mode & 0o222, 0);
+    assert.equal(statSync(join(a, 'app.py')).mode & 0o777, 0o444);
+    assert.equal(statSync(join(a, 'bootstrap')).mode & 0o777, 0o555);
     await assert.rejects(cache.path('../x'), /bad artifact hash/);
   });
 

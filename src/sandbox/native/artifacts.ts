@@ -27,7 +27,7 @@ import { createGunzip, gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
 import yauzl from 'yauzl';
 import { ProcyonError } from '../../errors.js';
-import type { ArtifactFormat } from '../../store/types.js';
+import type { ArtifactFormat } from '../../store/index.js';
 import type { NativeRuntime } from './types.js';
 
 export type { ArtifactFormat };

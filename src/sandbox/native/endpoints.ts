@@ -29,7 +29,7 @@ export class Endpoints {
 
   publish(namespace: string, name: string, socket: string): void {
     let names = this.#published.get(namespace);
-    if (!names) this.#published.set(namespace, (names = new Map()));
+    if (!names) this.#published.set(namespace, (names = new Map<string, string>()));
     names.set(name, socket);
   }
 

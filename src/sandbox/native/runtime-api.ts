@@ -5,7 +5,6 @@
  * invocation is handed out at a time, as Lambda does. Bodies are read under a cap, never whole.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { chmod } from 'node:fs/promises';
 import type { Invocation, InvocationResult } from './types.js';
 
@@ -68,7 +67,7 @@ export class RuntimeApi {
     // The sandbox's user is not the node's; nobody else can reach the run directory.
     if (typeof target === 'string') await chmod(target, 0o666);
     const address = this.#server.address();
-    return typeof address === 'object' && address ? (address as AddressInfo).port : 0;
+    return typeof address === 'object' && address ? address.port : 0;
   }
 
   /** Whether a `next` is waiting: the runtime is idle. */

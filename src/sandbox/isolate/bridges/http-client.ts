@@ -62,11 +62,7 @@ function guardedLookup(policy: EgressPolicy, host: string, port: number): Lookup
       hostname,
       { all: true, family: options.family ?? 0, hints: options.hints ?? 0 },
       (err, found) => {
-        const reply = callback as (
-          err: Error | null,
-          address: string | dns.LookupAddress[],
-          family?: number,
-        ) => void;
+        const reply = callback;
         if (err) return reply(err, '');
         for (const { address } of found) {
           const reason = policy.check(host, port, address);
