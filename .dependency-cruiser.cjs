@@ -4,10 +4,13 @@
 //
 // Layers, bottom to top. A module may import its own layer and the layers below it, never above:
 //
-//   0  errors.ts, logger.ts, json-depth.ts, config.ts   shared by everything, import nothing of ours
+//   0  errors.ts, logger.ts, json-depth.ts, names.ts,  shared by everything; policies several layers
+//      config.ts, sandbox/egress/, sandbox/limits.ts    use live below all of them (CONVENTIONS.md)
 //   1  store/                                           the Store boundary and its adapters
-//   2  scheduler/                                       which proc serves a call; backends plug in
-//   3  sandbox/                                         SandboxDriver boundary and both drivers
+//   2  artifacts/                                       native-driver artifacts (CLI, control, driver)
+//   3  sandbox/, scheduler/                             SandboxDriver boundary, both drivers, and the
+//                                                       scheduler each driver embeds (it places procs
+//                                                       of a ProcSpec; the drivers are its backends)
 //   4  registry/, build/, secrets/, auth/, manifest/    services over the store and the drivers
 //   5  invoker/                                         the single call path
 //   6  procs/, bindings/                                what isolate code reaches through the node
@@ -27,10 +30,18 @@
 
 /** Each entry is one layer: path regexes (from src/) of its members. */
 const LAYERS = [
-  ['errors\\.ts$', 'logger\\.ts$', 'json-depth\\.ts$', 'config\\.ts$'],
+  [
+    'errors\\.ts$',
+    'logger\\.ts$',
+    'json-depth\\.ts$',
+    'names\\.ts$',
+    'config\\.ts$',
+    'sandbox/egress/',
+    'sandbox/limits\\.ts$',
+  ],
   ['store/'],
-  ['scheduler/'],
-  ['sandbox/'],
+  ['artifacts/'],
+  ['sandbox/', 'scheduler/'],
   ['registry/', 'build/', 'secrets/', 'auth/', 'manifest/'],
   ['invoker/'],
   ['procs/', 'bindings/'],
@@ -51,7 +62,8 @@ const layerRules = LAYERS.slice(0, -1).map((members, i) => ({
   severity: 'error',
   // Tests may build on higher layers (an API test serves through the node's HTTP server).
   from: { path: inSrc(members), pathNot: TESTS },
-  to: { path: LAYERS.slice(i + 1).flatMap(inSrc) },
+  // A lower layer's member inside a higher layer's folder (sandbox/egress/ in sandbox/) is not above.
+  to: { path: LAYERS.slice(i + 1).flatMap(inSrc), pathNot: LAYERS.slice(0, i + 1).flatMap(inSrc) },
 }));
 
 /**
@@ -69,7 +81,12 @@ const indexRules = [0, 1, 2, 3].map((depth) => ({
     pathNot: [...TESTS, `^src/${'[^/]+/'.repeat(depth)}index\\.ts$`, '^src/runtime/'],
   },
   // runtime/contract.ts is the prelude's face to the host (types); runtime/index.ts is the bundle entry.
-  to: { path: '^$1[^/]+/', pathNot: ['^$1$2/', '^$1[^/]+/index\\.ts$', '^src/runtime/contract\\.ts$'] },
+  to: {
+    path: '^$1[^/]+/',
+    // Any folder's index.ts is its entry, a subfolder's too (sandbox/egress/ is entered on its own,
+    // so the config loads no driver).
+    pathNot: ['^$1$2/', '^$1[^/]+/index\\.ts$', '^$1[^/]+/[^/]+/index\\.ts$', '^src/runtime/contract\\.ts$'],
+  },
 }));
 
 module.exports = {
@@ -94,10 +111,11 @@ module.exports = {
       comment: 'src/runtime runs inside isolates: code from the rest of src/ would be bundled into them',
       severity: 'error',
       from: { path: '^src/runtime/' },
-      // json-depth.ts is pure and shared on purpose (node: request bodies; prelude: results).
+      // json-depth.ts and sandbox/limits.ts are pure and shared on purpose (node: request bodies,
+      // the host's timer cap; prelude: results, its own timer cap).
       to: {
         path: '^src/',
-        pathNot: ['^src/runtime/', '^src/json-depth\\.ts$'],
+        pathNot: ['^src/runtime/', '^src/json-depth\\.ts$', '^src/sandbox/limits\\.ts$'],
         dependencyTypesNot: ['type-only'],
       },
     },

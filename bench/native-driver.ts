@@ -10,7 +10,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { packDirectory } from '../src/sandbox/native/artifacts.js';
+import { packDirectory } from '../src/artifacts/index.js';
 import { quantiles, round, startNode, type NodeProcess, type Quantiles } from './lib.js';
 
 type Runtime = 'python3' | 'nodejs' | 'custom';

@@ -389,3 +389,4 @@ export async function apiPlugin(app: FastifyInstance, opts: ApiOptions): Promise
     },
   );
 }
+export type * from './types.js';

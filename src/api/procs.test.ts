@@ -273,7 +273,7 @@ describe('process instances over HTTP (fake manager)', () => {
   });
 
   // ("." and ".." are not among these: URL parsing resolves them, %2E%2E too, before any route
-  // sees them; src/procs/names.ts refuses them where a client could still send them.)
+  // sees them; src/names.ts refuses them where a client could still send them.)
   it('refuses bad class and instance names with 400 before asking the manager', async () => {
     const bad = [
       '/default/procs/bad-class/a',

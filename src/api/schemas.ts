@@ -1,7 +1,7 @@
 /** Request schemas of the control API (TypeBox → JSON Schema, validated by Fastify's Ajv). */
 import { Type, type Static } from '@sinclair/typebox';
-import { FN_OR_CLASS_PATTERN, LIMITS, NAME_PATTERN } from '../control/functions.js';
-import { CLASS_NAME_RE } from '../procs/names.js';
+import { FN_OR_CLASS_PATTERN, LIMITS, NAME_PATTERN } from '../control/index.js';
+import { CLASS_NAME_RE } from '../names.js';
 import { EGRESS_PATTERN_SOURCE } from '../sandbox/egress/index.js';
 
 export const NsParams = Type.Object({ ns: Type.String({ pattern: NAME_PATTERN }) });
@@ -9,7 +9,7 @@ export const FnParams = Type.Object({
   ns: Type.String({ pattern: NAME_PATTERN }),
   name: Type.String({ pattern: FN_OR_CLASS_PATTERN }),
 });
-/** A process instance: its class and name are checked by the manager (src/procs/names.ts). */
+/** A process instance: its class and name are checked by the manager (src/names.ts). */
 export const ProcParams = Type.Object({
   ns: Type.String({ pattern: NAME_PATTERN }),
   className: Type.String({ minLength: 1, maxLength: 256 }),

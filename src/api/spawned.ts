@@ -6,8 +6,8 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import { MAX_WAIT_MS, type SpawnedProcs } from '../procs/spawned.js';
-import { NAME_PATTERN } from '../control/functions.js';
+import { MAX_WAIT_MS, type SpawnedProcs } from '../procs/index.js';
+import { NAME_PATTERN } from '../control/index.js';
 import { NsParams } from './schemas.js';
 
 const SpawnParams = Type.Object({

@@ -3,7 +3,7 @@
  * reads them (and stays tolerant of extra fields). FunctionInfo and VersionInfo are defined in
  * src/control/types.ts, where FunctionService builds them.
  */
-import type { FunctionInfo, VersionInfo } from '../control/types.js';
+import type { FunctionInfo, VersionInfo } from '../control/index.js';
 import type { ScalingConfig } from '../sandbox/index.js';
 
 export type { FunctionInfo, VersionInfo };

@@ -7,18 +7,25 @@ import { Command, CommanderError } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { activationCommand, activationsCommand } from './commands/activations.js';
-import { deployCommand } from './commands/deploy.js';
-import { deleteCommand, getCommand, listCommand, versionsCommand } from './commands/functions.js';
-import { invokeCommand } from './commands/invoke.js';
-import { loginCommand } from './commands/login.js';
-import { logsCommand } from './commands/logs.js';
-import { secretCommand } from './commands/secret.js';
-import { kvCommand } from './commands/kv.js';
-import { procCommand } from './commands/procs.js';
-import { nativeCommand } from './commands/spawned.js';
-import { keyCommand, namespaceCommand } from './commands/access.js';
-import { topCommand } from './commands/top.js';
+import {
+  activationCommand,
+  activationsCommand,
+  deleteCommand,
+  deployCommand,
+  getCommand,
+  invokeCommand,
+  keyCommand,
+  kvCommand,
+  listCommand,
+  loginCommand,
+  logsCommand,
+  namespaceCommand,
+  nativeCommand,
+  procCommand,
+  secretCommand,
+  topCommand,
+  versionsCommand,
+} from './commands/index.js';
 import { CLI_ENV } from './config.js';
 import { withCommonOptions } from './context.js';
 import { CliError } from './errors.js';

@@ -4,12 +4,7 @@
  * `bootstrap`, or the handler's file) before any sandbox is started for it.
  */
 import type { RuntimeSpec } from '../sandbox/index.js';
-import {
-  checkArtifact,
-  detectFormat,
-  hashArtifact,
-  type ArtifactCache,
-} from '../sandbox/native/artifacts.js';
+import { checkArtifact, detectFormat, hashArtifact, type ArtifactCache } from '../artifacts/index.js';
 import type { Store } from '../store/index.js';
 
 export class ArtifactService {

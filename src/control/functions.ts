@@ -13,7 +13,7 @@ import type { ArtifactService } from './artifacts.js';
 import type { FunctionConfig, Store, VersionRecord } from '../store/index.js';
 import { scalingConfig } from './scaling.js';
 import type { FunctionInfo, VersionInfo } from './types.js';
-import { CLASS_NAME_RE } from '../procs/names.js';
+import { CLASS_NAME_RE } from '../names.js';
 import { assertName, checkKind, checkStyle, NAME_PATTERN } from './kind.js';
 
 export { assertName, NAME_PATTERN };

@@ -6,7 +6,7 @@
  * it turned out to export).
  */
 import { ProcyonError } from '../errors.js';
-import { checkClassName } from '../procs/names.js';
+import { checkClassName } from '../names.js';
 import type { HandlerStyle } from '../sandbox/index.js';
 
 export const NAME_PATTERN = '^[a-z0-9][a-z0-9_-]{0,62}$';

@@ -10,7 +10,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ProcyonError } from '../errors.js';
 import { InvocationError, type Invoker } from '../invoker/index.js';
 import { routeSpace, type Registry } from '../registry/index.js';
-import { sendResponse } from '../http/reply.js';
+import { sendResponse } from '../http/index.js';
 import { checkAddress, type ProcessManager } from '../procs/index.js';
 import type { HttpResponseData } from '../sandbox/index.js';
 

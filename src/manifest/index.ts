@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { z } from 'zod';
 import { ProcyonError } from '../errors.js';
-import { CLASS_NAME_RE } from '../procs/names.js';
+import { CLASS_NAME_RE } from '../names.js';
 
 const Name = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'use letters, digits and _');
 const Count = z.number().int().nonnegative();

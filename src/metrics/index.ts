@@ -3,7 +3,7 @@
  * fed by every activation record, plus gauges read from the node when scraped.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { SchedulerStats } from '../scheduler/types.js';
+import type { SchedulerStats } from '../scheduler/index.js';
 import type { ActivationRecord } from '../store/index.js';
 
 /** Call durations, in seconds: from a warm hello (~1 ms) to the longest timeout. */

@@ -4,10 +4,10 @@
  */
 import { basename, extname, join } from 'node:path';
 import { bundleEntry, formatBuildError } from '../build/index.js';
-import type { FunctionService } from '../control/functions.js';
+import type { FunctionService } from '../control/index.js';
 import { ProcyonError } from '../errors.js';
 import { readManifest } from '../manifest/index.js';
-import { packDirectory } from '../sandbox/native/artifacts.js';
+import { packDirectory } from '../artifacts/index.js';
 
 /**
  * Deploys every example; programs for the native driver only where it can run them (`programs`),

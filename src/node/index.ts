@@ -15,7 +15,8 @@ import { ActivationRecorder, Admission, CpuGovernor, Invoker } from '../invoker/
 import type { Logger } from '../logger.js';
 import { DEFAULT_NAMESPACE, Registry } from '../registry/index.js';
 import { ArtifactService } from '../control/artifacts.js';
-import { ArtifactCache, IsolateDriver, SandboxRouter, type NativeDriver } from '../sandbox/index.js';
+import { ArtifactCache } from '../artifacts/index.js';
+import { IsolateDriver, SandboxRouter, type NativeDriver } from '../sandbox/index.js';
 import { sandboxRoot, startNativeDriver } from './native-driver.js';
 import { SqliteStore, StoreHealth, guardStore, type Store } from '../store/index.js';
 import { ProcyonError } from '../errors.js';

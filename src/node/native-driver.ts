@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NodeConfig } from '../config.js';
-import { LIMITS } from '../control/functions.js';
+import { LIMITS } from '../control/index.js';
 import type { Logger } from '../logger.js';
 import { detectLayers, NativeDriver, type ProcSpec } from '../sandbox/index.js';
-import type { MemoryBudget } from '../scheduler/budget.js';
+import type { MemoryBudget } from '../scheduler/index.js';
 
 /** src/node/ (or dist/src/node/) -> the package's runtimes/ directory. */
 function runtimesDir(): string {

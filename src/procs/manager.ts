@@ -14,7 +14,7 @@ import type { Logger } from '../logger.js';
 import type { Registry } from '../registry/index.js';
 import type { HttpRequestData, HttpResponseData, MessageFrom } from '../sandbox/index.js';
 import type { ProcKey, ProcMessageRecord, Store, Trigger } from '../store/index.js';
-import { checkAddress } from './names.js';
+import { checkAddress } from '../names.js';
 import type { Caller, InstanceAddress, InstanceInfo, ProcessManager } from './types.js';
 
 /** What the manager needs of the scheduler: whether an instance is swapped in, and evicting it. */

@@ -8,14 +8,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { ProcyonError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Registry } from '../registry/index.js';
-import type {
-  ExitStatus,
-  LongRunningProc,
-  LongRunningState,
-  SpawnRequest,
-} from '../sandbox/native/long-running.js';
+import type { ExitStatus, LongRunningProc, LongRunningState, SpawnRequest } from '../sandbox/index.js';
 import type { ActivationRecord } from '../store/index.js';
-import { checkInstanceName } from './names.js';
+import { checkInstanceName } from '../names.js';
 
 export interface SpawnedInfo {
   namespace: string;

@@ -3,14 +3,10 @@
  * endpoints and the bindings' `procs.*` operations ask of the node about process instances.
  * Instances are addressed by (namespace, class, name); the class is a deployed process class.
  */
+import type { InstanceAddress } from '../names.js';
 import type { HttpRequestData, HttpResponseData, MessageFrom } from '../sandbox/index.js';
 
-export interface InstanceAddress {
-  namespace: string;
-  /** The process class as deployed (its function name). */
-  className: string;
-  name: string;
-}
+export type { InstanceAddress };
 
 export interface InstanceInfo extends InstanceAddress {
   /** `active`: its proc is live on this node; `swapped`: only its storage exists. */

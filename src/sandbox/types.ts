@@ -4,7 +4,7 @@
  * the native driver (bubblewrap + Lambda Runtime API) comes later behind the same shape.
  */
 import type { WireError } from '../errors.js';
-import type { RuntimeSpec, ScalingConfig } from '../store/function-config.js';
+import type { RuntimeSpec, ScalingConfig } from '../store/index.js';
 
 // ProcSpec carries them, so the boundary's users get them here too; the store defines them.
 export type { RuntimeSpec, ScalingConfig };

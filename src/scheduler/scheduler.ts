@@ -18,7 +18,7 @@
  *   with 429.
  */
 import { ProcyonError } from '../errors.js';
-import type { ProcSpec } from '../sandbox/types.js';
+import type { ProcSpec } from '../sandbox/index.js';
 import { Autoscaler, ConcurrencyMeter, type Decision } from './autoscaler.js';
 import type { Evictable } from './budget.js';
 import type { EvictReason, ProcBackend, SchedulerOptions, SchedulerStats, VersionProcs } from './types.js';

@@ -1,5 +1,5 @@
 // A proc spec for scheduler tests: the fields the scheduler reads, with small defaults.
-import type { ProcSpec, ScalingConfig } from '../sandbox/types.js';
+import type { ProcSpec, ScalingConfig } from '../sandbox/index.js';
 
 export function spec(fn: string, scaling: ScalingConfig = {}, namespace = 'ns', version = 'v1'): ProcSpec {
   return {

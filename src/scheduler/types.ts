@@ -3,7 +3,7 @@
  * many procs each version has and where they live; the driver (isolate hosts today, OS sandboxes
  * later) only creates, calls and disposes them on command.
  */
-import type { ProcSpec } from '../sandbox/types.js';
+import type { ProcSpec } from '../sandbox/index.js';
 import type { MemoryBudget } from './budget.js';
 
 export interface ProcBackend {

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { packDirectory } from '../../src/sandbox/native/artifacts.js';
+import { packDirectory } from '../../src/artifacts/index.js';
 import { sandboxRoot } from '../../src/node/native-driver.js';
 import { loadConfig } from '../../src/config.js';
 import { nodeApi, startNode, type NodeProcess } from './harness.js';

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { packDirectory } from '../../src/sandbox/native/artifacts.js';
+import { packDirectory } from '../../src/artifacts/index.js';
 import type { ApiBody, TestNode } from './node.js';
 
 /** The one-line reason these tests skip, or false when they run. */

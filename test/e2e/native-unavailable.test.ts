@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { packDirectory } from '../../src/sandbox/native/artifacts.js';
+import { packDirectory } from '../../src/artifacts/index.js';
 import { nodeApi, startNode, type NodeProcess } from './harness.js';
 import { program } from './native-fixtures.js';
 

@@ -1,6 +1,6 @@
 /** `procyon activations` (the list) and `procyon activation <id>` (one, with its logs). */
 import { Command, Option } from 'commander';
-import type { Activation, LogEntry } from '../../api/types.js';
+import type { Activation, LogEntry } from '../../api/index.js';
 import { seg } from '../client.js';
 import { contextFor, withCommonOptions } from '../context.js';
 import { isoTime, keyValues, ms, parseSince, positiveInt, printJson, shortId, table } from '../output.js';

@@ -27,7 +27,7 @@ export async function readProgram(path: string): Promise<string> {
     throw usageError(`${path}: no such file or directory`);
   }
   if (info.isDirectory()) {
-    const { packDirectory } = await import('../../sandbox/native/artifacts.js');
+    const { packDirectory } = await import('../../artifacts/index.js');
     try {
       return (await packDirectory(path)).toString('base64');
     } catch (err) {

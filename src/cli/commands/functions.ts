@@ -1,7 +1,7 @@
 /** `procyon list | get | versions | delete`: read and remove functions in a namespace. */
 import { Command } from 'commander';
 import { createInterface } from 'node:readline/promises';
-import type { FunctionInfo, VersionInfo } from '../../api/types.js';
+import type { FunctionInfo, VersionInfo } from '../../api/index.js';
 import type { ScalingConfig } from '../../sandbox/index.js';
 import { seg } from '../client.js';
 import { contextFor, withCommonOptions } from '../context.js';

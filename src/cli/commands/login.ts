@@ -1,6 +1,6 @@
 /** `procyon login`: check a node URL and key, then remember them in the profile. */
 import { Command } from 'commander';
-import type { NamespaceInfo } from '../../api/types.js';
+import type { NamespaceInfo } from '../../api/index.js';
 import { profilePath, writeProfile } from '../config.js';
 import { contextFor, withCommonOptions } from '../context.js';
 import { usageError } from '../errors.js';

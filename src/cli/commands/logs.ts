@@ -10,7 +10,7 @@
  */
 import { Command } from 'commander';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Activation, FunctionInfo } from '../../api/types.js';
+import type { Activation, FunctionInfo } from '../../api/index.js';
 import { seg } from '../client.js';
 import { logLines } from './activations.js';
 import { contextFor, withCommonOptions, type Context } from '../context.js';

@@ -5,7 +5,7 @@
  * also meant a process instance) still work for one release, hidden, with a note on stderr.
  */
 import { Command } from 'commander';
-import type { SpawnedInfo } from '../../procs/spawned.js';
+import type { SpawnedInfo } from '../../procs/index.js';
 import { seg } from '../client.js';
 import { contextFor, withCommonOptions, type Context } from '../context.js';
 import { CliError } from '../errors.js';

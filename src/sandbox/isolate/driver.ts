@@ -5,8 +5,8 @@
  * restarted; only its in-flight calls fail, with PROCYON_HOST_CRASHED, and its procs are forgotten.
  */
 import { ProcyonError } from '../../errors.js';
-import { Scheduler, type Lease } from '../../scheduler/scheduler.js';
-import type { ProcBackend, SchedulerOptions, SchedulerStats } from '../../scheduler/types.js';
+import { Scheduler, type Lease } from '../../scheduler/index.js';
+import type { ProcBackend, SchedulerOptions, SchedulerStats } from '../../scheduler/index.js';
 import type {
   DriverCallOptions,
   DriverOutput,

@@ -124,9 +124,7 @@ export class ProcCall extends VersionContext implements BridgeContext {
 
   rpc<K extends NodeOpName>(op: K, args: OpArgs<K>): Promise<OpResult<K>> {
     // The node's answer crosses the host channel as data; the map says what the node answers.
-    return this.shared.rpc({ key: this.shared.key, activationId: this.activationId }, op, args) as Promise<
-      OpResult<K>
-    >;
+    return this.shared.rpc({ key: this.shared.key, activationId: this.activationId }, op, args);
   }
 
   log(level: LogLine['level'], msg: string): void {

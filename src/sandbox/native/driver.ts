@@ -10,8 +10,8 @@ import { chmod, mkdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { ProcyonError } from '../../errors.js';
-import { Scheduler, type Lease } from '../../scheduler/scheduler.js';
-import type { ProcBackend, SchedulerOptions, SchedulerStats } from '../../scheduler/types.js';
+import { Scheduler, type Lease } from '../../scheduler/index.js';
+import type { ProcBackend, SchedulerOptions, SchedulerStats } from '../../scheduler/index.js';
 import type {
   DriverCallOptions,
   DriverOutput,

@@ -42,8 +42,7 @@ export function runBridge(
   try {
     // The one untyped step: what the isolate sent is untrusted, and the handler checks it.
     const value = handler(ctx, (Array.isArray(args) ? args : []) as never);
-    if (value instanceof Promise)
-      return value.then((v: unknown) => ({ ok: true, value: v }) as BridgeReply, errorReply);
+    if (value instanceof Promise) return value.then((v: unknown) => ({ ok: true, value: v }), errorReply);
     return { ok: true, value };
   } catch (err) {
     return errorReply(err);

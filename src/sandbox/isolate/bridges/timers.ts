@@ -55,7 +55,7 @@ export const TIMER_BRIDGES: BridgeTable<keyof TimerOps> = {
     const sleeps = sleepsOf(ctx);
     const sleep = typeof id === 'number' ? sleeps.get(id) : undefined;
     if (!sleep) return;
-    sleeps.delete(id as number);
+    sleeps.delete(id);
     end(sleep);
   },
 };

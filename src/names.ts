@@ -3,8 +3,18 @@
  * (`/p/:ns/:class/:name`) and proc keys (`ns/Class@version#name`), so they are limited to URL-safe
  * unreserved characters; a class name is a JavaScript identifier because it names an export.
  */
-import { ProcyonError } from '../errors.js';
-import type { InstanceAddress } from './types.js';
+import { ProcyonError } from './errors.js';
+
+/**
+ * One instance of a process class. Its name rules live here, below every layer that checks them
+ * (the manifest, the API schemas, the CLI, the manager), so none of them loads the procs module.
+ */
+export interface InstanceAddress {
+  namespace: string;
+  /** The process class as deployed (its function name). */
+  className: string;
+  name: string;
+}
 
 export const CLASS_NAME_RE = /^[A-Za-z][A-Za-z0-9_]{0,62}$/;
 export const INSTANCE_NAME_RE = /^[A-Za-z0-9._~-]{1,128}$/;

@@ -26,9 +26,11 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip, gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
 import yauzl from 'yauzl';
-import { ProcyonError } from '../../errors.js';
-import type { ArtifactFormat } from '../../store/index.js';
-import type { NativeRuntime } from './types.js';
+import { ProcyonError } from '../errors.js';
+import type { ArtifactFormat, RuntimeSpec } from '../store/index.js';
+
+/** Which bootstrap an artifact is checked against. */
+type NativeRuntime = RuntimeSpec['name'];
 
 export type { ArtifactFormat };
 

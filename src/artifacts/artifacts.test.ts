@@ -13,7 +13,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { ProcyonError } from '../../errors.js';
+import { ProcyonError } from '../errors.js';
 import {
   ArtifactCache,
   checkArtifact,
