@@ -6,7 +6,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ProcyonError } from '../errors.js';
 import { InvocationError } from '../invoker/index.js';
-import { checkAddress, type InstanceAddress, type ProcessManager } from '../procs/index.js';
+import { checkAddress } from '../names.js';
+import type { InstanceAddress, ProcessManager } from '../procs/index.js';
 import { MessageBody, NsParams, ProcListQuery, ProcParams } from './schemas.js';
 
 type Params = { ns: string; className: string; name: string };

@@ -11,7 +11,8 @@ import { ProcyonError } from '../errors.js';
 import { InvocationError, type Invoker } from '../invoker/index.js';
 import { routeSpace, type Registry } from '../registry/index.js';
 import { sendResponse } from '../http/index.js';
-import { checkAddress, type ProcessManager } from '../procs/index.js';
+import { checkAddress } from '../names.js';
+import type { ProcessManager } from '../procs/index.js';
 import type { HttpResponseData } from '../sandbox/index.js';
 
 export interface GatewayOptions {

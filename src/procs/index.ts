@@ -12,7 +12,6 @@ import { Processes, type InstanceProcs } from './manager.js';
 import { registerProcOps } from './rpc.js';
 
 export type { ProcessManager, InstanceAddress, InstanceInfo, Caller } from './types.js';
-export { checkAddress, checkClassName, checkInstanceName, CLASS_NAME_RE } from '../names.js';
 export { MAX_WAIT_MS, SpawnedProcs, type SpawnedInfo } from './spawned.js';
 
 export interface ProcessesOptions {
