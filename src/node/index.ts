@@ -4,7 +4,6 @@
  */
 import { chmod, mkdir, stat, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { createApiKey } from '../auth/keys.js';
@@ -25,7 +24,7 @@ import { KvService } from '../bindings/kv.js';
 import { registerBindingOps } from '../bindings/rpc.js';
 import { SecretService, unsealSecrets } from '../control/secrets.js';
 import { SecretBox } from '../secrets/index.js';
-import { createHttpServer } from './http.js';
+import { createHttpServer, drainHttpServer, listeningUrl } from './http.js';
 import { RpcRouter } from './rpc.js';
 import { Metrics } from '../metrics/index.js';
 import { startProcesses, type ProcessRuntime } from '../procs/index.js';
@@ -301,7 +300,12 @@ export class ProcyonNode {
         },
       });
       // Undone first on a stop: the graceful drain, before the services it waits on close.
-      return { value: server, undo: () => drain(server, invoker, processes, config, logger) };
+      const undo = async (): Promise<void> => {
+        // Alarms due while draining would be refused; the store keeps them for the next start.
+        processes.alarms.stop();
+        await drainHttpServer(server, invoker, config.shutdownGraceMs, logger);
+      };
+      return { value: server, undo };
     });
     const node = new ProcyonNode(
       config,
@@ -357,41 +361,6 @@ export class ProcyonNode {
     await this.#stages?.unwind();
     this.state = 'stopped';
   }
-}
-
-/**
- * The HTTP server's graceful close: refuse new requests, give calls in flight the grace period,
- * then close the connections they leave idle.
- */
-async function drain(
-  http: FastifyInstance,
-  invoker: Invoker,
-  processes: ProcessRuntime,
-  config: NodeConfig,
-  logger: Logger,
-): Promise<void> {
-  // Alarms due while draining would be refused; the store keeps them for the next start.
-  processes.alarms.stop();
-  const closing = http.close();
-  const drained = await invoker.stop(config.shutdownGraceMs);
-  if (!drained)
-    logger.warn({ inFlight: invoker.inFlight }, 'grace period over; stopping with calls in flight');
-  // Keep-alive sockets that were busy when close() began become idle only now; close them as
-  // they go idle, so a client holding a connection open cannot hold the shutdown.
-  const server = http.server;
-  server.closeIdleConnections();
-  const sweeper = setInterval(() => server.closeIdleConnections(), 100);
-  const force = setTimeout(() => server.closeAllConnections(), 5_000);
-  await closing;
-  clearInterval(sweeper);
-  clearTimeout(force);
-}
-
-/** The URL clients use: a wildcard bind address is reached through loopback. */
-function listeningUrl(http: FastifyInstance): string {
-  const addr = http.server.address() as AddressInfo;
-  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-  return `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${addr.port}`;
 }
 
 /** On the first start: the default namespace and the admin key, also written to `admin.key`. */
