@@ -58,20 +58,14 @@ export function serveCommand(): Command {
     .addOption(new Option('--unsafe-process-sandbox', 'deprecated: --unsafe-native-sandbox').hideHelp())
     .action(async (flags: ServeFlags, cmd: Command) => {
       // Loaded here, not at the top: every other CLI command would pay ~170 ms for the node's modules.
-      const [
-        { deprecatedEnvNotes, loadConfig },
-        { createLogger },
-        { deployExamples },
-        node_,
-        { describeLayers },
-      ] = await Promise.all([
-        import('../config.js'),
-        import('../logger.js'),
-        import('../node/examples.js'),
-        import('../node/index.js'),
-        import('../sandbox/index.js'),
-      ]);
-      const { ADMIN_KEY_FILE, DEFAULT_NAMESPACE, ProcyonNode, writeReadyFile } = node_;
+      const [{ deprecatedEnvNotes, loadConfig }, { createLogger }, node_, { describeLayers }] =
+        await Promise.all([
+          import('../config.js'),
+          import('../logger.js'),
+          import('../node/index.js'),
+          import('../sandbox/index.js'),
+        ]);
+      const { ADMIN_KEY_FILE, DEFAULT_NAMESPACE, ProcyonNode, deployExamples, writeReadyFile } = node_;
       const input: Partial<NodeConfigInput> = {
         host: flags.host,
         port: flags.port,

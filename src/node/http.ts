@@ -1,10 +1,14 @@
-/** The node's HTTP server: the control API, the function gateway and health, on one Fastify app. */
+/**
+ * The node's HTTP server: the control API, the function gateway and health, on one Fastify app;
+ * and its graceful close.
+ */
+import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { apiPlugin, type ApiOptions } from '../api/index.js';
 import { ProcyonError } from '../errors.js';
 import { gatewayPlugin, type GatewayOptions } from '../gateway/index.js';
-import { capConnectionsPerIp, clientErrorHandler, refuseConnect } from '../http/connections.js';
-import { errorHandler } from '../http/errors.js';
+import { capConnectionsPerIp, clientErrorHandler, errorHandler, refuseConnect } from '../http/index.js';
+import type { Invoker } from '../invoker/index.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics/index.js';
 
@@ -82,4 +86,36 @@ export function createHttpServer(opts: HttpOptions): FastifyInstance {
   void app.register(apiPlugin, { ...opts.api, prefix: '/api/v1' });
   void app.register(gatewayPlugin, opts.gateway);
   return app;
+}
+
+/**
+ * The HTTP server's graceful close: refuse new requests, give calls in flight the grace period,
+ * then close the connections they leave idle.
+ */
+export async function drainHttpServer(
+  http: FastifyInstance,
+  invoker: Invoker,
+  graceMs: number,
+  logger: Logger,
+): Promise<void> {
+  const closing = http.close();
+  const drained = await invoker.stop(graceMs);
+  if (!drained)
+    logger.warn({ inFlight: invoker.inFlight }, 'grace period over; stopping with calls in flight');
+  // Keep-alive sockets that were busy when close() began become idle only now; close them as
+  // they go idle, so a client holding a connection open cannot hold the shutdown.
+  const server = http.server;
+  server.closeIdleConnections();
+  const sweeper = setInterval(() => server.closeIdleConnections(), 100);
+  const force = setTimeout(() => server.closeAllConnections(), 5_000);
+  await closing;
+  clearInterval(sweeper);
+  clearTimeout(force);
+}
+
+/** The URL clients use: a wildcard bind address is reached through loopback. */
+export function listeningUrl(http: FastifyInstance): string {
+  const addr = http.server.address() as AddressInfo;
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  return `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${addr.port}`;
 }

@@ -59,7 +59,7 @@ export async function hostCall<K extends BridgeOpName>(
     arguments: { copy: true },
     result: { promise: true, copy: true },
   })) as BridgeReply;
-  return unwrap(reply) as OpResult<K>;
+  return unwrap(reply);
 }
 
 /**
@@ -95,7 +95,7 @@ export function hostCallSync<K extends BridgeOpName>(op: K, args: OpArgs<K>): Op
       arguments: { copy: true },
       result: { copy: true },
     }) as BridgeReply,
-  ) as OpResult<K>;
+  );
 }
 
 const ERROR_TYPES: Record<string, new (message: string) => Error> = {
