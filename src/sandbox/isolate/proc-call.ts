@@ -22,7 +22,7 @@ export interface ProcVersion {
   fn: string;
   version: string;
   egress: EgressLimits;
-  rpc(call: { key: string; activationId: string }, op: string, args: unknown[]): Promise<unknown>;
+  rpc(call: { key: string; activationId: string }, op: NodeOpName, args: unknown[]): Promise<unknown>;
   logs: LogPolicy;
 }
 

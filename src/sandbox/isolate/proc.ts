@@ -42,6 +42,7 @@ import type { WireError } from '../../errors.js';
 import type { HandlerStyle, InvokeInput, InvokeOutput } from '../types.js';
 import type { BridgeContext } from './bridges/index.js';
 import type { EgressLimits } from '../egress/index.js';
+import type { NodeOpName } from '../ops/index.js';
 import { BusyScope, oldestOf, ProcCall, procVersion, type ProcVersion } from './proc-call.js';
 import {
   errorMessage,
@@ -82,7 +83,7 @@ export interface ProcHooks {
   /** The node's part of every call's `fetch` policy; the function's allow list is added per proc. */
   egress: Omit<EgressLimits, 'allow'>;
   /** Forwards a bridge `rpc` to the node. */
-  rpc(ctx: { key: string; activationId: string }, op: string, args: unknown[]): Promise<unknown>;
+  rpc(ctx: { key: string; activationId: string }, op: NodeOpName, args: unknown[]): Promise<unknown>;
   /** A proc went past its memory limit and was disposed (for the host's metrics). */
   memoryKill?(reason: MemoryKillReason): void;
 }

@@ -5,7 +5,7 @@
  * `finished` with the rest of its logs and CPU time. `rpc` goes the other way: the host asks the
  * node for what only the node has (KV, other functions).
  */
-import type { BridgeReply } from '../ops/index.js';
+import type { BridgeReply, NodeOpName } from '../ops/index.js';
 import type { InvokeInput, InvokeOutput, LogLine, ProcSpec, ValidateOutput } from '../types.js';
 import type { WireError } from '../../errors.js';
 import type { MemoryKillReason } from './memory-watch.js';
@@ -70,7 +70,7 @@ export type FromHost =
    */
   | { t: 'chunk'; id: number; data: Uint8Array | null; error?: WireError }
   | { t: 'finished'; id: number; meta: TailMeta }
-  | { t: 'rpc'; id: number; key: string; activationId: string; op: string; args: unknown[] };
+  | { t: 'rpc'; id: number; key: string; activationId: string; op: NodeOpName; args: unknown[] };
 
 export interface HostStats {
   /** The host process's resident memory. (bytes) */
