@@ -32,3 +32,13 @@ export const HOP_BY_HOP_HEADERS: ReadonlySet<string> = new Set([
   'transfer-encoding',
   'upgrade',
 ]);
+
+/** A relay's copy of `headers` (Node's IncomingHttpHeaders shape) without the hop-by-hop ones. */
+export function endToEndHeaders(
+  headers: Readonly<Record<string, string | string[] | undefined>>,
+): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(headers))
+    if (value !== undefined && !HOP_BY_HOP_HEADERS.has(name)) out[name] = value;
+  return out;
+}

@@ -7,4 +7,4 @@
  */
 export { EGRESS_PATTERN_SOURCE, EgressPolicy, normalizeAddress, parseEgressPattern } from './policy.js';
 export type { EgressLimits } from './limits.js';
-export { HOP_BY_HOP_HEADERS } from './hop-by-hop.js';
+export { endToEndHeaders, HOP_BY_HOP_HEADERS } from './hop-by-hop.js';

@@ -16,7 +16,7 @@ import {
 } from 'node:http';
 import { connect, isIP, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { HOP_BY_HOP_HEADERS, type EgressPolicy } from '../egress/index.js';
+import { endToEndHeaders, type EgressPolicy } from '../egress/index.js';
 
 export interface EgressProxyOptions {
   policy: EgressPolicy;
@@ -138,9 +138,7 @@ export class EgressProxy {
     const target = await this.#resolve(url.hostname, port);
     if (!target.ok)
       return void res.writeHead(target.status, { 'content-type': 'text/plain' }).end(`${target.reason}\n`);
-    const headers: Record<string, string | string[]> = {};
-    for (const [k, v] of Object.entries(req.headers))
-      if (v !== undefined && !HOP_BY_HOP_HEADERS.has(k)) headers[k] = v;
+    const headers = endToEndHeaders(req.headers);
     headers.host = url.host;
     const upstream = httpRequest(
       {
@@ -153,10 +151,7 @@ export class EgressProxy {
         timeout: this.options.timeoutMs,
       },
       (up) => {
-        const out: Record<string, string | string[]> = {};
-        for (const [k, v] of Object.entries(up.headers))
-          if (v !== undefined && !HOP_BY_HOP_HEADERS.has(k)) out[k] = v;
-        res.writeHead(up.statusCode ?? 502, out);
+        res.writeHead(up.statusCode ?? 502, endToEndHeaders(up.headers));
         up.pipe(res);
       },
     );

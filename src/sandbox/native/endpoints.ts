@@ -17,7 +17,7 @@ import { connect } from 'node:net';
 import { chmod, readFile, rm } from 'node:fs/promises';
 import type { Duplex } from 'node:stream';
 import { ProcyonError } from '../../errors.js';
-import { HOP_BY_HOP_HEADERS } from '../egress/index.js';
+import { endToEndHeaders } from '../egress/index.js';
 
 /** Inside a sandbox: where its procs proxy answers. */
 export const PROCS_PORT = 9003;
@@ -136,16 +136,11 @@ export class Endpoints {
         .end(`no proc "${url.hostname}" in this namespace\n`);
       return;
     }
-    const headers: Record<string, string | string[]> = {};
-    for (const [k, v] of Object.entries(req.headers))
-      if (v !== undefined && !HOP_BY_HOP_HEADERS.has(k)) headers[k] = v;
+    const headers = endToEndHeaders(req.headers);
     const upstream = httpRequest(
       { socketPath: target, method: req.method, path: `${url.pathname}${url.search}`, headers },
       (up) => {
-        const out: Record<string, string | string[]> = {};
-        for (const [k, v] of Object.entries(up.headers))
-          if (v !== undefined && !HOP_BY_HOP_HEADERS.has(k)) out[k] = v;
-        res.writeHead(up.statusCode ?? 502, out);
+        res.writeHead(up.statusCode ?? 502, endToEndHeaders(up.headers));
         up.pipe(res);
       },
     );
